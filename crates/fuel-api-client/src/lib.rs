@@ -1,0 +1,1 @@
+//! Typed client and JSON types of the Fuel master's REST API

@@ -1,0 +1,1 @@
+//! The Fuel master node's REST service

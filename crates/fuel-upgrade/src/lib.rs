@@ -1,0 +1,1 @@
+//! Journaled package-based upgrade of the Fuel master node

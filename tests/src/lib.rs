@@ -1,0 +1,59 @@
+//! Shared harness of the end-to-end tests: where the built artifacts are, and
+//! which real tools a test needs. A missing tool is a failure, never a skip:
+//! `cargo xtask test` installs them, so a missing one means the test bed is wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root (the directory holding the top-level Cargo.toml).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Path of a real tool on PATH; panics with the remedy when it is missing.
+pub fn require_tool(name: &str) -> PathBuf {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("command -v \"$1\"")
+        .arg("sh")
+        .arg(name)
+        .output()
+        .expect("running sh");
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success() && !path.is_empty(),
+        "`{name}` is not installed: run the suite with `cargo xtask test`, which installs it"
+    );
+    PathBuf::from(path)
+}
+
+/// The directory `cargo xtask rpm` wrote the release set to (FUEL_RPMS_DIR, else target/rpms).
+pub fn rpms_dir() -> PathBuf {
+    let dir = std::env::var_os("FUEL_RPMS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/rpms"));
+    assert!(
+        dir.is_dir(),
+        "{} does not exist: build the rpm set with `cargo xtask rpm` (or run `cargo xtask test`)",
+        dir.display()
+    );
+    dir
+}
+
+/// A release binary of the workspace (target/release/NAME), as the rpms ship it.
+pub fn release_binary(name: &str) -> PathBuf {
+    let path = workspace_root().join("target/release").join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist: run `cargo xtask rpm` (it builds the release binaries) or `cargo xtask test`",
+        path.display()
+    );
+    path
+}
+
+/// The PostgreSQL URL `cargo xtask test` prepared (a role that may create databases).
+pub fn postgres_url() -> String {
+    std::env::var("FUEL_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("FUEL_TEST_POSTGRES_URL is not set: run the suite with `cargo xtask test`, which starts PostgreSQL")
+    })
+}

@@ -1,0 +1,41 @@
+//! `cargo xtask bench [NAME…]`: each benchmark prints its figure beside a
+//! baseline measured in the same run, as a ratio.
+
+mod api;
+mod rpm;
+mod upgrade;
+mod version;
+
+use clap::ValueEnum;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Which benchmarks to run (all when none is named).
+    #[arg(value_enum)]
+    pub names: Vec<Bench>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bench {
+    Rpm,
+    Version,
+    Api,
+    Upgrade,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let names = if args.names.is_empty() {
+        vec![Bench::Rpm, Bench::Version, Bench::Api, Bench::Upgrade]
+    } else {
+        args.names
+    };
+    for name in names {
+        match name {
+            Bench::Rpm => rpm::run()?,
+            Bench::Version => version::run()?,
+            Bench::Api => api::run()?,
+            Bench::Upgrade => upgrade::run()?,
+        }
+    }
+    Ok(())
+}

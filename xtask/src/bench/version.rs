@@ -1,0 +1,5 @@
+//! The version benchmark.
+
+pub fn run() -> anyhow::Result<()> {
+    anyhow::bail!("the version benchmark is not written yet")
+}
