@@ -42,10 +42,15 @@ pub fn run(args: Args) -> Result<()> {
     cmd!(sh, "cargo xtask repo").run().context("writing the repository metadata")?;
 
     let extra = &args.cargo_test_args;
-    cmd!(sh, "cargo test --release --workspace --no-fail-fast {extra...}")
-        .env("FUEL_TEST_POSTGRES_URL", POSTGRES_URL)
-        .run()
-        .context("the test suite failed")?;
+    // nextest runs each test in its own process (a test that kills its child
+    // or changes the process environment cannot disturb another) and releases
+    // cargo's build lock while tests run; plain `cargo test` is the fallback.
+    let runner = if cmd!(sh, "cargo nextest --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        cmd!(sh, "cargo nextest run --release --workspace --no-fail-fast {extra...}")
+    } else {
+        cmd!(sh, "cargo test --release --workspace --no-fail-fast {extra...}")
+    };
+    runner.env("FUEL_TEST_POSTGRES_URL", POSTGRES_URL).run().context("the test suite failed")?;
     Ok(())
 }
 
