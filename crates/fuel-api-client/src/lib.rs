@@ -1,1 +1,40 @@
-//! Typed client and JSON types of the Fuel master's REST API
+//! Typed client and JSON types of the Fuel master's REST API.
+//!
+//! The JSON types are the single definition of the wire format: the
+//! `fuel-api` service serialises exactly these, so a client built on this
+//! crate cannot drift from the server. The crate has no server dependencies,
+//! so command-line tools (fuel-upgrade, `fuel`) stay light.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fuel_api_client::ClientError> {
+//! use fuel_api_client::{Client, NewRelease, TaskFilter, TaskStatus};
+//! let anonymous = Client::new("http://127.0.0.1:8000")?;
+//! let token = anonymous.login("admin", "secret").await?;
+//! let client = anonymous.with_token(token.token);
+//! let running = client
+//!     .list_tasks(&TaskFilter { status: Some(TaskStatus::Running), cluster_id: None })
+//!     .await?;
+//! assert!(running.is_empty());
+//! # Ok(()) }
+//! ```
+
+mod api_error;
+mod auth;
+mod client;
+mod cluster;
+mod health;
+mod release;
+mod task;
+mod version;
+
+pub use api_error::ApiError;
+pub use auth::{Credentials, Token};
+pub use client::{Client, ClientError};
+pub use cluster::{Cluster, NewCluster};
+pub use health::Health;
+pub use release::{NewRelease, Release, ReleaseState};
+pub use task::{NewTask, Task, TaskFilter, TaskStatus, TaskUpdate};
+pub use version::VersionInfo;
+
+/// The header Fuel's clients send their token in.
+pub const AUTH_HEADER: &str = "X-Auth-Token";

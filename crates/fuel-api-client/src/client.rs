@@ -1,0 +1,273 @@
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{
+    ApiError, Cluster, Credentials, Health, NewCluster, NewRelease, NewTask, Release, Task,
+    TaskFilter, TaskUpdate, Token, VersionInfo, AUTH_HEADER,
+};
+
+/// What a call can fail with. The HTTP statuses callers act on have their
+/// own variants (e.g. `Conflict` for a release that already exists).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid API URL `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot reach the Fuel API at {url}: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// 401: no token, or a wrong, expired or revoked one.
+    #[error("not authorised ({0}): log in again and pass the token")]
+    Unauthorized(ApiError),
+    /// 404
+    #[error("not found: {0}")]
+    NotFound(ApiError),
+    /// 409: e.g. a release with the same name and version exists already.
+    #[error("conflict: {0}")]
+    Conflict(ApiError),
+    /// 400 or 413: the request body or query was refused; `field` names the culprit.
+    #[error("invalid request (HTTP {status}): {error}")]
+    Invalid { status: u16, error: ApiError },
+    /// Any other non-success status.
+    #[error("the Fuel API answered HTTP {status}: {error}")]
+    Status { status: u16, error: ApiError },
+    #[error("unexpected answer from {url}: {reason}")]
+    Decode { url: String, reason: String },
+}
+
+impl ClientError {
+    /// The HTTP status of the answer, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Unauthorized(_) => Some(401),
+            ClientError::NotFound(_) => Some(404),
+            ClientError::Conflict(_) => Some(409),
+            ClientError::Invalid { status, .. } | ClientError::Status { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// The error body the server sent, when it sent one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            ClientError::Unauthorized(e) | ClientError::NotFound(e) | ClientError::Conflict(e) => {
+                Some(e)
+            }
+            ClientError::Invalid { error, .. } | ClientError::Status { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Typed async client of the master's REST API (paths under `/api/v1`).
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    /// Scheme, host and optional prefix, without a trailing slash.
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of the API at `base_url`, e.g. `http://10.20.0.2:8000`.
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let parsed = reqwest::Url::parse(base_url).map_err(|e| ClientError::InvalidUrl {
+            url: base_url.to_string(),
+            reason: e.to_string(),
+        })?;
+        if parsed.scheme() != "http" && parsed.scheme() != "https" {
+            return Err(ClientError::InvalidUrl {
+                url: base_url.to_string(),
+                reason: "expected an http:// URL".to_string(),
+            });
+        }
+        Ok(Client {
+            http: reqwest::Client::new(),
+            base: base_url.trim_end_matches('/').to_string(),
+            token: None,
+        })
+    }
+
+    /// The same client, sending `token` as `X-Auth-Token` on every call.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Exchanges a configured user's password for a token.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Token, ClientError> {
+        let body = Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        self.call(Method::POST, "/api/v1/auth/tokens", Some(&body))
+            .await
+    }
+
+    /// Revokes this client's token: it is refused from now on.
+    pub async fn revoke_token(&self) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, "/api/v1/auth/tokens").await
+    }
+
+    /// `GET /api/version` (public).
+    pub async fn version(&self) -> Result<VersionInfo, ClientError> {
+        self.call(Method::GET, "/api/version", None::<&()>).await
+    }
+
+    /// `GET /api/health`: fails with `Status { status: 503, .. }` when the database is down.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.call(Method::GET, "/api/health", None::<&()>).await
+    }
+
+    pub async fn list_releases(&self) -> Result<Vec<Release>, ClientError> {
+        self.call(Method::GET, "/api/v1/releases", None::<&()>)
+            .await
+    }
+
+    pub async fn get_release(&self, id: i64) -> Result<Release, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/releases/{id}"), None::<&()>)
+            .await
+    }
+
+    /// Fails with `ClientError::Conflict` when the name + version exists already.
+    pub async fn create_release(&self, release: &NewRelease) -> Result<Release, ClientError> {
+        self.call(Method::POST, "/api/v1/releases", Some(release))
+            .await
+    }
+
+    /// Fails with `Conflict` while a cluster still uses the release.
+    pub async fn delete_release(&self, id: i64) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/releases/{id}"))
+            .await
+    }
+
+    pub async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>, ClientError> {
+        let path = format!("/api/v1/tasks{}", filter.query_string());
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn get_task(&self, id: i64) -> Result<Task, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/tasks/{id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn create_task(&self, task: &NewTask) -> Result<Task, ClientError> {
+        self.call(Method::POST, "/api/v1/tasks", Some(task)).await
+    }
+
+    pub async fn update_task_status(
+        &self,
+        id: i64,
+        update: &TaskUpdate,
+    ) -> Result<Task, ClientError> {
+        self.call(Method::PUT, &format!("/api/v1/tasks/{id}"), Some(update))
+            .await
+    }
+
+    pub async fn list_clusters(&self) -> Result<Vec<Cluster>, ClientError> {
+        self.call(Method::GET, "/api/v1/clusters", None::<&()>)
+            .await
+    }
+
+    pub async fn get_cluster(&self, id: i64) -> Result<Cluster, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/clusters/{id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn create_cluster(&self, cluster: &NewCluster) -> Result<Cluster, ClientError> {
+        self.call(Method::POST, "/api/v1/clusters", Some(cluster))
+            .await
+    }
+
+    pub async fn delete_cluster(&self, id: i64) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/clusters/{id}"))
+            .await
+    }
+
+    async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self.send(method, &url, body).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            url,
+            reason: e.to_string(),
+        })
+    }
+
+    async fn call_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        let url = format!("{}{path}", self.base);
+        self.send(method, &url, None::<&()>).await.map(drop)
+    }
+
+    /// Sends the request; a non-success status becomes the matching error.
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let mut request = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            request = request.header(AUTH_HEADER, token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
+            ApiError::new(if text.is_empty() {
+                status.to_string()
+            } else {
+                text
+            })
+        });
+        Err(match status {
+            StatusCode::UNAUTHORIZED => ClientError::Unauthorized(error),
+            StatusCode::NOT_FOUND => ClientError::NotFound(error),
+            StatusCode::CONFLICT => ClientError::Conflict(error),
+            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => ClientError::Invalid {
+                status: status.as_u16(),
+                error,
+            },
+            _ => ClientError::Status {
+                status: status.as_u16(),
+                error,
+            },
+        })
+    }
+}

@@ -1,0 +1,105 @@
+use serde::{Deserialize, Serialize};
+
+/// Where a deployment task is (Nailgun's task states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    #[default]
+    Pending,
+    Running,
+    Ready,
+    Error,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Running => "running",
+            TaskStatus::Ready => "ready",
+            TaskStatus::Error => "error",
+        }
+    }
+}
+
+impl std::str::FromStr for TaskStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pending" => Ok(TaskStatus::Pending),
+            "running" => Ok(TaskStatus::Running),
+            "ready" => Ok(TaskStatus::Ready),
+            "error" => Ok(TaskStatus::Error),
+            other => Err(format!(
+                "unknown task status `{other}`: expected pending, running, ready or error"
+            )),
+        }
+    }
+}
+
+/// A task as `GET /api/v1/tasks[/{id}]` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub name: String,
+    pub status: TaskStatus,
+    /// Percent done, 0 to 100.
+    pub progress: u8,
+    pub cluster_id: Option<i64>,
+    pub message: Option<String>,
+}
+
+/// Body of `POST /api/v1/tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<i64>,
+    #[serde(default)]
+    pub status: TaskStatus,
+    #[serde(default)]
+    pub progress: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Body of `PUT /api/v1/tasks/{id}`: the new status; progress and message
+/// are left as they were when absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskUpdate {
+    pub status: TaskStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The `?status=` and `?cluster_id=` filters of `GET /api/v1/tasks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFilter {
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+    #[serde(default)]
+    pub cluster_id: Option<i64>,
+}
+
+impl TaskFilter {
+    /// The query string (with its leading `?`), empty when nothing is filtered.
+    pub fn query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("status={}", status.as_str()));
+        }
+        if let Some(cluster_id) = self.cluster_id {
+            parts.push(format!("cluster_id={cluster_id}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
