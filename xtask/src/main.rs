@@ -3,6 +3,8 @@
 
 mod bench;
 mod test;
+#[cfg(test)]
+mod tidy;
 
 use clap::{Parser, Subcommand};
 
@@ -31,7 +33,10 @@ fn main() -> anyhow::Result<()> {
         Command::TestBed => {
             let sh = xshell::Shell::new()?;
             test::prepare_test_bed(&sh)?;
-            println!("test bed ready; PostgreSQL for the suite: {}", test::POSTGRES_URL);
+            println!(
+                "test bed ready; PostgreSQL for the suite: {}",
+                test::POSTGRES_URL
+            );
             Ok(())
         }
     }
@@ -39,5 +44,8 @@ fn main() -> anyhow::Result<()> {
 
 /// The workspace root: xtask always runs from there, whatever the caller's directory.
 pub fn project_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }

@@ -38,19 +38,38 @@ pub fn run(args: Args) -> Result<()> {
     sh.change_dir(project_root());
     prepare_test_bed(&sh)?;
 
-    cmd!(sh, "cargo xtask rpm").run().context("building the rpm set")?;
-    cmd!(sh, "cargo xtask repo").run().context("writing the repository metadata")?;
+    cmd!(sh, "cargo xtask rpm")
+        .run()
+        .context("building the rpm set")?;
+    cmd!(sh, "cargo xtask repo")
+        .run()
+        .context("writing the repository metadata")?;
 
     let extra = &args.cargo_test_args;
     // nextest runs each test in its own process (a test that kills its child
     // or changes the process environment cannot disturb another) and releases
     // cargo's build lock while tests run; plain `cargo test` is the fallback.
-    let runner = if cmd!(sh, "cargo nextest --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
-        cmd!(sh, "cargo nextest run --release --workspace --no-fail-fast {extra...}")
+    let runner = if cmd!(sh, "cargo nextest --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
+        cmd!(
+            sh,
+            "cargo nextest run --release --workspace --no-fail-fast {extra...}"
+        )
     } else {
-        cmd!(sh, "cargo test --release --workspace --no-fail-fast {extra...}")
+        cmd!(
+            sh,
+            "cargo test --release --workspace --no-fail-fast {extra...}"
+        )
     };
-    runner.env("FUEL_TEST_POSTGRES_URL", POSTGRES_URL).run().context("the test suite failed")?;
+    runner
+        .env("FUEL_TEST_POSTGRES_URL", POSTGRES_URL)
+        .run()
+        .context("the test suite failed")?;
     Ok(())
 }
 
@@ -62,33 +81,62 @@ pub fn prepare_test_bed(sh: &Shell) -> Result<()> {
 }
 
 fn have(sh: &Shell, tool: &str) -> bool {
-    cmd!(sh, "sh -c 'command -v \"$0\"' {tool}").quiet().ignore_stdout().ignore_stderr().run().is_ok()
+    cmd!(sh, "sh -c 'command -v \"$0\"' {tool}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
 }
 
 fn install_system_tools(sh: &Shell) -> Result<()> {
-    let mut missing: Vec<&str> =
-        SYSTEM_TOOLS.iter().filter(|(tool, _)| !have(sh, tool)).map(|(_, pkg)| *pkg).collect();
+    let mut missing: Vec<&str> = SYSTEM_TOOLS
+        .iter()
+        .filter(|(tool, _)| !have(sh, tool))
+        .map(|(_, pkg)| *pkg)
+        .collect();
     missing.dedup();
     if missing.is_empty() {
         return Ok(());
     }
     eprintln!("installing missing system packages: {}", missing.join(" "));
-    cmd!(sh, "apt-get update -q").run().context("apt-get update")?;
-    cmd!(sh, "apt-get install -y -q --no-install-recommends {missing...}")
-        .env("DEBIAN_FRONTEND", "noninteractive")
+    cmd!(sh, "apt-get update -q")
         .run()
-        .context("installing the suite's system packages (run as root)")?;
+        .context("apt-get update")?;
+    cmd!(
+        sh,
+        "apt-get install -y -q --no-install-recommends {missing...}"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()
+    .context("installing the suite's system packages (run as root)")?;
     Ok(())
 }
 
 fn start_dockerd(sh: &Shell) -> Result<()> {
-    if cmd!(sh, "docker info").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+    if cmd!(sh, "docker info")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
         return Ok(());
     }
     eprintln!("starting dockerd");
-    cmd!(sh, "sh -c 'nohup dockerd >/tmp/fuel-test-dockerd.log 2>&1 &'").run()?;
+    cmd!(
+        sh,
+        "sh -c 'nohup dockerd >/tmp/fuel-test-dockerd.log 2>&1 &'"
+    )
+    .run()?;
     for _ in 0..60 {
-        if cmd!(sh, "docker info").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        if cmd!(sh, "docker info")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()
+            .is_ok()
+        {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -97,7 +145,9 @@ fn start_dockerd(sh: &Shell) -> Result<()> {
 }
 
 fn start_postgres(sh: &Shell) -> Result<()> {
-    let clusters = cmd!(sh, "pg_lsclusters --no-header").read().context("pg_lsclusters")?;
+    let clusters = cmd!(sh, "pg_lsclusters --no-header")
+        .read()
+        .context("pg_lsclusters")?;
     let Some(line) = clusters.lines().next() else {
         bail!("PostgreSQL is installed but has no cluster: run `pg_createcluster --start <version> main`")
     };
@@ -111,7 +161,11 @@ fn start_postgres(sh: &Shell) -> Result<()> {
     let sql = "DO $$ BEGIN \
                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fuel') THEN \
                CREATE ROLE fuel LOGIN PASSWORD 'fuel' CREATEDB; END IF; END $$;";
-    cmd!(sh, "runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c {sql}").run()?;
+    cmd!(
+        sh,
+        "runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c {sql}"
+    )
+    .run()?;
     let query = "SELECT 1 FROM pg_database WHERE datname = 'fuel_test'";
     let exists = cmd!(sh, "runuser -u postgres -- psql -tAc {query}").read()?;
     if exists.trim() != "1" {
