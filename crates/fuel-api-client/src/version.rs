@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 /// still reads a newer master.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionInfo {
-    pub release: String,
-    pub openstack_version: String,
+    /// `None` when fuel-version could not tell (e.g. /etc/fuel-issue is missing).
+    pub release: Option<String>,
+    pub openstack_version: Option<String>,
     #[serde(default)]
     pub feature_groups: Vec<String>,
     pub auth_required: bool,
