@@ -1,1 +1,36 @@
-//! The Fuel master node's REST service
+//! The Fuel master node's REST service: Nailgun's paths and JSON shapes
+//! (`/api/v1/...`, with `/api/...` as an alias) for releases, tasks, clusters
+//! and `/api/version`, tokens in `X-Auth-Token`, SQLite or PostgreSQL.
+//!
+//! The JSON types live in `fuel-api-client`, shared with the typed client.
+//! Adding a resource: a `store/<name>.rs` (SQL), a `routes/<name>.rs`
+//! (handlers, merged into the protected router), a migration per dialect,
+//! and its types and calls in `fuel-api-client`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = fuel_api::Config::default();
+//! config.listen = "127.0.0.1:0".parse()?;
+//! config.database_url = "sqlite:///tmp/fuel-api.db".into();
+//! let server = fuel_api::serve(config).await?;
+//! let client = fuel_api_client::Client::new(&server.url())?;
+//! client.version().await?;
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod config;
+mod error;
+mod json_body;
+mod list_cache;
+mod routes;
+mod server;
+mod store;
+
+pub use auth::hash_password;
+pub use config::{
+    AuthConfig, Config, ConfigError, User, DEFAULT_CONFIG_PATH, DEFAULT_DATABASE_URL,
+};
+pub use server::{serve, RunningServer, ServeError};
+pub use store::StoreError;

@@ -1,10 +1,79 @@
-use clap::Parser;
+//! `fuel-api`: serves the master's REST API until SIGTERM or SIGINT.
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
 
 /// The Fuel master node's REST service
 #[derive(Parser)]
 #[command(name = "fuel-api", version)]
-struct Cli {}
+struct Cli {
+    /// The configuration file (TOML).
+    #[arg(long, default_value = fuel_api::DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Reads a password from the first line of standard input and prints its
+    /// argon2 hash, for `password_hash` in the configuration's [[auth.users]].
+    HashPassword,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::HashPassword) => hash_password(),
+        None => run(&cli.config),
+    }
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on standard input: `read -rs P; echo \"$P\" | fuel-api hash-password`"
+    );
+    println!("{}", fuel_api::hash_password(password));
+    Ok(())
+}
+
+fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_span_list(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = fuel_api::Config::load(config_path)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server = fuel_api::serve(config).await?;
+        stop_signal().await?;
+        tracing::info!("stopping: finishing requests in flight");
+        server.shutdown().await?;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
+}
+
+async fn stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    Ok(())
 }

@@ -1,0 +1,196 @@
+//! Tokens: issued for the configured users (argon2 password hashes), sent as
+//! `X-Auth-Token`, expiring after the configured lifetime, revocable. The
+//! database keeps only a SHA-256 of each token; validated tokens are cached in
+//! memory so that a read costs no database round trip.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use fuel_api_client::{Token, AUTH_HEADER};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::config::AuthConfig;
+use crate::error::Failure;
+use crate::server::AppState;
+use crate::store::{Store, StoredToken};
+
+/// An argon2id hash (PHC string) of `password` with a random salt, for the
+/// `auth.users` table of the configuration.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt length");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters hashes any password")
+        .to_string()
+}
+
+/// Who made a request: the user and the hash of the token they sent.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub username: String,
+    pub token_hash: String,
+}
+
+pub struct Auth {
+    config: AuthConfig,
+    store: Store,
+    /// token hash → stored token, for tokens seen valid; revocation removes them.
+    valid: RwLock<HashMap<String, StoredToken>>,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Auth {
+    pub fn new(config: AuthConfig, store: Store) -> Self {
+        Auth {
+            config,
+            store,
+            valid: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn reads_require_token(&self) -> bool {
+        self.config.reads_require_token
+    }
+
+    /// Checks the password against the user's configured hash and issues a token.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Token, Failure> {
+        let refused = || Failure::unauthorized("wrong user name or password");
+        let Some(user) = self.config.users.iter().find(|u| u.name == username) else {
+            return Err(refused());
+        };
+        let hash = user.password_hash.clone();
+        let password = password.to_string();
+        // argon2 is slow on purpose: keep it off the async workers.
+        let matches = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(Failure::internal)?;
+        if !matches {
+            return Err(refused());
+        }
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let stored = StoredToken {
+            username: username.to_string(),
+            expires_at: now() + self.config.token_ttl_secs as i64,
+        };
+        let hash = token_hash(&token);
+        self.store.delete_expired_tokens(now()).await?;
+        self.store.insert_token(&hash, &stored).await?;
+        self.valid.write().unwrap().insert(hash, stored.clone());
+        Ok(Token {
+            token,
+            expires_at: stored.expires_at,
+        })
+    }
+
+    /// The session of a token, or 401 saying why it is refused.
+    pub async fn validate(&self, token: &str) -> Result<Session, Failure> {
+        let hash = token_hash(token);
+        let cached = self.valid.read().unwrap().get(&hash).cloned();
+        let stored = match cached {
+            Some(stored) => stored,
+            None => {
+                let stored = self.store.find_token(&hash).await?.ok_or_else(|| {
+                    Failure::unauthorized(
+                        "unknown or revoked token: get a new one with POST /api/v1/auth/tokens",
+                    )
+                })?;
+                self.valid
+                    .write()
+                    .unwrap()
+                    .insert(hash.clone(), stored.clone());
+                stored
+            }
+        };
+        if stored.expires_at <= now() {
+            self.forget(&hash).await?;
+            return Err(Failure::unauthorized(
+                "the token has expired: get a new one with POST /api/v1/auth/tokens",
+            ));
+        }
+        // A user removed from the configuration loses their tokens.
+        if !self.config.users.iter().any(|u| u.name == stored.username) {
+            return Err(Failure::unauthorized(format!(
+                "user `{}` is no longer configured",
+                stored.username
+            )));
+        }
+        Ok(Session {
+            username: stored.username,
+            token_hash: hash,
+        })
+    }
+
+    /// Revokes a session's token: refused from now on.
+    pub async fn revoke(&self, session: &Session) -> Result<(), Failure> {
+        self.forget(&session.token_hash).await
+    }
+
+    async fn forget(&self, hash: &str) -> Result<(), Failure> {
+        self.valid.write().unwrap().remove(hash);
+        self.store.delete_token(hash).await?;
+        Ok(())
+    }
+}
+
+/// Middleware of the protected routes: writes always need a valid token,
+/// reads too unless `auth.reads_require_token = false`.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let header = request
+        .headers()
+        .get(AUTH_HEADER)
+        .map(|v| v.to_str().unwrap_or_default().to_string());
+    let result = match header {
+        None if is_read && !state.auth.reads_require_token() => Ok(None),
+        None => Err(Failure::unauthorized(format!(
+            "missing {AUTH_HEADER} header: get a token with POST /api/v1/auth/tokens"
+        ))),
+        Some(token) => state.auth.validate(&token).await.map(Some),
+    };
+    match result {
+        Ok(session) => {
+            if let Some(session) = session {
+                request.extensions_mut().insert(session);
+            }
+            next.run(request).await
+        }
+        Err(failure) => axum::response::IntoResponse::into_response(failure),
+    }
+}

@@ -1,0 +1,168 @@
+//! The service's configuration (TOML, /etc/fuel-api/config.toml).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the packaged service reads its configuration.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/fuel-api/config.toml";
+
+/// The SQLite database of the packaged service (the rpm owns the directory).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:///var/lib/fuel-api/fuel-api.db";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on (Nailgun's port is 8000).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// `sqlite:///path/to/file.db` (created when missing) or `postgres://user:pass@host/db`.
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    /// Request bodies larger than this are refused with 413.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// The root fuel-version reads /api/version's answer from ("/" on a master).
+    #[serde(default = "default_version_root")]
+    pub version_root: PathBuf,
+    /// How long /api/version's answer is reused before fuel-version reads it again
+    /// (reading it runs one rpm query).
+    #[serde(default = "default_version_refresh")]
+    pub version_refresh_secs: u64,
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Whether reads (GET) need a token too. Writes always do; /api/version,
+    /// /api/health and token issuing never do.
+    #[serde(default = "yes")]
+    pub reads_require_token: bool,
+    /// Lifetime of an issued token.
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_secs: u64,
+    /// Who may log in; `fuel-api hash-password` prints a password hash.
+    #[serde(default)]
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    /// An argon2 PHC string (`$argon2id$…`), never the password itself.
+    pub password_hash: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            reads_require_token: true,
+            token_ttl_secs: default_token_ttl(),
+            users: Vec::new(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            database_url: default_database_url(),
+            body_limit_bytes: default_body_limit(),
+            version_root: default_version_root(),
+            version_refresh_secs: default_version_refresh(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and checks a TOML configuration file; errors name the file and the key.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(format!(
+                "database_url `{}` is neither sqlite:///path nor postgres://…",
+                self.database_url
+            ));
+        }
+        if self.auth.token_ttl_secs == 0 {
+            return Err("auth.token_ttl_secs must be at least 1".to_string());
+        }
+        for (i, user) in self.auth.users.iter().enumerate() {
+            if user.name.is_empty() {
+                return Err(format!("auth.users[{i}].name is empty"));
+            }
+            if argon2::PasswordHash::new(&user.password_hash).is_err() {
+                return Err(format!(
+                    "auth.users[{i}] ({}): password_hash is not an argon2 hash: generate one with `fuel-api hash-password`",
+                    user.name
+                ));
+            }
+            if self.auth.users[..i].iter().any(|u| u.name == user.name) {
+                return Err(format!(
+                    "auth.users[{i}]: user `{}` is listed twice",
+                    user.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8000))
+}
+fn default_database_url() -> String {
+    DEFAULT_DATABASE_URL.to_string()
+}
+fn default_body_limit() -> usize {
+    64 * 1024
+}
+fn default_version_root() -> PathBuf {
+    PathBuf::from("/")
+}
+fn default_version_refresh() -> u64 {
+    5
+}
+fn default_token_ttl() -> u64 {
+    3600
+}
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,42 @@
+//! A resource list serialised once and served until the next write: the
+//! release list is read far more often than it changes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+
+use axum::body::Bytes;
+
+#[derive(Default)]
+pub struct ListCache {
+    /// Bumped by every write; a list read before a write is never stored after it.
+    generation: AtomicU64,
+    cached: RwLock<Option<(u64, Bytes)>>,
+}
+
+impl ListCache {
+    /// The generation to pass to [`ListCache::store`]: take it before reading the database.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn get(&self) -> Option<Bytes> {
+        let current = self.generation();
+        match &*self.cached.read().unwrap() {
+            Some((generation, body)) if *generation == current => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `body` unless a write happened since `generation` was taken.
+    pub fn store(&self, generation: u64, body: Bytes) {
+        let mut cached = self.cached.write().unwrap();
+        if self.generation() == generation {
+            *cached = Some((generation, body));
+        }
+    }
+
+    /// Call after every committed write to the resource.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}

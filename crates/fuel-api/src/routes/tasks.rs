@@ -1,0 +1,117 @@
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use fuel_api_client::{NewTask, Task, TaskFilter, TaskUpdate};
+
+use crate::error::{ApiResult, Failure};
+use crate::json_body::{require_text, JsonBody, ResourceId};
+use crate::server::AppState;
+use crate::store::WriteError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(list).post(create))
+        .route("/tasks/{id}", get(show).put(update))
+}
+
+/// `?status=` and `?cluster_id=`; anything else is a 400 naming the parameter.
+fn parse_filter(query: Option<&str>) -> Result<TaskFilter, Failure> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("malformed query string: {e}"),
+            )
+        })?;
+    let mut filter = TaskFilter::default();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "status" => {
+                filter.status = Some(
+                    value
+                        .parse()
+                        .map_err(|e: String| Failure::invalid("status", e))?,
+                )
+            }
+            "cluster_id" => {
+                filter.cluster_id = Some(value.parse().map_err(|_| {
+                    Failure::invalid(
+                        "cluster_id",
+                        format!("`{value}` is not a numeric cluster id"),
+                    )
+                })?)
+            }
+            other => {
+                return Err(Failure::invalid(
+                    other,
+                    format!("unknown filter `{other}`: use status or cluster_id"),
+                ))
+            }
+        }
+    }
+    Ok(filter)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Vec<Task>>> {
+    let filter = parse_filter(query.as_deref())?;
+    Ok(Json(state.store.list_tasks(&filter).await?))
+}
+
+async fn show(State(state): State<AppState>, ResourceId(id): ResourceId) -> ApiResult<Json<Task>> {
+    state
+        .store
+        .get_task(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Failure::not_found(format!("no task {id}")))
+}
+
+fn check_progress(progress: u8) -> Result<(), Failure> {
+    if progress > 100 {
+        return Err(Failure::invalid(
+            "progress",
+            format!("progress {progress} is over 100"),
+        ));
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    JsonBody(new): JsonBody<NewTask>,
+) -> ApiResult<(StatusCode, Json<Task>)> {
+    require_text("name", &new.name)?;
+    check_progress(new.progress)?;
+    match state.store.insert_task(&new).await {
+        Ok(task) => Ok((StatusCode::CREATED, Json(task))),
+        Err(WriteError::Reference) => Err(Failure::invalid(
+            "cluster_id",
+            format!(
+                "no cluster {}: create it first",
+                new.cluster_id.unwrap_or_default()
+            ),
+        )),
+        Err(WriteError::Duplicate) => Err(Failure::internal("task insert hit a unique constraint")),
+        Err(WriteError::Database(e)) => Err(e.into()),
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ResourceId(id): ResourceId,
+    JsonBody(update): JsonBody<TaskUpdate>,
+) -> ApiResult<Json<Task>> {
+    if let Some(progress) = update.progress {
+        check_progress(progress)?;
+    }
+    state
+        .store
+        .update_task(id, &update)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Failure::not_found(format!("no task {id}")))
+}

@@ -1,0 +1,41 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::{Extension, Json, Router};
+use fuel_api_client::{Credentials, Token};
+
+use crate::auth::Session;
+use crate::error::ApiResult;
+use crate::json_body::JsonBody;
+use crate::server::AppState;
+
+/// Issuing a token needs no token.
+pub fn public_routes() -> Router<AppState> {
+    Router::new().route("/auth/tokens", post(issue))
+}
+
+/// Revoking one needs the token itself (in `X-Auth-Token`).
+pub fn protected_routes() -> Router<AppState> {
+    Router::new().route("/auth/tokens", delete(revoke))
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    JsonBody(credentials): JsonBody<Credentials>,
+) -> ApiResult<(StatusCode, Json<Token>)> {
+    let token = state
+        .auth
+        .login(&credentials.username, &credentials.password)
+        .await?;
+    tracing::info!(user = %credentials.username, "token issued");
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> ApiResult<StatusCode> {
+    state.auth.revoke(&session).await?;
+    tracing::info!(user = %session.username, "token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

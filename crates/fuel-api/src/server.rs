@@ -1,0 +1,105 @@
+//! Starting and stopping the service in-process (the binary, the tests and
+//! other crates' tests all go through [`serve`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::list_cache::ListCache;
+use crate::routes::{router, VersionCache};
+use crate::store::{Store, StoreError};
+
+/// What every handler sees.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Auth>,
+    pub release_list: Arc<ListCache>,
+    pub version: Arc<VersionCache>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A started service: where it listens, and how to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    store: Store,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://ADDR`, for `fuel_api_client::Client::new`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, closes the database.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(());
+        let result = self
+            .task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.store.close().await;
+        result.map_err(ServeError::Serve)
+    }
+}
+
+/// Opens (and migrates) the database, binds `config.listen` and serves in
+/// the background until [`RunningServer::shutdown`].
+pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
+    let store = Store::open(&config.database_url).await?;
+    let version = VersionCache::new(
+        config.version_root.clone(),
+        Duration::from_secs(config.version_refresh_secs),
+    );
+    let state = AppState {
+        store: store.clone(),
+        auth: Arc::new(Auth::new(config.auth.clone(), store.clone())),
+        release_list: Arc::new(ListCache::default()),
+        version,
+    };
+    let app = router(state, config.body_limit_bytes);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, database = %crate::store::redact(&config.database_url), "fuel-api listening");
+    Ok(RunningServer {
+        addr,
+        store,
+        stop,
+        task,
+    })
+}
