@@ -6,6 +6,7 @@
 //! - `build`: [`PackageDef`] → signed, reproducible `.rpm` file, streaming.
 //! - `repo`: a directory of rpms → `repodata/` that dnf accepts.
 
+pub mod build;
 pub mod package;
 
 pub use package::*;
