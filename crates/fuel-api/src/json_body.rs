@@ -44,6 +44,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
             "request body is empty: send a JSON object",
         ));
     }
+    // serde would also take a struct as an array of its fields: refuse that shape.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "malformed JSON: the body must be a JSON object, `{...}`",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -61,7 +68,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
                     Some(name) => format!("{path}.{name}"),
                     None => path,
                 };
-                Failure::invalid(field, message)
+                if field == "." {
+                    Failure::new(StatusCode::BAD_REQUEST, message)
+                } else {
+                    Failure::invalid(field, message)
+                }
             }
         }
     })?;

@@ -1,0 +1,11 @@
+//! The REST service over a real socket, every test on SQLite and on PostgreSQL.
+
+mod support;
+
+mod auth;
+mod clusters;
+mod durability;
+mod releases;
+mod tasks;
+mod validation;
+mod version;

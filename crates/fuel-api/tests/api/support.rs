@@ -1,0 +1,209 @@
+//! Starts a `fuel_api` server per test on a fresh database of either backend.
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use fuel_api::{Config, RunningServer, User};
+use fuel_api_client::{
+    Client, Cluster, NewCluster, NewRelease, NewTask, Release, ReleaseState, TaskStatus,
+};
+use sqlx::Connection;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "fuel-admin-test-password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `mod NAME { sqlite, postgres }` tests calling `NAME(Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::support::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::support::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+/// An argon2 hash with small parameters: the server verifies with the
+/// parameters in the hash, and unoptimised test builds stay fast.
+pub fn cheap_hash(password: &str) -> String {
+    let params = Params::new(1024, 1, 1, None).unwrap();
+    let salt = SaltString::encode_b64(b"fuel-api-test-salt").unwrap();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+/// A running server, its configuration and its database.
+pub struct TestApi {
+    pub config: Config,
+    server: Option<RunningServer>,
+    backend: Backend,
+    postgres_database: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+fn postgres_admin_url() -> String {
+    fuel_e2e::postgres_url()
+}
+
+/// The URL of another database on the same server and role.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let server = base
+        .rsplit_once('/')
+        .map(|(server, _)| server)
+        .unwrap_or(base);
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+impl TestApi {
+    /// Starts on a new, empty database with the `admin` user; `tweak` adjusts the configuration.
+    pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApi {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.version_root = dir.path().join("root");
+        std::fs::create_dir_all(&config.version_root).unwrap();
+        config.auth.users = vec![User {
+            name: ADMIN.to_string(),
+            password_hash: cheap_hash(ADMIN_PASSWORD),
+        }];
+        let mut postgres_database = None;
+        config.database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("fuel-api.db").display()),
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("fuel_api_test_{:016x}", rand::random::<u64>());
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot connect to {admin_url}: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                postgres_database = Some(name.clone());
+                with_database(&admin_url, &name)
+            }
+        };
+        tweak(&mut config);
+        let server = fuel_api::serve(config.clone())
+            .await
+            .expect("the server starts");
+        TestApi {
+            config,
+            server: Some(server),
+            backend,
+            postgres_database,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.as_ref().expect("the server runs").url()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A client without a token.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.url()).unwrap()
+    }
+
+    /// A client logged in as `admin`.
+    pub async fn admin(&self) -> Client {
+        let token = self
+            .anonymous()
+            .login(ADMIN, ADMIN_PASSWORD)
+            .await
+            .expect("admin logs in");
+        self.anonymous().with_token(token.token)
+    }
+
+    /// Stops the server gracefully and starts it again on the same database.
+    pub async fn restart(&mut self) {
+        let server = self.server.take().expect("the server runs");
+        server.shutdown().await.expect("graceful shutdown");
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        self.server = Some(
+            fuel_api::serve(config)
+                .await
+                .expect("the server starts again"),
+        );
+    }
+
+    /// Stops the server and drops a PostgreSQL test database.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("graceful shutdown");
+        }
+        if let Some(name) = self.postgres_database.take() {
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+pub fn release(name: &str, version: &str) -> NewRelease {
+    NewRelease {
+        name: name.to_string(),
+        version: version.to_string(),
+        operating_system: "CentOS".to_string(),
+        description: format!("{name} on CentOS"),
+        state: ReleaseState::Available,
+    }
+}
+
+pub fn task(name: &str, cluster_id: Option<i64>) -> NewTask {
+    NewTask {
+        name: name.to_string(),
+        cluster_id,
+        status: TaskStatus::Pending,
+        progress: 0,
+        message: None,
+    }
+}
+
+/// Release "Liberty liberty-8.0" and a cluster of it named `cluster`.
+pub async fn release_and_cluster(client: &Client, cluster: &str) -> (Release, Cluster) {
+    let rel = client
+        .create_release(&release("Liberty", "liberty-8.0"))
+        .await
+        .unwrap();
+    let env = client
+        .create_cluster(&NewCluster {
+            name: cluster.to_string(),
+            release_id: rel.id,
+        })
+        .await
+        .unwrap();
+    (rel, env)
+}

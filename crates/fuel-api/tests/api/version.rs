@@ -1,0 +1,44 @@
+use crate::support::{on_both_backends, Backend, TestApi};
+
+on_both_backends!(
+    version_is_public_and_from_fuel_version,
+    health_checks_the_database
+);
+
+async fn version_is_public_and_from_fuel_version(backend: Backend) {
+    let api = TestApi::start(backend, |config| {
+        let etc = config.version_root.join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("fuel-issue"), "Fuel release 8.0.0\n").unwrap();
+        std::fs::write(etc.join("fuel_openstack_version"), "liberty-8.0\n").unwrap();
+        config.auth.reads_require_token = true;
+    })
+    .await;
+    let version = api.anonymous().version().await.unwrap();
+    assert_eq!(version.release.as_deref(), Some("8.0.0"));
+    assert_eq!(version.openstack_version.as_deref(), Some("liberty-8.0"));
+    assert!(version.auth_required);
+    assert_eq!(
+        version.extra.get("api").and_then(|v| v.as_str()),
+        Some("1.0")
+    );
+    // Nailgun's path under /api/v1 too.
+    let v1: serde_json::Value = reqwest::get(format!("{}/api/v1/version", api.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v1["release"], "8.0.0");
+    api.stop().await;
+}
+
+async fn health_checks_the_database(backend: Backend) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let health = api.anonymous().health().await.unwrap();
+    assert_eq!(
+        (health.status.as_str(), health.database.as_str()),
+        ("ok", "ok")
+    );
+    api.stop().await;
+}
