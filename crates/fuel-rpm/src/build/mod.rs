@@ -1,22 +1,32 @@
-//! [`PackageDef`] → signed, reproducible `.rpm` file.
+//! [`PackageDef`] → signed, reproducible `.rpm` file, streaming.
 //!
 //! [`write_package`] is the whole public surface: it names its output
 //! `<name>-<version>-<release>.<arch>.rpm`, writes it through a temporary file
 //! (fsync, rename) so a failed build never leaves half an rpm, and signs it
 //! with the given [`SigningKey`].
+//!
+//! Why not rpm-rs's `PackageBuilder`: it reads every file into memory and
+//! keeps the whole compressed payload in a `Vec`. Here one pass streams the
+//! files through cpio and a multi-threaded compressor into a temporary file
+//! ([`payload`]), then the header is made with rpm-rs's own header types
+//! ([`header`]), signed, and lead + signature + header + payload are written
+//! out. See ARCHITECTURE.md, "Streaming rpm builder".
 
+mod header;
+mod payload;
 mod sign;
 
-use std::fs;
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Seek};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use rpm::signature::Signing;
+use rpm::{FileFlags, IndexSignatureTag, Lead, PackageMetadata, SignatureHeaderBuilder};
 
-use crate::package::{
-    CompressionKind, DepOp, Dependency, FileKind, PackageDef, Scriptlet,
-};
+use crate::package::{FileDef, FileKind, PackageDef};
+use header::FileRecord;
+use payload::{CpioEntry, Hashing, PayloadWriter};
 
 pub use sign::{SigningKey, DEVELOPMENT_USER_ID};
 
@@ -70,198 +80,174 @@ pub fn write_package(
         path: path.clone(),
         source,
     };
-
-    let package = build_with_rpm_rs(def, key)?;
-
+    let files = sorted_files(def)?;
     fs::create_dir_all(out_dir).map_err(output_error)?;
-    let tmp = tempfile::Builder::new()
+
+    // 1. The payload, into a temporary file next to the output.
+    let payload_tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}.payload."))
+        .tempfile_in(out_dir)
+        .map_err(output_error)?;
+    let payload_file = payload_tmp.reopen().map_err(output_error)?;
+    let mut writer = PayloadWriter::new(payload_file, &def.compression).map_err(output_error)?;
+    let mut records = Vec::with_capacity(files.len());
+    for (index, file) in files.iter().enumerate() {
+        records.push(add_file(def, file, index as u32 + 1, &mut writer)?);
+    }
+    let (mut payload_file, summary) = writer.finish().map_err(output_error)?;
+
+    // 2. The header, then the signature header over it.
+    let header = header::main_header(def, &records, &summary);
+    let mut metadata = PackageMetadata {
+        lead: Lead::new(&def.name),
+        signature: rpm::Header::<IndexSignatureTag>::new_empty(),
+        header,
+    };
+    let rpm_error = |source: rpm::Error| BuildError::Rpm { package: def.name.clone(), source };
+    let header_bytes = metadata.header_bytes().map_err(rpm_error)?;
+    let mut signature = SignatureHeaderBuilder::new()
+        .format(rpm::RpmFormat::V4)
+        .set_content_length(header_bytes.len() as u64 + summary.size)
+        .calculate_digests(&header_bytes);
+    if let Some(key) = key {
+        let signed = key
+            .signer()?
+            .sign(header_bytes.as_slice(), rpm::Timestamp(def.source_date))
+            .map_err(rpm_error)?;
+        signature = signature.add_openpgp_signature(signed);
+    }
+    metadata.signature = signature.build().map_err(rpm_error)?;
+
+    // 3. lead + signature + header + payload, then fsync and rename.
+    let out_tmp = tempfile::Builder::new()
         .prefix(&format!(".{file_name}."))
         .tempfile_in(out_dir)
         .map_err(output_error)?;
-    let mut writer = HashingWriter::new(io::BufWriter::new(tmp.as_file()));
-    package.write(&mut writer).map_err(|source| BuildError::Rpm { package: def.name.clone(), source })?;
-    let (buffered, size, sha256) = writer.finish();
+    let mut out = Hashing::new(BufWriter::with_capacity(1 << 20, out_tmp.as_file()));
+    metadata.write(&mut out).map_err(rpm_error)?;
+    payload_file.rewind().map_err(output_error)?;
+    io::copy(&mut payload_file, &mut out).map_err(output_error)?;
+    let (buffered, size, sha256) = out.finish();
     buffered.into_inner().map_err(|e| output_error(e.into_error()))?;
-    tmp.as_file().sync_all().map_err(output_error)?;
-    tmp.persist(&path).map_err(|e| output_error(e.error))?;
+    drop(payload_tmp);
+    out_tmp.as_file().sync_all().map_err(output_error)?;
+    out_tmp.persist(&path).map_err(|e| output_error(e.error))?;
     // The rename itself is only durable once the directory is synced.
-    fs::File::open(out_dir).and_then(|d| d.sync_all()).map_err(output_error)?;
+    File::open(out_dir).and_then(|d| d.sync_all()).map_err(output_error)?;
 
     Ok(BuiltPackage { path, file_name, size, sha256, elapsed: started.elapsed() })
 }
 
-/// Counts and hashes what goes through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        HashingWriter { inner, hasher: Sha256::new(), len: 0 }
-    }
-
-    fn finish(self) -> (W, u64, String) {
-        (self.inner, self.len, hex(&self.hasher.finalize()))
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// rpm-rs's own builder: correct, but it holds the whole payload in memory.
-fn build_with_rpm_rs(def: &PackageDef, key: Option<&SigningKey>) -> Result<rpm::Package, BuildError> {
-    let rpm_error = |source: rpm::Error| BuildError::Rpm { package: def.name.clone(), source };
-    let compression = match def.compression.kind {
-        CompressionKind::None => rpm::CompressionWithLevel::None,
-        CompressionKind::Gzip => rpm::CompressionWithLevel::Gzip(def.compression.level as u32),
-        CompressionKind::Zstd => rpm::CompressionWithLevel::Zstd(def.compression.level),
+/// Files in payload order (sorted by path, as rpm requires), checked.
+fn sorted_files(def: &PackageDef) -> Result<Vec<&FileDef>, BuildError> {
+    let invalid = |dest: &str, reason: String| BuildError::Invalid {
+        package: def.name.clone(),
+        field: format!("files: {dest}"),
+        reason,
     };
-    let mut builder =
-        rpm::PackageBuilder::new(&def.name, &def.version, &def.license, &def.arch, &def.summary);
-    builder
-        .using_config(rpm::BuildConfig::v4().compression(compression).source_date(def.source_date))
-        .release(def.release.clone())
-        .description(def.description.clone())
-        .vendor(def.vendor.clone())
-        .url(def.url.clone())
-        .vcs(def.vcs.clone())
-        .build_host(BUILD_HOST);
-    if let Some(packager) = &def.packager {
-        builder.packager(packager.clone());
+    let mut files: Vec<&FileDef> = def.files.iter().collect();
+    files.sort_by(|a, b| a.dest.cmp(&b.dest));
+    for pair in files.windows(2) {
+        if pair[0].dest == pair[1].dest {
+            return Err(invalid(&pair[0].dest, "listed twice".into()));
+        }
     }
-    if let Some(group) = &def.group {
-        builder.group(group.clone());
+    let mut total = 0u64;
+    for file in &files {
+        let dest = file.dest.as_str();
+        if !dest.starts_with('/') || dest == "/" || dest.ends_with('/') || dest.contains("//") {
+            return Err(invalid(dest, "the destination must be an absolute, normalised file path".into()));
+        }
+        if file.mode & !0o7777 != 0 {
+            return Err(invalid(dest, format!("mode {:o} has bits beyond permissions", file.mode)));
+        }
+        if let FileKind::Source(source) = &file.kind {
+            total += fs::metadata(source).map_err(|e| source_error(def, file, e))?.len();
+        }
     }
-
-    let mtime = rpm::Timestamp(def.source_date);
-    for file in &def.files {
-        let mode = file.mode as u16;
-        let options = |o: rpm::FileOptionsBuilder| {
-            let mut o = o.user(&file.user).group(&file.group).modified_at(mtime);
-            if file.attrs.config {
-                o = o.config();
-                if file.attrs.noreplace {
-                    o = o.noreplace();
-                }
-            }
-            if file.attrs.doc {
-                o = o.doc();
-            }
-            if file.attrs.missingok {
-                o = o.missingok();
-            }
-            o
-        };
-        let added = match &file.kind {
-            FileKind::Source(source) => {
-                // Read up front so a missing source names the file.
-                fs::metadata(source).map_err(|e| BuildError::Source {
-                    package: def.name.clone(),
-                    dest: file.dest.clone(),
-                    path: source.clone(),
-                    source: e,
-                })?;
-                builder.with_file(source, options(rpm::FileOptions::new(&file.dest)).permissions(mode))
-            }
-            FileKind::Contents(bytes) => builder
-                .with_file_contents(bytes.clone(), options(rpm::FileOptions::new(&file.dest)).permissions(mode)),
-            FileKind::Dir => builder.with_dir_entry(options(rpm::FileOptions::dir(&file.dest)).permissions(mode)),
-            FileKind::Symlink { target } => builder.with_symlink(
-                options(rpm::FileOptions::symlink(&file.dest, target)).permissions(mode),
-            ),
-            FileKind::Ghost => builder.with_ghost(options(rpm::FileOptions::ghost(&file.dest)).permissions(mode)),
-        };
-        added.map_err(|source| BuildError::Invalid {
-            package: def.name.clone(),
-            field: format!("files: {}", file.dest),
-            reason: source.to_string(),
-        })?;
+    // Past 4 GiB rpm needs 64-bit size tags and a stripped cpio: not written yet.
+    if total > u64::from(u32::MAX) {
+        return Err(invalid("*", format!("{total} bytes of files: packages over 4 GiB are not supported")));
     }
-
-    let deps = &def.deps;
-    for d in &deps.requires {
-        builder.requires(dependency(d));
-    }
-    for d in &deps.provides {
-        builder.provides(dependency(d));
-    }
-    for d in &deps.conflicts {
-        builder.conflicts(dependency(d));
-    }
-    for d in &deps.obsoletes {
-        builder.obsoletes(dependency(d));
-    }
-    for d in &deps.recommends {
-        builder.recommends(dependency(d));
-    }
-    for d in &deps.suggests {
-        builder.suggests(dependency(d));
-    }
-    for d in &deps.supplements {
-        builder.supplements(dependency(d));
-    }
-    for d in &deps.enhances {
-        builder.enhances(dependency(d));
-    }
-
-    let s = &def.scriptlets;
-    if let Some(x) = &s.pre {
-        builder.pre_install_script(scriptlet(x));
-    }
-    if let Some(x) = &s.post {
-        builder.post_install_script(scriptlet(x));
-    }
-    if let Some(x) = &s.preun {
-        builder.pre_uninstall_script(scriptlet(x));
-    }
-    if let Some(x) = &s.postun {
-        builder.post_uninstall_script(scriptlet(x));
-    }
-    if let Some(x) = &s.pretrans {
-        builder.pre_trans_script(scriptlet(x));
-    }
-    if let Some(x) = &s.posttrans {
-        builder.post_trans_script(scriptlet(x));
-    }
-    for entry in &def.changelog {
-        builder.add_changelog_entry(&entry.author, &entry.text, entry.time);
-    }
-
-    match key {
-        Some(key) => builder.build_and_sign(key.signer()?).map_err(rpm_error),
-        None => builder.build().map_err(rpm_error),
-    }
+    Ok(files)
 }
 
-fn dependency(d: &Dependency) -> rpm::Dependency {
-    match &d.constraint {
-        None => rpm::Dependency::any(&d.name),
-        Some((DepOp::Lt, v)) => rpm::Dependency::less(&d.name, v),
-        Some((DepOp::Le, v)) => rpm::Dependency::less_eq(&d.name, v),
-        Some((DepOp::Eq, v)) => rpm::Dependency::eq(&d.name, v),
-        Some((DepOp::Ge, v)) => rpm::Dependency::greater_eq(&d.name, v),
-        Some((DepOp::Gt, v)) => rpm::Dependency::greater(&d.name, v),
-    }
+fn source_error(def: &PackageDef, file: &FileDef, source: io::Error) -> BuildError {
+    let path = match &file.kind {
+        FileKind::Source(path) => path.clone(),
+        _ => PathBuf::new(),
+    };
+    BuildError::Source { package: def.name.clone(), dest: file.dest.clone(), path, source }
 }
 
-/// The interpreter is always recorded, as rpmbuild does (`/bin/sh` by default).
-fn scriptlet(s: &Scriptlet) -> rpm::Scriptlet {
-    let interpreter = s.interpreter.clone().unwrap_or_else(|| "/bin/sh".to_string());
-    rpm::Scriptlet::new(&s.body).prog(vec![interpreter])
+/// Streams one file into the payload (ghosts have none) and describes it for the header.
+fn add_file(
+    def: &PackageDef,
+    file: &FileDef,
+    ino: u32,
+    writer: &mut PayloadWriter,
+) -> Result<FileRecord, BuildError> {
+    let name = format!(".{}", file.dest);
+    let kind_bits = header::type_bits(&file.kind);
+    let mut entry = CpioEntry {
+        name: &name,
+        ino,
+        mode: u32::from(kind_bits) | file.mode,
+        mtime: def.source_date,
+        size: 0,
+    };
+    let mut record = FileRecord {
+        dest: file.dest.clone(),
+        kind_bits,
+        permissions: file.mode as u16,
+        size: 0,
+        sha256: String::new(),
+        linkto: String::new(),
+        flags: file_flags(file),
+        user: file.user.clone(),
+        group: file.group.clone(),
+        ghost: false,
+    };
+    let written = match &file.kind {
+        FileKind::Source(source) => {
+            let opened = File::open(source).map_err(|e| source_error(def, file, e))?;
+            entry.size = opened.metadata().map_err(|e| source_error(def, file, e))?.len();
+            record.sha256 = writer.add(&entry, opened).map_err(|e| source_error(def, file, e))?;
+            Ok(())
+        }
+        FileKind::Contents(bytes) => {
+            entry.size = bytes.len() as u64;
+            writer.add(&entry, bytes.as_slice()).map(|digest| record.sha256 = digest)
+        }
+        FileKind::Dir => writer.add(&entry, io::empty()).map(drop),
+        FileKind::Symlink { target } => {
+            entry.size = target.len() as u64;
+            record.linkto = target.clone();
+            writer.add(&entry, target.as_bytes()).map(drop)
+        }
+        FileKind::Ghost => {
+            record.ghost = true;
+            Ok(())
+        }
+    };
+    written.map_err(|source| BuildError::Output {
+        package: def.name.clone(),
+        path: PathBuf::from(&file.dest),
+        source,
+    })?;
+    record.size = entry.size;
+    Ok(record)
+}
+
+fn file_flags(file: &FileDef) -> FileFlags {
+    let mut flags = FileFlags::empty();
+    let a = &file.attrs;
+    // Directories cannot be %config or %doc in rpm (rpm-rs strips them too).
+    let dir = file.kind == FileKind::Dir;
+    flags.set(FileFlags::CONFIG, a.config && !dir);
+    flags.set(FileFlags::NOREPLACE, a.config && a.noreplace && !dir);
+    flags.set(FileFlags::DOC, a.doc && !dir);
+    flags.set(FileFlags::MISSINGOK, a.missingok);
+    flags.set(FileFlags::GHOST, file.kind == FileKind::Ghost);
+    flags
 }
