@@ -166,3 +166,47 @@ fn default_token_ttl() -> u64 {
 fn yes() -> bool {
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packaged_config_is_the_default_and_has_no_user() {
+        let packaged = Config::parse(include_str!("../dist/config.toml")).unwrap();
+        assert_eq!(packaged, Config::default());
+        assert!(packaged.auth.users.is_empty());
+        assert_eq!(packaged.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn plain_text_password_is_refused_naming_the_user() {
+        let text = "[[auth.users]]\nname = \"admin\"\npassword_hash = \"admin\"\n";
+        let error = Config::parse(text).unwrap_err();
+        assert!(
+            error.contains("auth.users[0] (admin)") && error.contains("fuel-api hash-password"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_and_bad_url_are_named() {
+        let error = Config::parse("listen = \"127.0.0.1:8000\"\ndatabase = \"x\"\n").unwrap_err();
+        assert!(
+            error.contains("unknown field `database`") && error.contains("line 2"),
+            "{error}"
+        );
+        let error = Config::parse("database_url = \"mysql://x\"\n").unwrap_err();
+        assert!(error.contains("mysql://x"), "{error}");
+    }
+
+    #[test]
+    fn hash_password_output_is_accepted_in_the_config() {
+        let hash = crate::hash_password("s3cret");
+        let text = format!("[[auth.users]]\nname = \"admin\"\npassword_hash = \"{hash}\"\n");
+        assert_eq!(
+            Config::parse(&text).unwrap().auth.users[0].password_hash,
+            hash
+        );
+    }
+}

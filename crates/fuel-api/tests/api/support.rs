@@ -164,7 +164,9 @@ impl TestApi {
             let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
                 .await
                 .unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            // Not WITH (FORCE): a plain DROP stops an autovacuum worker on
+            // the database itself, FORCE refuses to for a non-superuser role.
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
                 .execute(&mut admin)
                 .await
                 .unwrap();
