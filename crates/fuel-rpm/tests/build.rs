@@ -189,7 +189,10 @@ fn contents(kind: &FileKind) -> Option<Vec<u8>> {
 fn built() -> &'static (PackageDef, PathBuf) {
     static BUILT: OnceLock<(PackageDef, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let dir = tempfile::tempdir_in(tmp_root()).unwrap().into_path();
+        // Named after the test, not random: reruns replace it instead of piling up.
+        let test = std::thread::current().name().unwrap_or("main").replace("::", "-");
+        let dir = tmp_root().join(format!("fuel-rpm-build-{test}"));
+        let _ = fs::remove_dir_all(&dir);
         let def = demo_package(&dir.join("src"));
         let built = write_package(&def, Some(key()), &dir.join("out")).unwrap();
         assert_eq!(built.file_name, "fuel-demo-8.0.0-3.noarch.rpm");
@@ -443,4 +446,40 @@ fn missing_source_names_the_file_and_writes_nothing() {
     assert!(message.contains("fuel-demo") && message.contains("/usr/bin/fuel-missing"), "{message}");
     let written: Vec<_> = fs::read_dir(&out).map(|d| d.collect()).unwrap_or_default();
     assert!(written.is_empty(), "left behind: {written:?}");
+}
+
+#[test]
+fn zstd_output_does_not_depend_on_the_thread_count() {
+    let (def, first) = built();
+    assert_eq!(def.compression.threads, 2);
+    let out = tempfile::tempdir_in(tmp_root()).unwrap();
+    let mut one_thread = def.clone();
+    one_thread.compression.threads = 1;
+    let single = write_package(&one_thread, Some(key()), out.path()).unwrap();
+    assert_eq!(single.sha256, sha256_hex(&fs::read(first).unwrap()));
+}
+
+#[test]
+fn gzip_and_uncompressed_payloads_install_and_verify() {
+    for (kind, compressor) in [(CompressionKind::Gzip, "gzip"), (CompressionKind::None, "(none)")] {
+        let dir = tempfile::tempdir_in(tmp_root()).unwrap();
+        let mut def = demo_package(&dir.path().join("src"));
+        def.compression = Compression { kind, level: 6, threads: 0 };
+        let built = write_package(&def, None, &dir.path().join("out")).unwrap();
+        assert_eq!(query(&built.path, &["--qf", "%{PAYLOADCOMPRESSOR}"]), compressor);
+
+        let mut check = rpm_tool("rpmkeys");
+        check.arg("--root").arg(dir.path()).args(["-K", "--nosignature"]).arg(&built.path);
+        assert!(run(check).trim_end().ends_with("digests OK"), "{compressor}");
+
+        let root = dir.path().join("root");
+        let mut install = rpm_tool("rpm");
+        install.arg("--root").arg(&root).args(["-i", "--nodeps", "--noscripts", "--nosignature"]).arg(&built.path);
+        run(install);
+        assert_eq!(
+            fs::read(root.join("usr/share/fuel-demo/big.bin")).unwrap(),
+            fs::read(big_source()).unwrap(),
+            "{compressor}"
+        );
+    }
 }
