@@ -2,6 +2,9 @@
 //! own file; external tools run through `xshell::cmd!`.
 
 mod bench;
+mod lint;
+mod repo;
+mod rpm;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -21,6 +24,12 @@ enum Command {
     Test(test::Args),
     /// Install the suite's system tools and start its services (dockerd, PostgreSQL), then stop.
     TestBed,
+    /// Build the release binaries and the signed Fuel rpm set into target/rpms/.
+    Rpm(rpm::Args),
+    /// Check the package specs (specs/*.toml, crates' generate-rpm metadata); writes nothing.
+    Lint(lint::Args),
+    /// Write the release's yum repositories (base, updates, security) from the built rpms.
+    Repo(repo::Args),
     /// Run the benchmarks and print each figure beside its baseline from the same run.
     Bench(bench::Args),
 }
@@ -30,6 +39,9 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Rpm(args) => rpm::run(args),
+        Command::Lint(args) => lint::run(args),
+        Command::Repo(args) => repo::run(args),
         Command::TestBed => {
             let sh = xshell::Shell::new()?;
             test::prepare_test_bed(&sh)?;

@@ -2,11 +2,20 @@
 //!
 //! - [`package`]: the resolved description of one rpm ([`PackageDef`]), the
 //!   contract between the spec loader and the builder.
-//! - `spec`: TOML specs (and cargo-generate-rpm metadata) → checked [`PackageDef`]s.
+//! - [`spec`]: TOML specs (and cargo-generate-rpm metadata) → [`PackageDef`]s;
+//!   [`lint`] checks them first, naming file and field.
+//! - [`release`]: the release set ([`release::ReleaseBuild`]): specs + options →
+//!   built packages; what `cargo xtask rpm` runs and tests call.
 //! - `build`: [`PackageDef`] → signed, reproducible `.rpm` file, streaming.
-//! - `repo`: a directory of rpms → `repodata/` that dnf accepts.
+//! - [`repo`]: a directory of rpms → `repodata/` that dnf accepts.
+//! - [`base_system`]: a busybox package so test install roots have /bin/sh.
 
+pub mod base_system;
 pub mod build;
+pub mod lint;
 pub mod package;
+pub mod release;
+pub mod repo;
+pub mod spec;
 
 pub use package::*;

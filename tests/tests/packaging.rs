@@ -1,0 +1,544 @@
+//! The release rpm set, checked with the real tools: rpm, rpmkeys, rpmlint,
+//! dnf and createrepo_c. Every test builds the set it needs into a temporary
+//! directory through the library (`fuel_rpm::release::ReleaseBuild`, what
+//! `cargo xtask rpm` runs), from the release binaries under target/release.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use fuel_e2e::{release_binary, require_tool, workspace_root};
+use fuel_rpm::build::{BuiltPackage, SigningKey};
+use fuel_rpm::release::{self, ReleaseBuild, DEVELOPMENT_KEY_DIR};
+use fuel_rpm::{lint, FileKind, PackageDef};
+use tempfile::TempDir;
+
+/// One release set built into its own directory.
+struct BuiltSet {
+    dir: TempDir,
+    build: ReleaseBuild,
+    key: SigningKey,
+    defs: Vec<PackageDef>,
+    packages: Vec<BuiltPackage>,
+}
+
+impl BuiltSet {
+    fn package(&self, name: &str) -> &BuiltPackage {
+        let prefix = format!("{name}-{}-", self.build.fuel_version);
+        self.packages
+            .iter()
+            .find(|p| p.file_name.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {name} package in {:?}", self.packages))
+    }
+}
+
+/// Builds this tree's release set (optionally changed by `configure`) into a
+/// fresh temporary directory, signed with the development key.
+fn build_set(configure: impl FnOnce(&mut ReleaseBuild, &Path)) -> BuiltSet {
+    for binary in ["fuel-upgrade", "fuel-version", "fuel-api"] {
+        release_binary(binary);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = workspace_root();
+    let mut build = ReleaseBuild::for_workspace(&root).expect("reading the workspace");
+    build.out_dir = dir.path().join("rpms");
+    let key = SigningKey::development(&root.join(DEVELOPMENT_KEY_DIR)).expect("development key");
+    build.key = Some(key.clone());
+    configure(&mut build, dir.path());
+    let defs = build.package_defs(&key).unwrap_or_else(|e| panic!("the committed specs must lint clean:\n{e}"));
+    let packages = build.build().unwrap_or_else(|e| panic!("building the set: {e}"));
+    assert_eq!(packages.len(), defs.len());
+    BuiltSet { dir, build, key, defs, packages }
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    let tool = require_tool(program);
+    Command::new(tool).args(args).output().unwrap_or_else(|e| panic!("running {program}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `rpm -qp --qf FORMAT` of one package.
+fn query(package: &Path, format: &str) -> String {
+    let out = run("rpm", &["-qp", "--nosignature", "--qf", format, package.to_str().unwrap()]);
+    assert!(out.status.success(), "rpm -qp {}: {}", package.display(), text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn evr(set: &BuiltSet) -> String {
+    format!("{}-{}", set.build.fuel_version, set.build.release)
+}
+
+#[test]
+fn the_set_is_the_release_packages_with_the_designed_names_and_arches() {
+    let set = build_set(|_, _| {});
+    let mut found = BTreeMap::new();
+    for package in &set.packages {
+        let fields = query(&package.path, "%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}");
+        let parts: Vec<&str> = fields.split('|').collect();
+        assert_eq!(parts[1], set.build.fuel_version, "{}", package.file_name);
+        assert_eq!(parts[2], set.build.release, "{}", package.file_name);
+        assert_eq!(package.file_name, format!("{}-{}-{}.{}.rpm", parts[0], parts[1], parts[2], parts[3]));
+        found.insert(parts[0].to_string(), parts[3].to_string());
+    }
+    let expected: BTreeMap<String, String> = [
+        ("fuel", "noarch"),
+        ("fuel-release", "noarch"),
+        ("fuel-openstack-metadata", "noarch"),
+        ("fuel-upgrade", "x86_64"),
+        ("fuel-api", "x86_64"),
+    ]
+    .into_iter()
+    .map(|(n, a)| (n.to_string(), a.to_string()))
+    .collect();
+    assert_eq!(found, expected, "without --images the set is these five packages");
+}
+
+#[test]
+fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
+    let set = build_set(|_, _| {});
+    let head = git(&["rev-parse", "HEAD"]);
+    assert_eq!(set.build.commit, head);
+    for def in &set.defs {
+        let path = &set.package(&def.name).path;
+        let header = query(path, "%{VCS}\n%{VENDOR}\n%{URL}\n%{LICENSE}\n%{PACKAGER}\n%{SUMMARY}\n");
+        let lines: Vec<&str> = header.lines().collect();
+        assert_eq!(lines[0], head, "{}: VCS is the source commit", def.name);
+        assert_eq!(lines[0].len(), 40, "{}: VCS is a full sha", def.name);
+        assert_eq!(&lines[1..5], [&def.vendor, &def.url, &def.license, def.packager.as_ref().unwrap()]);
+        assert!(!lines[1].is_empty() && !lines[2].is_empty() && !lines[3].is_empty(), "{}: vendor, url, license set", def.name);
+        assert!(lines[5].contains(&set.build.fuel_version), "{}: summary names the release: {}", def.name, lines[5]);
+
+        let changelog = query(path, "[%{CHANGELOGNAME}\n%{CHANGELOGTEXT}\n]");
+        assert!(changelog.contains(&format!("- {}", evr(&set))), "{}: changelog entry for this build: {changelog}", def.name);
+        assert!(changelog.contains(&head), "{}: changelog names the commit", def.name);
+
+        // Requires as the spec says (rpm's own rpmlib() requirements aside).
+        let requires: BTreeSet<String> = query(path, "[%{REQUIRENEVRS}\n]")
+            .lines()
+            .filter(|l| !l.starts_with("rpmlib("))
+            .map(str::to_string)
+            .collect();
+        let expected: BTreeSet<String> = def
+            .deps
+            .requires
+            .iter()
+            .map(|d| match &d.constraint {
+                None => d.name.clone(),
+                Some((_, version)) => format!("{} = {version}", d.name),
+            })
+            .collect();
+        assert_eq!(requires, expected, "{}: requires", def.name);
+
+        // Files: path → (octal mode, owner, group, flags).
+        let listed: BTreeMap<String, (u32, String, String, String)> =
+            query(path, "[%{FILENAMES}\t%{FILEMODES:octal}\t%{FILEUSERNAME}\t%{FILEGROUPNAME}\t%{FILEFLAGS:fflags}\n]")
+                .lines()
+                .map(|line| {
+                    let f: Vec<&str> = line.split('\t').collect();
+                    let mode = u32::from_str_radix(f[1], 8).unwrap();
+                    (f[0].to_string(), (mode, f[2].to_string(), f[3].to_string(), f[4].to_string()))
+                })
+                .collect();
+        assert_eq!(
+            listed.keys().cloned().collect::<BTreeSet<_>>(),
+            def.files.iter().map(|f| f.dest.clone()).collect::<BTreeSet<_>>(),
+            "{}: file list",
+            def.name
+        );
+        for file in &def.files {
+            let (mode, user, group, flags) = &listed[&file.dest];
+            assert_eq!(mode & 0o7777, file.mode, "{}: {} mode", def.name, file.dest);
+            let file_type = match file.kind {
+                FileKind::Dir => 0o040000,
+                FileKind::Symlink { .. } => 0o120000,
+                _ => 0o100000,
+            };
+            assert_eq!(mode & 0o170000, file_type, "{}: {} type", def.name, file.dest);
+            assert_eq!((user.as_str(), group.as_str()), (file.user.as_str(), file.group.as_str()), "{}: {} owner", def.name, file.dest);
+            assert_eq!(flags.contains('c'), file.attrs.config, "{}: {} %config ({flags})", def.name, file.dest);
+            assert_eq!(flags.contains('n'), file.attrs.noreplace, "{}: {} noreplace ({flags})", def.name, file.dest);
+            assert_eq!(flags.contains('g'), file.kind == FileKind::Ghost, "{}: {} %ghost ({flags})", def.name, file.dest);
+        }
+    }
+
+    // What the design asks for, spelled out.
+    let files = |name: &str| query(&set.package(name).path, "[%{FILENAMES} %{FILEMODES:octal} %{FILEFLAGS:fflags}\n]");
+    let release_files = files("fuel-release");
+    for repo in ["base", "updates", "security"] {
+        assert!(release_files.contains(&format!("/etc/yum.repos.d/fuel-{repo}.repo 100644 cn\n")), "{release_files}");
+    }
+    for line in ["/etc/fuel-issue 100644 \n", "/etc/yum/vars/fuelver 100644 \n", "/etc/pki/fuel-gpg 40755 \n", "/etc/pki/fuel-gpg/RPM-GPG-KEY-fuel 100644 \n"] {
+        assert!(release_files.contains(line), "fuel-release lacks {line:?}:\n{release_files}");
+    }
+    let api_files = files("fuel-api");
+    for line in ["/etc/fuel-api/config.toml 100640 cn\n", "/usr/bin/fuel-api 100755 \n", "/usr/lib/systemd/system/fuel-api.service 100644 \n", "/var/lib/fuel-api 40755 \n"] {
+        assert!(api_files.contains(line), "fuel-api lacks {line:?}:\n{api_files}");
+    }
+    let upgrade_files = files("fuel-upgrade");
+    for line in ["/usr/bin/fuel-upgrade 100755 \n", "/usr/bin/fuel-version 100755 \n", "/var/lib/fuel-upgrade 40755 \n", "/var/log/fuel-upgrade.log 100644 g\n", "/usr/share/fuel-upgrade/plans 40755 \n"] {
+        assert!(upgrade_files.contains(line), "fuel-upgrade lacks {line:?}:\n{upgrade_files}");
+    }
+    assert!(files("fuel").contains("/etc/fuel-buildstamp 100644 \n"));
+    assert!(files("fuel-openstack-metadata").contains("/usr/share/fuel-openstack-metadata/openstack.yaml 100644 \n"));
+
+    let meta_requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
+    for name in ["fuel-release", "fuel-openstack-metadata", "fuel-upgrade", "fuel-api"] {
+        assert!(meta_requires.contains(&format!("{name} = {}\n", evr(&set))), "fuel requires {name} = {}: {meta_requires}", evr(&set));
+    }
+    let upgrade_requires = query(&set.package("fuel-upgrade").path, "[%{REQUIRENEVRS}\n]");
+    assert!(upgrade_requires.contains(&format!("fuel-openstack-metadata = {}\n", evr(&set))), "{upgrade_requires}");
+}
+
+#[test]
+fn rpmlint_finds_no_errors() {
+    let set = build_set(|_, _| {});
+    let rpmlintrc = workspace_root().join("specs/rpmlintrc");
+    let mut args = vec!["-r".to_string(), rpmlintrc.to_string_lossy().into_owned()];
+    args.extend(set.packages.iter().map(|p| p.path.to_string_lossy().into_owned()));
+    let out = run("rpmlint", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let report = text(&out.stdout);
+    let summary = report.lines().rev().find(|l| l.contains("packages and")).unwrap_or_else(|| panic!("no rpmlint summary:\n{report}"));
+    assert!(summary.contains(&format!("{} packages", set.packages.len())), "{summary}");
+    assert!(summary.contains(" 0 errors"), "rpmlint errors:\n{report}");
+    assert!(out.status.success(), "rpmlint failed:\n{report}\n{}", text(&out.stderr));
+}
+
+#[test]
+fn every_signature_verifies_with_the_key_fuel_release_ships() {
+    let set = build_set(|_, _| {});
+    let root = set.dir.path().join("root");
+    let root_arg = root.to_str().unwrap();
+    // Before the key is known, rpm cannot check the signatures.
+    let unknown = run("rpmkeys", &["--root", root_arg, "-K", set.package("fuel").path.to_str().unwrap()]);
+    assert!(!unknown.status.success(), "no key imported yet, yet: {}", text(&unknown.stdout));
+
+    let out = run("rpm", &["--root", root_arg, "-i", set.package("fuel-release").path.to_str().unwrap()]);
+    assert!(out.status.success(), "rpm -i fuel-release: {}", text(&out.stderr));
+    let shipped = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    assert_eq!(fs::read_to_string(&shipped).unwrap(), set.key.public_key_armored(), "fuel-release ships the signing key's public key");
+    let out = run("rpmkeys", &["--root", root_arg, "--import", shipped.to_str().unwrap()]);
+    assert!(out.status.success(), "rpmkeys --import: {}", text(&out.stderr));
+    for package in &set.packages {
+        let out = run("rpmkeys", &["--root", root_arg, "-K", package.path.to_str().unwrap()]);
+        let report = text(&out.stdout);
+        assert!(out.status.success() && report.contains("signatures OK"), "{}: {report}{}", package.file_name, text(&out.stderr));
+    }
+    // The package records the key it was signed with.
+    let signature = query(&set.package("fuel-api").path, "%{RSAHEADER:pgpsig}");
+    let fingerprint = set.key.fingerprint_hex().to_lowercase();
+    assert!(signature.to_lowercase().contains(&fingerprint[fingerprint.len() - 16..]), "{signature} vs {fingerprint}");
+}
+
+#[test]
+fn release_and_repositories_install_the_whole_set_in_a_fresh_root() {
+    let repo_root = tempfile::tempdir().unwrap();
+    let baseurl = format!("file://{}/$fuelver", repo_root.path().display());
+    let set = build_set(|build, _| build.repo_baseurl = baseurl.clone());
+    let version = set.build.fuel_version.clone();
+    let rpms: Vec<PathBuf> = set.packages.iter().map(|p| p.path.clone()).collect();
+    let repos = fuel_rpm::repo::write_release_repositories(repo_root.path(), &version, &rpms, &[], &[], u64::from(set.build.source_date)).unwrap();
+    assert_eq!(repos.len(), 3);
+
+    let root = set.dir.path().join("root");
+    let root_arg = root.to_str().unwrap();
+    // 1. rpm -i fuel-release-X.Y.Z: the release's repositories and key.
+    let out = run("rpm", &["--root", root_arg, "-i", set.package("fuel-release").path.to_str().unwrap()]);
+    assert!(out.status.success(), "rpm -i fuel-release: {}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(root.join("etc/fuel-issue")).unwrap(), format!("Fuel release {version}\n"));
+    assert_eq!(fs::read_to_string(root.join("etc/yum/vars/fuelver")).unwrap(), format!("{version}\n"));
+    for repo in ["base", "updates", "security"] {
+        let file = fs::read_to_string(root.join(format!("etc/yum.repos.d/fuel-{repo}.repo"))).unwrap();
+        for line in [format!("baseurl={baseurl}/{repo}/"), "gpgcheck=1".into(), "skip_if_unavailable=0".into(), "gpgkey=file:///etc/pki/fuel-gpg/RPM-GPG-KEY-fuel".into()] {
+            assert!(file.lines().any(|l| l == line), "fuel-{repo}.repo lacks `{line}`:\n{file}");
+        }
+    }
+    // dnf imports gpgkey= files from the host's path, not the root's: trust
+    // the key fuel-release installed in the root's rpm database instead.
+    let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    let out = run("rpmkeys", &["--root", root_arg, "--import", key.to_str().unwrap()]);
+    assert!(out.status.success(), "rpmkeys --import: {}", text(&out.stderr));
+
+    // 2. dnf install fuel, with gpgcheck on: the meta package pulls in the set.
+    let out = run(
+        "dnf",
+        &[
+            "--installroot", root_arg, "--releasever", &version, "--disableplugin=*", "--setopt=gpgcheck=1",
+            "--setopt=install_weak_deps=False", "-y", "install", "fuel",
+        ],
+    );
+    assert!(out.status.success(), "dnf install fuel:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    let installed: BTreeSet<String> = text(&run("rpm", &["--root", root_arg, "-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}.rpm\n"]).stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|n| !n.starts_with("gpg-pubkey"))
+        .collect();
+    let built: BTreeSet<String> = set.packages.iter().map(|p| p.file_name.clone()).collect();
+    assert_eq!(installed, built, "dnf installed exactly the set");
+
+    // 3. Nothing changed on disk compared with the rpm database.
+    let out = run("rpm", &["--root", root_arg, "-Va"]);
+    assert!(out.status.success() && out.stdout.is_empty(), "rpm -Va:\n{}{}", text(&out.stdout), text(&out.stderr));
+
+    // What version.yaml used to hold, now in files.
+    let series = release::series(&version);
+    assert_eq!(fs::read_to_string(root.join("etc/fuel_openstack_version")).unwrap(), format!("liberty-{series}\n"));
+    let fixtures: serde_yaml::Value = serde_yaml::from_str(&fs::read_to_string(root.join("usr/share/fuel-openstack-metadata/openstack.yaml")).unwrap()).unwrap();
+    assert!(fixtures.as_sequence().unwrap().len() >= 2, "a few releases");
+    for release in fixtures.as_sequence().unwrap() {
+        let fields = &release["fields"];
+        for key in ["name", "version", "operating_system", "description", "state"] {
+            assert!(fields[key].as_str().is_some_and(|v| !v.is_empty()), "{key} in {release:?}");
+        }
+        assert_eq!(release["model"].as_str(), Some("nailgun.release"));
+    }
+    let stamp = fs::read_to_string(root.join("etc/fuel-buildstamp")).unwrap();
+    let stamp: BTreeMap<&str, &str> = stamp.lines().filter_map(|l| l.split_once('=')).collect();
+    assert_eq!(stamp.keys().copied().collect::<Vec<_>>(), ["BUILD_COMMIT", "BUILD_ID", "BUILD_NUMBER"]);
+    assert_eq!(stamp["BUILD_COMMIT"], set.build.commit);
+    assert_eq!(stamp["BUILD_ID"], set.build.build_id);
+    let id: Vec<&str> = stamp["BUILD_ID"].split(['-', '_']).collect();
+    assert_eq!(id.iter().map(|p| p.len()).collect::<Vec<_>>(), [4, 2, 2, 2, 2, 2], "BUILD_ID like 2015-07-23_10-59-34: {}", stamp["BUILD_ID"]);
+    assert!(fs::metadata(root.join("usr/bin/fuel-upgrade")).unwrap().len() > 0);
+}
+
+#[test]
+fn dnf_refuses_packages_signed_by_another_key() {
+    // gpgcheck is really on: the same set, signed by a key the root does not trust.
+    let repo_root = tempfile::tempdir().unwrap();
+    let stranger_dir = tempfile::tempdir().unwrap();
+    let stranger = SigningKey::development(stranger_dir.path()).unwrap();
+    let baseurl = format!("file://{}/$fuelver", repo_root.path().display());
+    let trusted = build_set(|build, _| build.repo_baseurl = baseurl.clone());
+    let foreign = build_set(|build, _| {
+        build.repo_baseurl = baseurl.clone();
+        build.key = Some(stranger.clone());
+    });
+    let version = trusted.build.fuel_version.clone();
+    let rpms: Vec<PathBuf> = foreign.packages.iter().map(|p| p.path.clone()).collect();
+    fuel_rpm::repo::write_release_repositories(repo_root.path(), &version, &rpms, &[], &[], 0).unwrap();
+
+    let root = trusted.dir.path().join("root");
+    let root_arg = root.to_str().unwrap();
+    assert!(run("rpm", &["--root", root_arg, "-i", trusted.package("fuel-release").path.to_str().unwrap()]).status.success());
+    let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    assert!(run("rpmkeys", &["--root", root_arg, "--import", key.to_str().unwrap()]).status.success());
+    let out = run("dnf", &["--installroot", root_arg, "--releasever", &version, "--disableplugin=*", "-y", "install", "fuel-api"]);
+    assert!(!out.status.success(), "dnf installed packages signed by an untrusted key:\n{}", text(&out.stdout));
+    let installed = text(&run("rpm", &["--root", root_arg, "-q", "fuel-api"]).stdout);
+    assert!(installed.contains("not installed"), "{installed}");
+}
+
+#[test]
+fn two_builds_of_one_tree_are_byte_identical() {
+    let first = build_set(|_, _| {});
+    let second = build_set(|_, _| {});
+    let sums = |set: &BuiltSet| set.packages.iter().map(|p| (p.file_name.clone(), p.sha256.clone())).collect::<BTreeMap<_, _>>();
+    assert_eq!(sums(&first), sums(&second));
+    for (a, b) in first.packages.iter().zip(&second.packages) {
+        assert_eq!(fs::read(&a.path).unwrap(), fs::read(&b.path).unwrap(), "{}", a.file_name);
+    }
+    // And the repository metadata written from them.
+    let rpms = |set: &BuiltSet| set.packages.iter().map(|p| p.path.clone()).collect::<Vec<_>>();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let ts = u64::from(first.build.source_date);
+    fuel_rpm::repo::write_release_repositories(a.path(), "8.0.0", &rpms(&first), &[], &[], ts).unwrap();
+    fuel_rpm::repo::write_release_repositories(b.path(), "8.0.0", &rpms(&second), &[], &[], ts).unwrap();
+    let repomd = |dir: &Path| fs::read(dir.join("8.0.0/base/repodata/repomd.xml")).unwrap();
+    assert_eq!(repomd(a.path()), repomd(b.path()));
+}
+
+#[test]
+fn another_release_builds_from_the_same_tree() {
+    let set = build_set(|build, _| {
+        build.fuel_version = "7.0.0".into();
+        build.release = "3".into();
+    });
+    for package in &set.packages {
+        assert_eq!(query(&package.path, "%{VERSION}-%{RELEASE}"), "7.0.0-3", "{}", package.file_name);
+    }
+    let requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
+    assert!(requires.contains("fuel-upgrade = 7.0.0-3\n"), "{requires}");
+    let description = query(&set.package("fuel-release").path, "%{DESCRIPTION}");
+    assert!(description.contains("7.0.0"), "{description}");
+}
+
+#[test]
+fn images_build_fuel_docker_images_and_the_meta_package_requires_it() {
+    let set = build_set(|build, dir| {
+        let images = dir.join("images");
+        fs::create_dir_all(&images).unwrap();
+        fs::write(images.join("nailgun.tar"), b"not really a docker save archive, but a file to ship").unwrap();
+        build.images_dir = Some(images);
+    });
+    let images = set.package("fuel-docker-images");
+    let files = query(&images.path, "[%{FILENAMES} %{FILEMODES:octal}\n]");
+    assert!(files.contains("/var/www/nailgun/docker/images/nailgun.tar 100644\n"), "{files}");
+    assert_eq!(query(&images.path, "%{ARCH}"), "noarch");
+    let requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
+    assert!(requires.contains(&format!("fuel-docker-images = {}\n", evr(&set))), "{requires}");
+}
+
+#[test]
+fn our_repository_metadata_answers_like_createrepo_c() {
+    let set = build_set(|_, _| {});
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    let rpms: Vec<PathBuf> = set.packages.iter().map(|p| p.path.clone()).collect();
+    fuel_rpm::repo::write_repodata(&copy_rpms(&rpms, ours.path()), 0).unwrap();
+    let theirs_dir = copy_rpms(&rpms, theirs.path());
+    let out = run("createrepo_c", &["-q", theirs_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "createrepo_c: {}", text(&out.stderr));
+
+    let cache = tempfile::tempdir().unwrap();
+    let ask = |dir: &Path, args: &[&str]| {
+        let repo = format!("--repofrompath=r,file://{}", dir.display());
+        let cache_arg = format!("--setopt=cachedir={}", cache.path().join(dir.file_name().unwrap()).display());
+        let mut all = vec!["-q", "--disableplugin=*", "--setopt=reposdir=/nonexistent", cache_arg.as_str(), repo.as_str(), "--repo=r", "repoquery"];
+        all.extend_from_slice(args);
+        let out = run("dnf", &all);
+        assert!(out.status.success(), "dnf repoquery {args:?} on {}: {}", dir.display(), text(&out.stderr));
+        let mut lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    for args in [
+        &["--qf", "%{name} %{epoch}:%{version}-%{release} %{arch} %{location} %{size} %{installsize}"][..],
+        &["--requires"][..],
+        &["--provides"][..],
+        &["-l"][..],
+        &["--changelog", "fuel"][..],
+    ] {
+        let (a, b) = (ask(&theirs_dir, args), ask(&ours.path().join("repo"), args));
+        assert!(!a.is_empty(), "createrepo_c's metadata answers {args:?}");
+        assert_eq!(b, a, "repoquery {args:?}");
+    }
+}
+
+fn copy_rpms(rpms: &[PathBuf], dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    fs::create_dir_all(&repo).unwrap();
+    for rpm in rpms {
+        fs::copy(rpm, repo.join(rpm.file_name().unwrap())).unwrap();
+    }
+    repo
+}
+
+fn git(args: &[&str]) -> String {
+    let out = Command::new("git").arg("-C").arg(workspace_root()).args(args).output().unwrap();
+    assert!(out.status.success());
+    text(&out.stdout).trim().to_string()
+}
+
+// ---- bad specs: one per error class ----
+
+/// A valid spec; each case below breaks one thing in it.
+const GOOD_SPEC: &str = r#"
+name = "fuel-example"
+arch = "noarch"
+summary = "Example @FUEL_VERSION@"
+description = "An example package."
+
+[[assets]]
+source = "repos/fuel-base.repo"
+dest = "/etc/fuel-example/base.repo"
+template = true
+
+[[assets]]
+dir = true
+dest = "/etc/fuel-example"
+"#;
+
+/// (what is wrong, how the spec says it, field named in the error, words the error must hold)
+fn bad_specs(outside: &Path) -> Vec<(&'static str, String, &'static str, &'static str)> {
+    vec![
+        ("missing field", GOOD_SPEC.replace("summary = \"Example @FUEL_VERSION@\"\n", ""), "summary", "missing"),
+        ("missing source", GOOD_SPEC.replace("repos/fuel-base.repo", "repos/no-such.repo"), "assets[0].source", "does not exist"),
+        ("source outside the workspace", GOOD_SPEC.replace("repos/fuel-base.repo", &outside.display().to_string()), "assets[0].source", "outside the workspace"),
+        ("relative dest", GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"etc/fuel-example/base.repo\""), "assets[0].dest", "not absolute"),
+        ("`..` in dest", GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"/etc/fuel-example/../passwd\""), "assets[0].dest", "`..`"),
+        ("duplicate dest", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc/fuel-example/base.repo\""), "assets[1].dest", "also packaged"),
+        ("base-system dir", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/usr/bin\""), "assets[1].dest", "base system owns"),
+        ("base-system dir /etc", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc\""), "assets[1].dest", "base system owns"),
+        ("unknown template variable", GOOD_SPEC.replace("Example @FUEL_VERSION@", "Example @FUEL_VERSON@"), "summary", "@FUEL_VERSON@"),
+    ]
+}
+
+#[test]
+fn each_bad_spec_is_refused_naming_the_file_and_field() {
+    let root = workspace_root();
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    for (case, spec, field, words) in bad_specs(outside.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fuel-example.toml");
+        fs::write(&file, &spec).unwrap();
+        let specs = release::load_specs(&root, dir.path(), false).unwrap();
+        let errors = lint::lint(&specs, None).expect_err(case).0;
+        assert!(
+            errors.iter().any(|e| e.file == file && e.field == field && e.message.contains(words)),
+            "{case}: expected {}: {field}: …{words}…, got:\n{}",
+            file.display(),
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+        );
+        let shown = errors[0].to_string();
+        assert!(shown.starts_with(&file.display().to_string()), "{case}: {shown}");
+    }
+    // The good spec itself is clean: each error comes from its one change.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("fuel-example.toml"), GOOD_SPEC).unwrap();
+    lint::lint(&release::load_specs(&root, dir.path(), false).unwrap(), None).expect("the good spec lints clean");
+}
+
+#[test]
+fn a_template_with_an_unknown_variable_is_refused_naming_file_and_line() {
+    let root = workspace_root();
+    let dir = tempfile::TempDir::new_in(root.join("target")).unwrap();
+    let template = dir.path().join("example.conf");
+    fs::write(&template, "version=@FUEL_VERSION@\nseries=@FUEL_SERISE@\n").unwrap();
+    let spec = GOOD_SPEC.replace("repos/fuel-base.repo", &template.display().to_string());
+    fs::write(dir.path().join("fuel-example.toml"), spec).unwrap();
+    let errors = lint::lint(&release::load_specs(&root, dir.path(), false).unwrap(), None).unwrap_err().0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "assets[0].source");
+    assert!(errors[0].message.contains(&format!("{}:2", template.display())) && errors[0].message.contains("@FUEL_SERISE@"), "{}", errors[0]);
+}
+
+#[test]
+fn xtask_lint_exits_non_zero_on_a_bad_spec_and_a_failed_build_writes_nothing() {
+    let root = workspace_root();
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (case, spec, field, _) in bad_specs(outside.path()).into_iter().take(3) {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("fuel-example.toml"), &spec).unwrap();
+        let out = Command::new(&cargo)
+            .current_dir(&root)
+            .args(["xtask", "lint", "--specs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{case}: cargo xtask lint succeeded");
+        assert!(stderr.contains("fuel-example.toml") && stderr.contains(field), "{case}: {stderr}");
+    }
+
+    // The same bad spec in a release build: an error, and no rpm written.
+    let workspace = tempfile::tempdir().unwrap();
+    fs::copy(root.join("Cargo.toml"), workspace.path().join("Cargo.toml")).unwrap();
+    fs::create_dir(workspace.path().join("specs")).unwrap();
+    fs::create_dir(workspace.path().join("repos")).unwrap();
+    fs::copy(root.join("repos/fuel-base.repo"), workspace.path().join("repos/fuel-base.repo")).unwrap();
+    fs::write(workspace.path().join("specs/good.toml"), GOOD_SPEC.replace("fuel-example", "fuel-good")).unwrap();
+    fs::write(workspace.path().join("specs/bad.toml"), GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"relative/base.repo\"")).unwrap();
+    let mut build = ReleaseBuild::for_workspace(&root).unwrap();
+    build.workspace_root = workspace.path().to_path_buf();
+    build.out_dir = workspace.path().join("rpms");
+    build.key = Some(SigningKey::development(&root.join(DEVELOPMENT_KEY_DIR)).unwrap());
+    let error = build.build().expect_err("a bad spec fails the build").to_string();
+    assert!(error.contains("specs/bad.toml: assets[0].dest"), "{error}");
+    assert!(!build.out_dir.exists() || fs::read_dir(&build.out_dir).unwrap().next().is_none(), "a failed build wrote files");
+}

@@ -1,0 +1,131 @@
+//! `cargo xtask rpm`: build the release binaries, then the signed rpm set
+//! (fuel_rpm::release does the work; this is its command line).
+
+use anyhow::{Context, Result};
+use fuel_rpm::build::SigningKey;
+use fuel_rpm::release::{ReleaseBuild, DEFAULT_REPO_BASEURL, DEVELOPMENT_KEY_DIR};
+use std::path::PathBuf;
+use std::time::Instant;
+use xshell::{cmd, Shell};
+
+use crate::project_root;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Release to build, X.Y.Z (default: the workspace version in Cargo.toml).
+    #[arg(long)]
+    pub fuel_version: Option<String>,
+    /// rpm Release number (default: [workspace.metadata.fuel] release).
+    #[arg(long)]
+    pub release_number: Option<String>,
+    /// Armored OpenPGP secret key that signs every package (default: the
+    /// development key, generated once under target/fuel-dev-key/).
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    /// Directory of `docker save` archives: also build fuel-docker-images.
+    #[arg(long, value_name = "DIR")]
+    pub images: Option<PathBuf>,
+    /// Base URL of the release's repositories in fuel-release's .repo files
+    /// (`$fuelver` is the installed release; a file:// URL works).
+    #[arg(long, default_value = DEFAULT_REPO_BASEURL)]
+    pub repo_baseurl: String,
+    /// Output directory (default: target/rpms).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print one JSON document (packages, sizes, sha256, times, key) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let root = project_root();
+    let sh = Shell::new()?;
+    sh.change_dir(&root);
+    // The rpms ship these binaries: build them first (release profile, stripped).
+    cmd!(sh, "cargo build --release -p fuel-upgrade -p fuel-version -p fuel-api")
+        .quiet()
+        .run()
+        .context("building the release binaries")?;
+
+    let mut build = ReleaseBuild::for_workspace(&root)?;
+    if let Some(version) = args.fuel_version {
+        build.fuel_version = version;
+    }
+    if let Some(release) = args.release_number {
+        build.release = release;
+    }
+    if let Some(out) = args.out {
+        build.out_dir = if out.is_absolute() { out } else { std::env::current_dir()?.join(out) };
+    }
+    build.images_dir = args.images;
+    build.repo_baseurl = args.repo_baseurl;
+    build.key = match &args.sign_key {
+        Some(file) => Some(SigningKey::from_secret_key_file(file)?),
+        None => None,
+    };
+    let key = build.signing_key()?;
+    build.key = Some(key.clone());
+
+    let started = Instant::now();
+    let packages = build.build()?;
+    let elapsed = started.elapsed();
+    let total: u64 = packages.iter().map(|p| p.size).sum();
+    let key_kind = if key.is_development() { "development key" } else { "release key" };
+
+    if args.json {
+        let json = serde_json::json!({
+            "fuel_version": build.fuel_version,
+            "release": build.release,
+            "commit": build.commit,
+            "source_date_epoch": build.source_date,
+            "out_dir": build.out_dir,
+            "key": {
+                "development": key.is_development(),
+                "user_id": key.user_id(),
+                "fingerprint": key.fingerprint_hex(),
+            },
+            "packages": packages.iter().map(|p| serde_json::json!({
+                "file_name": p.file_name,
+                "path": p.path,
+                "size": p.size,
+                "sha256": p.sha256,
+                "seconds": p.elapsed.as_secs_f64(),
+            })).collect::<Vec<_>>(),
+            "total_size": total,
+            "seconds": elapsed.as_secs_f64(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    for p in &packages {
+        println!("{:<48} {:>12} {:>8.2} s", p.file_name, human_size(p.size), p.elapsed.as_secs_f64());
+    }
+    println!(
+        "Fuel {}-{}: {} packages, {} in {:.2} s into {}",
+        build.fuel_version,
+        build.release,
+        packages.len(),
+        human_size(total),
+        elapsed.as_secs_f64(),
+        build.out_dir.display()
+    );
+    println!("signed with the {key_kind} {} ({})", key.fingerprint_hex(), key.user_id());
+    if key.is_development() {
+        println!(
+            "  development key: not for release; its public key is {}/public.asc (pass --sign-key FILE for a release)",
+            root.join(DEVELOPMENT_KEY_DIR).display()
+        );
+    }
+    Ok(())
+}
+
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
