@@ -101,14 +101,19 @@ impl Auth {
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let issued_at = now();
         let stored = StoredToken {
             username: username.to_string(),
-            expires_at: now() + self.config.token_ttl_secs as i64,
+            expires_at: issued_at + self.config.token_ttl_secs as i64,
         };
         let hash = token_hash(&token);
-        self.store.delete_expired_tokens(now()).await?;
+        self.store.delete_expired_tokens(issued_at).await?;
         self.store.insert_token(&hash, &stored).await?;
-        self.valid.write().unwrap().insert(hash, stored.clone());
+        let mut valid = self.valid.write().unwrap();
+        // Expired tokens nobody presented again leave the cache here.
+        valid.retain(|_, token| token.expires_at > issued_at);
+        valid.insert(hash, stored.clone());
+        drop(valid);
         Ok(Token {
             token,
             expires_at: stored.expires_at,

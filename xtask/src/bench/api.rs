@@ -1,5 +1,256 @@
-//! The api benchmark.
+//! `cargo xtask bench api`: the release `fuel-api` binary on SQLite, then on
+//! PostgreSQL, with 100 releases; wrk drives `GET /api/v1/releases` (with a
+//! token) and `GET /api/version` at 64 connections, beside the same-run
+//! baseline `GET /api/health/live` (no database, no token check).
+//! Target with SQLite: ≥ 10,000 requests/s and p99 < 10 ms on the release list.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use xshell::{cmd, Shell};
+
+const PASSWORD: &str = "bench-password";
+const RELEASES: usize = 100;
+const TARGET_RPS: f64 = 10_000.0;
+const TARGET_P99_MS: f64 = 10.0;
+
+/// One wrk run's figures.
+struct Figures {
+    requests_per_sec: f64,
+    p99_ms: f64,
+}
 
 pub fn run() -> anyhow::Result<()> {
-    anyhow::bail!("the api benchmark is not written yet")
+    let sh = Shell::new()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?
+        .to_path_buf();
+    sh.change_dir(&root);
+    cmd!(sh, "wrk --version")
+        .ignore_status()
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .context("wrk is missing: `apt-get install wrk` (or `cargo xtask test-bed`)")?;
+    cmd!(sh, "cargo build --release -p fuel-api").run()?;
+    let binary = root.join("target/release/fuel-api");
+    let work = sh.create_temp_dir()?;
+    let hash = cmd!(sh, "{binary} hash-password")
+        .stdin(format!("{PASSWORD}\n"))
+        .read()?;
+
+    let postgres = std::env::var("FUEL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://fuel:fuel@127.0.0.1:5432/fuel_test".to_string());
+    let bench_db = "fuel_api_bench";
+    let drop_db = format!("DROP DATABASE IF EXISTS {bench_db}");
+    let create_db = format!("CREATE DATABASE {bench_db}");
+    cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
+    cmd!(sh, "psql {postgres} -q -c {create_db}").run()?;
+    let postgres_bench = format!(
+        "{}/{bench_db}",
+        postgres
+            .rsplit_once('/')
+            .map(|(server, _)| server)
+            .unwrap_or(&postgres)
+    );
+
+    let backends = [
+        (
+            "SQLite",
+            format!("sqlite://{}", work.path().join("fuel-api.db").display()),
+        ),
+        ("PostgreSQL", postgres_bench),
+    ];
+    let mut rows = Vec::new();
+    for (port, (backend, database_url)) in (18_470u16..).zip(backends) {
+        let config = work.path().join(format!("{backend}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\n\
+                 [auth]\nreads_require_token = true\n[[auth.users]]\nname = \"bench\"\npassword_hash = \"{hash}\"\n"
+            ),
+        )?;
+        let log = std::fs::File::create(work.path().join(format!("{backend}.log")))?;
+        let mut server = Server(
+            Command::new(&binary)
+                .arg("--config")
+                .arg(&config)
+                .stdout(log)
+                .stderr(Stdio::inherit())
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?,
+        );
+        let base = format!("http://127.0.0.1:{port}");
+        wait_healthy(&sh, &base, &mut server)?;
+        let token = login(&sh, &base)?;
+        seed(&sh, &base, &token)?;
+
+        let baseline = wrk(&sh, &format!("{base}/api/health/live"), None)?;
+        let releases = wrk(&sh, &format!("{base}/api/v1/releases"), Some(&token))?;
+        let version = wrk(&sh, &format!("{base}/api/version"), None)?;
+        server.stop(&sh)?;
+        rows.push((
+            backend,
+            "GET /api/health/live (baseline)",
+            baseline.requests_per_sec,
+            baseline,
+        ));
+        let base_rps = rows.last().unwrap().2;
+        rows.push((backend, "GET /api/v1/releases (100)", base_rps, releases));
+        rows.push((backend, "GET /api/version", base_rps, version));
+    }
+    cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
+
+    println!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
+    println!(
+        "{:<11} {:<34} {:>10} {:>9} {:>12}",
+        "backend", "request", "req/s", "p99 ms", "vs baseline"
+    );
+    for (backend, request, base_rps, figures) in &rows {
+        println!(
+            "{:<11} {:<34} {:>10.0} {:>9.2} {:>11.2}x",
+            backend,
+            request,
+            figures.requests_per_sec,
+            figures.p99_ms,
+            figures.requests_per_sec / base_rps
+        );
+    }
+    let sqlite_list = &rows[1].3;
+    let met = sqlite_list.requests_per_sec >= TARGET_RPS && sqlite_list.p99_ms < TARGET_P99_MS;
+    println!(
+        "target (SQLite release list: >= {TARGET_RPS:.0} req/s, p99 < {TARGET_P99_MS} ms): {}",
+        if met { "met" } else { "MISSED" }
+    );
+    Ok(())
+}
+
+/// The server process; killed if the benchmark fails half-way.
+struct Server(Child);
+
+impl Server {
+    /// SIGTERM, then the graceful shutdown must end with exit status 0.
+    fn stop(&mut self, sh: &Shell) -> anyhow::Result<()> {
+        let pid = self.0.id().to_string();
+        cmd!(sh, "kill -TERM {pid}").run()?;
+        let status = self.0.wait()?;
+        if !status.success() {
+            bail!("fuel-api did not stop cleanly on SIGTERM: {status}");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn wait_healthy(sh: &Shell, base: &str, server: &mut Server) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = format!("{base}/api/health");
+    loop {
+        if cmd!(sh, "curl -sf {url}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .is_ok()
+        {
+            return Ok(());
+        }
+        if let Some(status) = server.0.try_wait()? {
+            bail!("fuel-api exited before answering ({status}): see its log above");
+        }
+        if Instant::now() > deadline {
+            bail!("fuel-api did not answer {url} within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn login(sh: &Shell, base: &str) -> anyhow::Result<String> {
+    let url = format!("{base}/api/v1/auth/tokens");
+    let body = format!(r#"{{"username": "bench", "password": "{PASSWORD}"}}"#);
+    let answer = cmd!(
+        sh,
+        "curl -sf -X POST -H 'Content-Type: application/json' -d {body} {url}"
+    )
+    .quiet()
+    .read()?;
+    // {"token":"<hex>","expires_at":…}
+    let token = answer
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .with_context(|| format!("no token in {answer}"))?;
+    Ok(token.to_string())
+}
+
+fn seed(sh: &Shell, base: &str, token: &str) -> anyhow::Result<()> {
+    let url = format!("{base}/api/v1/releases");
+    let header = format!("X-Auth-Token: {token}");
+    for i in 0..RELEASES {
+        let body = format!(
+            r#"{{"name": "Bench release {i}", "version": "liberty-8.0", "operating_system": "CentOS", "description": "Release {i} seeded by cargo xtask bench api"}}"#
+        );
+        cmd!(
+            sh,
+            "curl -sf -o /dev/null -X POST -H {header} -d {body} {url}"
+        )
+        .quiet()
+        .run()?;
+    }
+    Ok(())
+}
+
+fn wrk(sh: &Shell, url: &str, token: Option<&str>) -> anyhow::Result<Figures> {
+    let header: Vec<String> = match token {
+        Some(token) => vec!["-H".to_string(), format!("X-Auth-Token: {token}")],
+        None => Vec::new(),
+    };
+    let out = cmd!(sh, "wrk -t2 -c64 -d10s --latency {header...} {url}")
+        .quiet()
+        .read()?;
+    if out.contains("Non-2xx or 3xx responses") {
+        bail!("wrk saw error responses from {url}:\n{out}");
+    }
+    let requests_per_sec = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{out}"))?;
+    let p99 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(str::trim)
+        .with_context(|| format!("no 99% latency in wrk's output:\n{out}"))?;
+    Ok(Figures {
+        requests_per_sec,
+        p99_ms: millis(p99)?,
+    })
+}
+
+/// wrk's latency ("812.00us", "3.41ms", "1.02s") in milliseconds.
+fn millis(text: &str) -> anyhow::Result<f64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        bail!("unexpected wrk latency `{text}`")
+    };
+    Ok(number
+        .parse::<f64>()
+        .with_context(|| format!("wrk latency `{text}`"))?
+        * scale)
 }
