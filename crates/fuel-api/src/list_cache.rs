@@ -1,5 +1,8 @@
 //! A resource list serialised once and served until the next write: the
-//! release list is read far more often than it changes.
+//! release list is read far more often than it changes. Writes go through
+//! this process, so one fuel-api serves a database (the packaged setup); a
+//! second process writing the same PostgreSQL database would leave this
+//! cache stale.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;

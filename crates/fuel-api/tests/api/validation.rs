@@ -9,7 +9,8 @@ use crate::support::{on_both_backends, Backend, TestApi};
 on_both_backends!(
     release_bodies_are_validated,
     oversize_body_is_413,
-    task_and_cluster_inputs_are_validated
+    task_and_cluster_inputs_are_validated,
+    unknown_paths_and_methods_answer_json
 );
 
 /// Sends `body` as is and returns the status and the JSON error.
@@ -214,5 +215,17 @@ async fn task_and_cluster_inputs_are_validated(backend: Backend) {
         client.list_clusters().await.unwrap().is_empty(),
         "nothing stored"
     );
+    api.stop().await;
+}
+
+async fn unknown_paths_and_methods_answer_json(backend: Backend) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let token = api.admin().await.token().unwrap().to_string();
+    let (status, error) = send(&api, &token, Method::GET, "/api/v1/nodes", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error.message.contains("/api/v1/nodes"), "{error:?}");
+    let (status, error) = send(&api, &token, Method::PATCH, "/api/v1/releases", "{}").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(error.message.contains("/api/v1/releases"), "{error:?}");
     api.stop().await;
 }
