@@ -215,7 +215,7 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
         line,
         package: Some(SETTINGS_PACKAGE.into()),
         problem,
-        remedy: "Fix the file (it is the master's runtime configuration), or move it away to use the defaults".into(),
+        remedy: format!("It is the master's runtime configuration (package {SETTINGS_PACKAGE}): fix it, or move it away to use the defaults"),
     };
     let doc: serde_yaml::Value =
         serde_yaml::from_str(&text).map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
