@@ -18,6 +18,7 @@ mod sign;
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Seek};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -130,6 +131,8 @@ pub fn write_package(
     let (buffered, size, sha256) = out.finish();
     buffered.into_inner().map_err(|e| output_error(e.into_error()))?;
     drop(payload_tmp);
+    // tempfile creates 0600; a package is for everyone to read.
+    out_tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644)).map_err(output_error)?;
     out_tmp.as_file().sync_all().map_err(output_error)?;
     out_tmp.persist(&path).map_err(|e| output_error(e.error))?;
     // The rename itself is only durable once the directory is synced.
