@@ -5,7 +5,8 @@ use crate::support::{on_both_backends, release, Backend, TestApi};
 on_both_backends!(
     release_create_read_list_delete,
     same_name_and_version_conflicts,
-    release_used_by_a_cluster_is_kept
+    release_used_by_a_cluster_is_kept,
+    concurrent_duplicates_store_one_release,
 );
 
 async fn release_create_read_list_delete(backend: Backend) {
@@ -112,5 +113,29 @@ async fn release_used_by_a_cluster_is_kept(backend: Backend) {
     client.delete_cluster(cluster.id).await.unwrap();
     client.delete_release(used.id).await.unwrap();
     assert!(client.list_releases().await.unwrap().is_empty());
+    api.stop().await;
+}
+
+async fn concurrent_duplicates_store_one_release(backend: Backend) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let client = api.admin().await;
+    let attempts = (0..8).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .create_release(&release("Liberty", "liberty-8.0"))
+                .await
+        })
+    });
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(ClientError::Conflict(_)) => {}
+            Err(other) => panic!("expected 201 or 409, got {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(client.list_releases().await.unwrap().len(), 1);
     api.stop().await;
 }

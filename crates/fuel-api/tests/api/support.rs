@@ -80,9 +80,11 @@ impl TestApi {
     /// Starts on a new, empty database with the `admin` user; `tweak` adjusts the configuration.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApi {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.version_root = dir.path().join("root");
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            version_root: dir.path().join("root"),
+            ..Config::default()
+        };
         std::fs::create_dir_all(&config.version_root).unwrap();
         config.auth.users = vec![User {
             name: ADMIN.to_string(),
