@@ -59,3 +59,24 @@ pub struct NewRelease {
     #[serde(default)]
     pub state: ReleaseState,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_wire_names_are_nailguns() {
+        for (state, name) in [
+            (ReleaseState::Available, "available"),
+            (ReleaseState::Unavailable, "unavailable"),
+            (ReleaseState::ManageOnly, "manageonly"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{name}\"")
+            );
+            assert_eq!(name.parse::<ReleaseState>().unwrap(), state);
+            assert_eq!(state.as_str(), name);
+        }
+    }
+}

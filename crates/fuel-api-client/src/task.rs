@@ -103,3 +103,51 @@ impl TaskFilter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_query_string() {
+        assert_eq!(TaskFilter::default().query_string(), "");
+        let running = TaskFilter {
+            status: Some(TaskStatus::Running),
+            cluster_id: None,
+        };
+        assert_eq!(running.query_string(), "?status=running");
+        let both = TaskFilter {
+            status: Some(TaskStatus::Error),
+            cluster_id: Some(7),
+        };
+        assert_eq!(both.query_string(), "?status=error&cluster_id=7");
+    }
+
+    #[test]
+    fn status_wire_names_round_trip() {
+        for status in [
+            TaskStatus::Pending,
+            TaskStatus::Running,
+            TaskStatus::Ready,
+            TaskStatus::Error,
+        ] {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(status.as_str().parse::<TaskStatus>().unwrap(), status);
+        }
+        assert!("done"
+            .parse::<TaskStatus>()
+            .unwrap_err()
+            .contains("pending, running, ready or error"));
+    }
+
+    #[test]
+    fn new_task_defaults_and_refuses_unknown_fields() {
+        let task: NewTask = serde_json::from_str(r#"{"name": "deploy"}"#).unwrap();
+        assert_eq!(
+            (task.status, task.progress, task.cluster_id),
+            (TaskStatus::Pending, 0, None)
+        );
+        assert!(serde_json::from_str::<NewTask>(r#"{"name": "deploy", "uuid": "x"}"#).is_err());
+    }
+}

@@ -254,3 +254,16 @@ fn millis(text: &str) -> anyhow::Result<f64> {
         .with_context(|| format!("wrk latency `{text}`"))?
         * scale)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::millis;
+
+    #[test]
+    fn wrk_latencies_in_milliseconds() {
+        assert!((millis("812.00us").unwrap() - 0.812).abs() < 1e-9);
+        assert!((millis("3.41ms").unwrap() - 3.41).abs() < 1e-9);
+        assert!((millis("1.02s").unwrap() - 1020.0).abs() < 1e-9);
+        assert!(millis("12 parsecs").is_err());
+    }
+}
