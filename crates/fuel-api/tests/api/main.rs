@@ -5,7 +5,7 @@ mod support;
 mod auth;
 mod clusters;
 mod durability;
+mod public_endpoints;
 mod releases;
 mod tasks;
 mod validation;
-mod version;

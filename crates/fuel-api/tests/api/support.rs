@@ -56,7 +56,7 @@ pub struct TestApi {
     _dir: tempfile::TempDir,
 }
 
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     fuel_e2e::postgres_url()
 }
 
@@ -123,6 +123,11 @@ impl TestApi {
 
     pub fn url(&self) -> String {
         self.server.as_ref().expect("the server runs").url()
+    }
+
+    /// The test's own PostgreSQL database (none on SQLite).
+    pub fn postgres_database(&self) -> Option<&str> {
+        self.postgres_database.as_deref()
     }
 
     pub fn backend(&self) -> Backend {
