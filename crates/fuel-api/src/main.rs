@@ -32,6 +32,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn hash_password() -> anyhow::Result<()> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!(
+            "password (it will show as you type; to hide it: read -rs P; echo \"$P\" | fuel-api hash-password):"
+        );
+    }
     let mut line = String::new();
     std::io::stdin()
         .lock()
