@@ -49,10 +49,12 @@ async fn wrong_password_or_user_gets_no_token(backend: Backend) {
 }
 
 async fn expired_token_is_refused(backend: Backend) {
-    let api = TestApi::start(backend, |config| config.auth.token_ttl_secs = 1).await;
+    // Expiry has one-second resolution: a 2 s token is surely valid right
+    // after login and surely expired 3 s later.
+    let api = TestApi::start(backend, |config| config.auth.token_ttl_secs = 2).await;
     let client = api.admin().await;
     client.list_releases().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     match client.list_releases().await {
         Err(ClientError::Unauthorized(error)) => {
             assert!(error.message.contains("expired"), "{error}")
