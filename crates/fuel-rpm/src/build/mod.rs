@@ -12,6 +12,7 @@
 //! ([`header`]), signed, and lead + signature + header + payload are written
 //! out. See ARCHITECTURE.md, "Streaming rpm builder".
 
+mod digest;
 mod header;
 mod payload;
 mod sign;
@@ -27,7 +28,8 @@ use rpm::{FileFlags, IndexSignatureTag, Lead, PackageMetadata, SignatureHeaderBu
 
 use crate::package::{FileDef, FileKind, PackageDef};
 use header::FileRecord;
-use payload::{CpioEntry, Hashing, PayloadWriter};
+use digest::{Chunk, HashTee};
+use payload::{CpioEntry, PayloadWriter};
 
 pub use sign::{SigningKey, DEVELOPMENT_USER_ID};
 
@@ -95,6 +97,15 @@ pub fn write_package(
     for (index, file) in files.iter().enumerate() {
         records.push(add_file(def, file, index as u32 + 1, &mut writer)?);
     }
+    // Digests arrive in payload order, one per entry in the payload.
+    for (record, file) in records.iter_mut().zip(&files) {
+        if !record.ghost {
+            let digest = writer.next_digest().map_err(output_error)?;
+            if matches!(file.kind, FileKind::Source(_) | FileKind::Contents(_)) {
+                record.sha256 = digest;
+            }
+        }
+    }
     let (mut payload_file, summary) = writer.finish().map_err(output_error)?;
 
     // 2. The header, then the signature header over it.
@@ -124,11 +135,11 @@ pub fn write_package(
         .prefix(&format!(".{file_name}."))
         .tempfile_in(out_dir)
         .map_err(output_error)?;
-    let mut out = Hashing::new(BufWriter::with_capacity(1 << 20, out_tmp.as_file()));
+    let mut out = HashTee::new(BufWriter::with_capacity(1 << 20, out_tmp.as_file()));
     metadata.write(&mut out).map_err(rpm_error)?;
     payload_file.rewind().map_err(output_error)?;
-    io::copy(&mut payload_file, &mut out).map_err(output_error)?;
-    let (buffered, size, sha256) = out.finish();
+    copy_chunks(&mut payload_file, &mut out).map_err(output_error)?;
+    let (buffered, size, sha256) = out.finish().map_err(output_error)?;
     buffered.into_inner().map_err(|e| output_error(e.into_error()))?;
     drop(payload_tmp);
     // tempfile creates 0600; a package is for everyone to read.
@@ -215,18 +226,18 @@ fn add_file(
         FileKind::Source(source) => {
             let opened = File::open(source).map_err(|e| source_error(def, file, e))?;
             entry.size = opened.metadata().map_err(|e| source_error(def, file, e))?.len();
-            record.sha256 = writer.add(&entry, opened).map_err(|e| source_error(def, file, e))?;
+            writer.add(&entry, opened).map_err(|e| source_error(def, file, e))?;
             Ok(())
         }
         FileKind::Contents(bytes) => {
             entry.size = bytes.len() as u64;
-            writer.add(&entry, bytes.as_slice()).map(|digest| record.sha256 = digest)
+            writer.add(&entry, bytes.as_slice())
         }
-        FileKind::Dir => writer.add(&entry, io::empty()).map(drop),
+        FileKind::Dir => writer.add(&entry, io::empty()),
         FileKind::Symlink { target } => {
             entry.size = target.len() as u64;
             record.linkto = target.clone();
-            writer.add(&entry, target.as_bytes()).map(drop)
+            writer.add(&entry, target.as_bytes())
         }
         FileKind::Ghost => {
             record.ghost = true;
@@ -253,4 +264,16 @@ fn file_flags(file: &FileDef) -> FileFlags {
     flags.set(FileFlags::MISSINGOK, a.missingok);
     flags.set(FileFlags::GHOST, file.kind == FileKind::Ghost);
     flags
+}
+
+/// Copies in shared chunks, so the output's hasher needs no copy of its own.
+fn copy_chunks(from: &mut File, to: &mut HashTee<BufWriter<&File>>) -> io::Result<()> {
+    use std::io::Read;
+    loop {
+        let mut chunk = Vec::with_capacity(1 << 20);
+        if from.take(1 << 20).read_to_end(&mut chunk)? == 0 {
+            return Ok(());
+        }
+        to.write_chunk(&Chunk::new(chunk))?;
+    }
 }

@@ -6,9 +6,9 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
+use super::digest::{HashTee, HashThread};
 use crate::package::{Compression, CompressionKind};
 
 /// zstd multi-threaded jobs of a fixed size: with the size pinned (and at
@@ -40,45 +40,7 @@ pub(super) struct CpioEntry<'a> {
     pub size: u64,
 }
 
-/// Writes a counted sha256 of everything that goes through it.
-pub(super) struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Hashing<W> {
-    pub fn new(inner: W) -> Self {
-        Hashing { inner, hasher: Sha256::new(), len: 0 }
-    }
-
-    pub fn finish(self) -> (W, u64, String) {
-        (self.inner, self.len, hex(&self.hasher.finalize()))
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-type Sink = Hashing<BufWriter<File>>;
+type Sink = HashTee<BufWriter<File>>;
 
 enum Encoder {
     None(Sink),
@@ -104,15 +66,16 @@ impl Write for Encoder {
     }
 }
 
-/// cpio archive → compressor → file, with both digests on the way.
+/// cpio archive → compressor → file, with both digests on the way, and each
+/// file's own digest.
 pub(super) struct PayloadWriter {
-    archive: Hashing<Encoder>,
-    buffer: Vec<u8>,
+    archive: HashTee<Encoder>,
+    files: HashThread,
 }
 
 impl PayloadWriter {
     pub fn new(file: File, compression: &Compression) -> io::Result<PayloadWriter> {
-        let sink = Hashing::new(BufWriter::with_capacity(COPY_BUFFER, file));
+        let sink = HashTee::new(BufWriter::with_capacity(COPY_BUFFER, file));
         let encoder = match compression.kind {
             CompressionKind::None => Encoder::None(sink),
             CompressionKind::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
@@ -130,13 +93,13 @@ impl PayloadWriter {
                 Encoder::Zstd(encoder)
             }
         };
-        Ok(PayloadWriter { archive: Hashing::new(encoder), buffer: vec![0; COPY_BUFFER] })
+        Ok(PayloadWriter { archive: HashTee::new(encoder), files: HashThread::spawn() })
     }
 
     /// Writes one entry whose contents come from `contents` (exactly
-    /// `entry.size` bytes, else an error: a source changed during the build);
-    /// returns the sha256 of the contents.
-    pub fn add(&mut self, entry: &CpioEntry<'_>, mut contents: impl Read) -> io::Result<String> {
+    /// `entry.size` bytes, else an error: a source changed during the build).
+    /// Its sha256 comes later, in order, from [`PayloadWriter::next_digest`].
+    pub fn add(&mut self, entry: &CpioEntry<'_>, mut contents: impl Read) -> io::Result<()> {
         let size: u32 = entry.size.try_into().map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, "a file over 4 GiB does not fit in a cpio (newc) entry")
         })?;
@@ -160,30 +123,33 @@ impl PayloadWriter {
         self.archive.write_all(&[0])?;
         self.pad(CPIO_HEADER_LEN + entry.name.len() + 1)?;
 
-        let mut hasher = Sha256::new();
         let mut copied = 0u64;
-        loop {
-            let n = match contents.read(&mut self.buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            copied += n as u64;
-            if copied > entry.size {
+        while copied < entry.size {
+            let want = (entry.size - copied).min(COPY_BUFFER as u64);
+            // read_to_end fills spare capacity: no zeroing of every buffer.
+            let mut chunk = Vec::with_capacity(want as usize);
+            let n = (&mut contents).take(want).read_to_end(&mut chunk)?;
+            if n == 0 {
                 break;
             }
-            hasher.update(&self.buffer[..n]);
-            self.archive.write_all(&self.buffer[..n])?;
+            copied += n as u64;
+            let chunk = Arc::new(chunk);
+            self.files.update(Arc::clone(&chunk))?;
+            self.archive.write_chunk(&chunk)?;
         }
-        if copied != entry.size {
+        if copied != entry.size || read_full(&mut contents, &mut [0u8; 1])? != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("it changed while being packaged ({} bytes expected, {copied} read)", entry.size),
+                format!("it changed while being packaged ({} bytes expected)", entry.size),
             ));
         }
-        self.pad(entry.size as usize)?;
-        Ok(hex(&hasher.finalize()))
+        self.files.cut()?;
+        self.pad(entry.size as usize)
+    }
+
+    /// The sha256 of the contents of the oldest entry not yet asked for.
+    pub fn next_digest(&self) -> io::Result<String> {
+        Ok(self.files.next_digest()?.0)
     }
 
     fn pad(&mut self, len: usize) -> io::Result<()> {
@@ -191,18 +157,32 @@ impl PayloadWriter {
         self.archive.write_all(&[0; 3][..padding])
     }
 
-    /// Writes the trailer, flushes the compressor and syncs the file.
+    /// Writes the trailer and flushes the compressor.
     pub fn finish(mut self) -> io::Result<(File, PayloadSummary)> {
         let trailer = CpioEntry { name: CPIO_TRAILER, ino: 0, mode: 0, mtime: 0, size: 0 };
         self.add(&trailer, io::empty())?;
-        let (encoder, _, archive_sha256) = self.archive.finish();
+        let (encoder, _, archive_sha256) = self.archive.finish()?;
         let sink = match encoder {
             Encoder::None(w) => w,
             Encoder::Gzip(w) => w.finish()?,
             Encoder::Zstd(w) => w.finish()?,
         };
-        let (buffered, size, sha256) = sink.finish();
+        let (buffered, size, sha256) = sink.finish()?;
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
         Ok((file, PayloadSummary { sha256, archive_sha256, size }))
     }
+}
+
+/// Reads until `buf` is full or the end; returns the bytes read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
