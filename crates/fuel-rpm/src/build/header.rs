@@ -15,6 +15,7 @@ use super::BUILD_HOST;
 use crate::package::{CompressionKind, DepOp, Dependency, FileKind, PackageDef, Scriptlet};
 
 /// One entry of the header's file list, in payload (sorted) order.
+#[derive(Clone)]
 pub(super) struct FileRecord {
     pub dest: String,
     pub kind_bits: u16,
@@ -32,6 +33,11 @@ pub(super) struct FileRecord {
 impl FileRecord {
     pub fn mode(&self) -> u16 {
         self.kind_bits | self.permissions
+    }
+
+    /// Only regular files in the payload carry a content digest.
+    pub fn has_digest(&self) -> bool {
+        self.kind_bits == 0o100000 && !self.ghost
     }
 }
 

@@ -7,10 +7,14 @@
 //!
 //! Why not rpm-rs's `PackageBuilder`: it reads every file into memory and
 //! keeps the whole compressed payload in a `Vec`. Here one pass streams the
-//! files through cpio and a multi-threaded compressor into a temporary file
-//! ([`payload`]), then the header is made with rpm-rs's own header types
-//! ([`header`]), signed, and lead + signature + header + payload are written
-//! out. See ARCHITECTURE.md, "Streaming rpm builder".
+//! files through cpio and a multi-threaded compressor straight into the output
+//! file ([`payload`]), after room left for the metadata; then the header is
+//! made with rpm-rs's own header types ([`header`]), signed, and lead +
+//! signature + header are written into that room. The metadata's size is
+//! known before the payload: digests are fixed-length hex, sizes come from the
+//! sources' metadata, and the signature header's reserved space absorbs any
+//! change in the signature's length. See ARCHITECTURE.md, "Streaming rpm
+//! builder".
 
 mod digest;
 mod header;
@@ -18,8 +22,8 @@ mod payload;
 mod sign;
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Seek};
-use std::os::unix::fs::PermissionsExt;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,8 +32,8 @@ use rpm::{FileFlags, IndexSignatureTag, Lead, PackageMetadata, SignatureHeaderBu
 
 use crate::package::{FileDef, FileKind, PackageDef};
 use header::FileRecord;
-use digest::{Chunk, HashTee};
-use payload::{CpioEntry, PayloadWriter};
+use payload::{CpioEntry, PayloadSummary, PayloadWriter};
+use sha2::{Digest, Sha256};
 
 pub use sign::{SigningKey, DEVELOPMENT_USER_ID};
 
@@ -84,72 +88,131 @@ pub fn write_package(
         source,
     };
     let files = sorted_files(def)?;
+    let mut records = files.iter().map(|file| plan_record(def, file)).collect::<Result<Vec<_>, _>>()?;
+    check_total_size(def, &records)?;
+    let signer = key.map(SigningKey::signer).transpose()?;
     fs::create_dir_all(out_dir).map_err(output_error)?;
 
-    // 1. The payload, into a temporary file next to the output.
-    let payload_tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}.payload."))
-        .tempfile_in(out_dir)
-        .map_err(output_error)?;
-    let payload_file = payload_tmp.reopen().map_err(output_error)?;
-    let mut writer = PayloadWriter::new(payload_file, &def.compression).map_err(output_error)?;
-    let mut records = Vec::with_capacity(files.len());
-    for (index, file) in files.iter().enumerate() {
-        records.push(add_file(def, file, index as u32 + 1, &mut writer)?);
-    }
-    // Digests arrive in payload order, one per entry in the payload.
-    for (record, file) in records.iter_mut().zip(&files) {
-        if !record.ghost {
-            let digest = writer.next_digest().map_err(output_error)?;
-            if matches!(file.kind, FileKind::Source(_) | FileKind::Contents(_)) {
-                record.sha256 = digest;
-            }
-        }
-    }
-    let (mut payload_file, summary) = writer.finish().map_err(output_error)?;
+    // 1. Where the payload starts: the metadata with placeholder digests
+    //    (same lengths as the real ones) is exactly as long as the real one.
+    let placeholder = PayloadSummary { sha256: "0".repeat(64), archive_sha256: "0".repeat(64), size: 0 };
+    let provisional: Vec<FileRecord> = records
+        .iter()
+        .map(|r| FileRecord { sha256: if r.has_digest() { "0".repeat(64) } else { String::new() }, ..r.clone() })
+        .collect();
+    let (_, payload_offset) = metadata(def, &provisional, &placeholder, signer.as_ref(), None)?;
 
-    // 2. The header, then the signature header over it.
-    let header = header::main_header(def, &records, &summary);
-    let mut metadata = PackageMetadata {
-        lead: Lead::new(&def.name),
-        signature: rpm::Header::<IndexSignatureTag>::new_empty(),
-        header,
-    };
-    let rpm_error = |source: rpm::Error| BuildError::Rpm { package: def.name.clone(), source };
-    let header_bytes = metadata.header_bytes().map_err(rpm_error)?;
-    let mut signature = SignatureHeaderBuilder::new()
-        .format(rpm::RpmFormat::V4)
-        .set_content_length(header_bytes.len() as u64 + summary.size)
-        .calculate_digests(&header_bytes);
-    if let Some(key) = key {
-        let signed = key
-            .signer()?
-            .sign(header_bytes.as_slice(), rpm::Timestamp(def.source_date))
-            .map_err(rpm_error)?;
-        signature = signature.add_openpgp_signature(signed);
-    }
-    metadata.signature = signature.build().map_err(rpm_error)?;
-
-    // 3. lead + signature + header + payload, then fsync and rename.
+    // 2. The payload, streamed into the output file after that room.
     let out_tmp = tempfile::Builder::new()
         .prefix(&format!(".{file_name}."))
         .tempfile_in(out_dir)
         .map_err(output_error)?;
-    let mut out = HashTee::new(BufWriter::with_capacity(1 << 20, out_tmp.as_file()));
-    metadata.write(&mut out).map_err(rpm_error)?;
-    payload_file.rewind().map_err(output_error)?;
-    copy_chunks(&mut payload_file, &mut out).map_err(output_error)?;
-    let (buffered, size, sha256) = out.finish().map_err(output_error)?;
-    buffered.into_inner().map_err(|e| output_error(e.into_error()))?;
-    drop(payload_tmp);
+    let mut payload_file = out_tmp.reopen().map_err(output_error)?;
+    payload_file.seek(SeekFrom::Start(payload_offset)).map_err(output_error)?;
+    let mut writer = PayloadWriter::new(payload_file, &def.compression).map_err(output_error)?;
+    for (index, (file, record)) in files.iter().zip(&records).enumerate() {
+        add_file(def, file, record, index as u32 + 1, &mut writer)?;
+    }
+    // Digests arrive in payload order, one per entry in the payload.
+    for record in records.iter_mut().filter(|r| !r.ghost) {
+        let digest = writer.next_digest().map_err(output_error)?;
+        if record.has_digest() {
+            record.sha256 = digest;
+        }
+    }
+    let (_, summary) = writer.finish().map_err(output_error)?;
+
+    // 3. lead + signature + header into the room, then fsync and rename.
+    let (metadata, len) = metadata(def, &records, &summary, signer.as_ref(), Some(payload_offset))?;
+    debug_assert_eq!(len, payload_offset);
+    let mut bytes = Vec::with_capacity(len as usize);
+    metadata.write(&mut bytes).map_err(|source| BuildError::Rpm { package: def.name.clone(), source })?;
+    let out = out_tmp.as_file();
+    out.write_all_at(&bytes, 0).map_err(output_error)?;
+    let (size, sha256) = sha256_of(out, bytes.len() as u64 + summary.size).map_err(output_error)?;
     // tempfile creates 0600; a package is for everyone to read.
-    out_tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644)).map_err(output_error)?;
-    out_tmp.as_file().sync_all().map_err(output_error)?;
+    out.set_permissions(fs::Permissions::from_mode(0o644)).map_err(output_error)?;
+    out.sync_all().map_err(output_error)?;
     out_tmp.persist(&path).map_err(|e| output_error(e.error))?;
     // The rename itself is only durable once the directory is synced.
     File::open(out_dir).and_then(|d| d.sync_all()).map_err(output_error)?;
 
     Ok(BuiltPackage { path, file_name, size, sha256, elapsed: started.elapsed() })
+}
+
+/// Lead, signature header and main header, and their encoded length. With
+/// `target_len`, the signature header's reserved space is sized so that the
+/// whole is exactly that long (the payload already sits right after it).
+fn metadata(
+    def: &PackageDef,
+    records: &[FileRecord],
+    payload: &PayloadSummary,
+    signer: Option<&rpm::signature::pgp::Signer>,
+    target_len: Option<u64>,
+) -> Result<(PackageMetadata, u64), BuildError> {
+    let rpm_error = |source: rpm::Error| BuildError::Rpm { package: def.name.clone(), source };
+    let mut metadata = PackageMetadata {
+        lead: Lead::new(&def.name),
+        signature: rpm::Header::<IndexSignatureTag>::new_empty(),
+        header: header::main_header(def, records, payload),
+    };
+    let header_bytes = metadata.header_bytes().map_err(rpm_error)?;
+    let signature = signer
+        .map(|s| s.sign(header_bytes.as_slice(), rpm::Timestamp(def.source_date)))
+        .transpose()
+        .map_err(rpm_error)?;
+    let mut reserved = i64::from(SignatureHeaderBuilder::DEFAULT_RESERVED_SPACE);
+    // The reserved space is the signature header's last entry and unaligned,
+    // so one correction lands exactly; the second pass only confirms it.
+    for _ in 0..3 {
+        let reserved_space = u32::try_from(reserved).map_err(|_| BuildError::Invalid {
+            package: def.name.clone(),
+            field: "signature".into(),
+            reason: "the signature does not fit the space left for it".into(),
+        })?;
+        let mut builder = SignatureHeaderBuilder::new()
+            .format(rpm::RpmFormat::V4)
+            .reserved_space(Some(reserved_space))
+            .set_content_length(header_bytes.len() as u64 + payload.size)
+            .calculate_digests(&header_bytes);
+        if let Some(signature) = &signature {
+            builder = builder.add_openpgp_signature(signature.clone());
+        }
+        metadata.signature = builder.build().map_err(rpm_error)?;
+        let mut encoded = Vec::new();
+        metadata.write(&mut encoded).map_err(rpm_error)?;
+        let len = encoded.len() as u64;
+        match target_len {
+            Some(target) if target != len => reserved += target as i64 - len as i64,
+            _ => return Ok((metadata, len)),
+        }
+    }
+    Err(BuildError::Invalid {
+        package: def.name.clone(),
+        field: "signature".into(),
+        reason: "the signature header could not be sized to the space left for it".into(),
+    })
+}
+
+/// Size and sha256 of the finished file, read back (from the page cache).
+fn sha256_of(file: &File, expected: u64) -> io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut reader = io::BufReader::with_capacity(1 << 20, file);
+    reader.rewind()?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    if len != expected {
+        return Err(io::Error::other(format!("wrote {len} bytes, expected {expected}")));
+    }
+    Ok((len, digest::hex(&hasher.finalize())))
 }
 
 /// Files in payload order (sorted by path, as rpm requires), checked.
@@ -166,7 +229,6 @@ fn sorted_files(def: &PackageDef) -> Result<Vec<&FileDef>, BuildError> {
             return Err(invalid(&pair[0].dest, "listed twice".into()));
         }
     }
-    let mut total = 0u64;
     for file in &files {
         let dest = file.dest.as_str();
         if !dest.starts_with('/') || dest == "/" || dest.ends_with('/') || dest.contains("//") {
@@ -175,15 +237,21 @@ fn sorted_files(def: &PackageDef) -> Result<Vec<&FileDef>, BuildError> {
         if file.mode & !0o7777 != 0 {
             return Err(invalid(dest, format!("mode {:o} has bits beyond permissions", file.mode)));
         }
-        if let FileKind::Source(source) = &file.kind {
-            total += fs::metadata(source).map_err(|e| source_error(def, file, e))?.len();
-        }
-    }
-    // Past 4 GiB rpm needs 64-bit size tags and a stripped cpio: not written yet.
-    if total > u64::from(u32::MAX) {
-        return Err(invalid("*", format!("{total} bytes of files: packages over 4 GiB are not supported")));
     }
     Ok(files)
+}
+
+/// Past 4 GiB rpm needs 64-bit size tags and a stripped cpio: not written yet.
+fn check_total_size(def: &PackageDef, records: &[FileRecord]) -> Result<(), BuildError> {
+    let total: u64 = records.iter().map(|r| r.size).sum();
+    if total > u64::from(u32::MAX) {
+        return Err(BuildError::Invalid {
+            package: def.name.clone(),
+            field: "files".into(),
+            reason: format!("{total} bytes in all: packages over 4 GiB are not supported"),
+        });
+    }
+    Ok(())
 }
 
 fn source_error(def: &PackageDef, file: &FileDef, source: io::Error) -> BuildError {
@@ -194,63 +262,59 @@ fn source_error(def: &PackageDef, file: &FileDef, source: io::Error) -> BuildErr
     BuildError::Source { package: def.name.clone(), dest: file.dest.clone(), path, source }
 }
 
-/// Streams one file into the payload (ghosts have none) and describes it for the header.
-fn add_file(
-    def: &PackageDef,
-    file: &FileDef,
-    ino: u32,
-    writer: &mut PayloadWriter,
-) -> Result<FileRecord, BuildError> {
-    let name = format!(".{}", file.dest);
-    let kind_bits = header::type_bits(&file.kind);
-    let mut entry = CpioEntry {
-        name: &name,
-        ino,
-        mode: u32::from(kind_bits) | file.mode,
-        mtime: def.source_date,
-        size: 0,
+/// What the header will say about one file; digests come with the payload.
+fn plan_record(def: &PackageDef, file: &FileDef) -> Result<FileRecord, BuildError> {
+    let (size, linkto) = match &file.kind {
+        FileKind::Source(source) => (fs::metadata(source).map_err(|e| source_error(def, file, e))?.len(), String::new()),
+        FileKind::Contents(bytes) => (bytes.len() as u64, String::new()),
+        FileKind::Symlink { target } => (target.len() as u64, target.clone()),
+        FileKind::Dir | FileKind::Ghost => (0, String::new()),
     };
-    let mut record = FileRecord {
+    Ok(FileRecord {
         dest: file.dest.clone(),
-        kind_bits,
+        kind_bits: header::type_bits(&file.kind),
         permissions: file.mode as u16,
-        size: 0,
+        size,
         sha256: String::new(),
-        linkto: String::new(),
+        linkto,
         flags: file_flags(file),
         user: file.user.clone(),
         group: file.group.clone(),
-        ghost: false,
+        ghost: file.kind == FileKind::Ghost,
+    })
+}
+
+/// Streams one file into the payload (ghosts have none).
+fn add_file(
+    def: &PackageDef,
+    file: &FileDef,
+    record: &FileRecord,
+    ino: u32,
+    writer: &mut PayloadWriter,
+) -> Result<(), BuildError> {
+    let name = format!(".{}", file.dest);
+    let entry = CpioEntry {
+        name: &name,
+        ino,
+        mode: u32::from(record.mode()),
+        mtime: def.source_date,
+        size: record.size,
     };
     let written = match &file.kind {
         FileKind::Source(source) => {
             let opened = File::open(source).map_err(|e| source_error(def, file, e))?;
-            entry.size = opened.metadata().map_err(|e| source_error(def, file, e))?.len();
-            writer.add(&entry, opened).map_err(|e| source_error(def, file, e))?;
-            Ok(())
+            return writer.add(&entry, opened).map_err(|e| source_error(def, file, e));
         }
-        FileKind::Contents(bytes) => {
-            entry.size = bytes.len() as u64;
-            writer.add(&entry, bytes.as_slice())
-        }
+        FileKind::Contents(bytes) => writer.add(&entry, bytes.as_slice()),
         FileKind::Dir => writer.add(&entry, io::empty()),
-        FileKind::Symlink { target } => {
-            entry.size = target.len() as u64;
-            record.linkto = target.clone();
-            writer.add(&entry, target.as_bytes())
-        }
-        FileKind::Ghost => {
-            record.ghost = true;
-            Ok(())
-        }
+        FileKind::Symlink { target } => writer.add(&entry, target.as_bytes()),
+        FileKind::Ghost => Ok(()),
     };
     written.map_err(|source| BuildError::Output {
         package: def.name.clone(),
         path: PathBuf::from(&file.dest),
         source,
-    })?;
-    record.size = entry.size;
-    Ok(record)
+    })
 }
 
 fn file_flags(file: &FileDef) -> FileFlags {
@@ -264,16 +328,4 @@ fn file_flags(file: &FileDef) -> FileFlags {
     flags.set(FileFlags::MISSINGOK, a.missingok);
     flags.set(FileFlags::GHOST, file.kind == FileKind::Ghost);
     flags
-}
-
-/// Copies in shared chunks, so the output's hasher needs no copy of its own.
-fn copy_chunks(from: &mut File, to: &mut HashTee<BufWriter<&File>>) -> io::Result<()> {
-    use std::io::Read;
-    loop {
-        let mut chunk = Vec::with_capacity(1 << 20);
-        if from.take(1 << 20).read_to_end(&mut chunk)? == 0 {
-            return Ok(());
-        }
-        to.write_chunk(&Chunk::new(chunk))?;
-    }
 }
