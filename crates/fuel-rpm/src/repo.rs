@@ -230,6 +230,13 @@ impl PackageEntry {
         })
     }
 
+    fn provides(&self, dep: &rpm::Dependency) -> bool {
+        let cmp = DependencyFlags::LESS | DependencyFlags::GREATER | DependencyFlags::EQUAL;
+        self.deps.iter().filter(|(tag, _)| *tag == "provides").flat_map(|(_, p)| p).any(|p| {
+            p.name == dep.name && p.version == dep.version && (p.flags & cmp) == (dep.flags & cmp)
+        })
+    }
+
     fn version_element(&self) -> String {
         format!("<version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>", self.epoch, esc(&self.version), esc(&self.release))
     }
@@ -259,7 +266,13 @@ impl PackageEntry {
         let _ = writeln!(out, "    <rpm:header-range start=\"{}\" end=\"{}\"/>", self.header_start, self.header_end);
         for (tag, deps) in &self.deps {
             // rpmlib(…) requirements are rpm's own business, not the solver's.
-            let deps: Vec<_> = deps.iter().filter(|d| !d.flags.contains(DependencyFlags::RPMLIB) && !d.name.starts_with("rpmlib(")).collect();
+            let deps: Vec<_> = deps
+                .iter()
+                .filter(|d| !d.flags.contains(DependencyFlags::RPMLIB) && !d.name.starts_with("rpmlib("))
+                // As createrepo_c: a requirement the package provides itself
+                // (config(name) = V-R) tells the solver nothing.
+                .filter(|d| *tag != "requires" || !self.provides(d))
+                .collect();
             if deps.is_empty() {
                 continue;
             }
