@@ -63,7 +63,13 @@ const OPENSTACK_YAML: &str = r#"- &base_release
 "#;
 
 /// A small package built by the workspace's builder: files given as (path, contents).
-fn package(name: &str, version: &str, release: &str, vcs: &str, files: &[(&str, &str)]) -> PackageDef {
+fn package(
+    name: &str,
+    version: &str,
+    release: &str,
+    vcs: &str,
+    files: &[(&str, &str)],
+) -> PackageDef {
     PackageDef {
         name: name.into(),
         version: version.into(),
@@ -87,7 +93,10 @@ fn package(name: &str, version: &str, release: &str, vcs: &str, files: &[(&str, 
                 mode: 0o644,
                 user: "root".into(),
                 group: "root".into(),
-                attrs: FileAttrs { config: dest.starts_with("/etc/"), ..FileAttrs::default() },
+                attrs: FileAttrs {
+                    config: dest.starts_with("/etc/"),
+                    ..FileAttrs::default()
+                },
             })
             .collect(),
         deps: Dependencies::default(),
@@ -104,11 +113,16 @@ fn install(root: &Path, defs: &[PackageDef]) {
     let mut cmd = Command::new("rpm");
     cmd.arg("--root").arg(root).args(["-i", "--nodeps"]);
     for def in defs {
-        let built = fuel_rpm::build::write_package(def, None, rpms.path()).expect("building a test package");
+        let built = fuel_rpm::build::write_package(def, None, rpms.path())
+            .expect("building a test package");
         cmd.arg(&built.path);
     }
     let out = cmd.output().expect("running rpm");
-    assert!(out.status.success(), "rpm -i failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rpm -i failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The Fuel set of the old file's example, each kind of sha provenance:
@@ -117,13 +131,22 @@ fn install(root: &Path, defs: &[PackageDef]) {
 /// neither (astute).
 fn fuel_set() -> Vec<PackageDef> {
     vec![
-        package("fuel-release", "8.0.0", "1", FUELMAIN_SHA, &[("/etc/fuel-issue", "Fuel release 8.0.0\n")]),
+        package(
+            "fuel-release",
+            "8.0.0",
+            "1",
+            FUELMAIN_SHA,
+            &[("/etc/fuel-issue", "Fuel release 8.0.0\n")],
+        ),
         package(
             "fuel-openstack-metadata",
             "8.0.0",
             "1",
             FUELMAIN_SHA,
-            &[("/usr/share/fuel-openstack-metadata/openstack.yaml", OPENSTACK_YAML)],
+            &[(
+                "/usr/share/fuel-openstack-metadata/openstack.yaml",
+                OPENSTACK_YAML,
+            )],
         ),
         package(
             "fuel",
@@ -132,20 +155,37 @@ fn fuel_set() -> Vec<PackageDef> {
             FUELMAIN_SHA,
             &[(
                 "/etc/fuel-buildstamp",
-                &format!("BUILD_NUMBER=82\nBUILD_ID=2015-07-23_10-59-34\nBUILD_COMMIT={FUELMAIN_SHA}\n"),
+                &format!(
+                    "BUILD_NUMBER=82\nBUILD_ID=2015-07-23_10-59-34\nBUILD_COMMIT={FUELMAIN_SHA}\n"
+                ),
             )],
         ),
         package("fuel-nailgun", "8.0.0", "1", NAILGUN_SHA, &[]),
         package("python-fuelclient", "8.0.0", "1.git471948c.el7", "", &[]),
-        package("fuel-agent", "8.0.0", "1", &format!("git+https://git.openstack.org/openstack/fuel-agent#{AGENT_SHA}"), &[]),
-        package("astute", "8.0.0", "1.el7", "https://git.openstack.org/openstack/fuel-astute", &[]),
+        package(
+            "fuel-agent",
+            "8.0.0",
+            "1",
+            &format!("git+https://git.openstack.org/openstack/fuel-agent#{AGENT_SHA}"),
+            &[],
+        ),
+        package(
+            "astute",
+            "8.0.0",
+            "1.el7",
+            "https://git.openstack.org/openstack/fuel-astute",
+            &[],
+        ),
         package("fuel-library8.0", "8.0.0", "1", LIBRARY_SHA, &[]),
         package("fuel-ostf", "8.0.0", "1", OSTF_SHA, &[]),
     ]
 }
 
 fn fuel_version(args: &[&str]) -> Output {
-    Command::new(release_binary("fuel-version")).args(args).output().expect("running fuel-version")
+    Command::new(release_binary("fuel-version"))
+        .args(args)
+        .output()
+        .expect("running fuel-version")
 }
 
 fn run_on(root: &Path, args: &[&str]) -> Output {
@@ -163,7 +203,8 @@ fn stderr(out: &Output) -> String {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
 }
 
 fn write(root: &Path, file: &str, contents: &str) {
@@ -185,7 +226,10 @@ fn json_answers_every_field_from_files_and_one_rpm_query() {
     let out = run_on(root.path(), &["--format", "json"]);
     let v = json(&out);
     assert_eq!(v["release"], "8.0.0");
-    assert_eq!(v["openstack_version"], "liberty-8.0", "first release of openstack.yaml");
+    assert_eq!(
+        v["openstack_version"], "liberty-8.0",
+        "first release of openstack.yaml"
+    );
     assert_eq!(v["build_number"], "82");
     assert_eq!(v["build_id"], "2015-07-23_10-59-34");
     assert_eq!(v["build_commit"], FUELMAIN_SHA);
@@ -193,12 +237,27 @@ fn json_answers_every_field_from_files_and_one_rpm_query() {
     assert_eq!(v["feature_groups"], serde_json::json!([]));
     assert_eq!(v["nailgun_sha"], NAILGUN_SHA);
     assert_eq!(v["fuel-agent_sha"], AGENT_SHA, "commit inside a VCS URL");
-    assert_eq!(v["python-fuelclient_sha"], "471948c", "git<hex> fragment of the release");
-    assert_eq!(v["fuel-library_sha"], LIBRARY_SHA, "fuel-library{{series}} resolved to fuel-library8.0");
+    assert_eq!(
+        v["python-fuelclient_sha"], "471948c",
+        "git<hex> fragment of the release"
+    );
+    assert_eq!(
+        v["fuel-library_sha"], LIBRARY_SHA,
+        "fuel-library{{series}} resolved to fuel-library8.0"
+    );
     assert_eq!(v["fuel-ostf_sha"], OSTF_SHA);
     assert_eq!(v["fuelmain_sha"], FUELMAIN_SHA);
-    assert_eq!(v["astute_sha"], serde_json::Value::Null, "no VCS commit, no git<hex>: never invented");
-    assert_eq!(out.status.code(), Some(EXIT_INCOMPLETE), "astute_sha is unknown: {}", stderr(&out));
+    assert_eq!(
+        v["astute_sha"],
+        serde_json::Value::Null,
+        "no VCS commit, no git<hex>: never invented"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(EXIT_INCOMPLETE),
+        "astute_sha is unknown: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("astute_sha"), "{}", stderr(&out));
 }
 
@@ -206,16 +265,25 @@ fn json_answers_every_field_from_files_and_one_rpm_query() {
 fn explain_says_where_each_answer_came_from() {
     let root = installed_root();
     let out = run_on(root.path(), &["--format", "json", "--explain"]);
-    let report: VersionReport = serde_json::from_slice(&out.stdout).expect("--explain json is the library's report");
+    let report: VersionReport =
+        serde_json::from_slice(&out.stdout).expect("--explain json is the library's report");
     match &report.release.source {
-        Source::File { path, line, package } => {
+        Source::File {
+            path,
+            line,
+            package,
+        } => {
             assert_eq!(path, &root.path().join("etc/fuel-issue"));
             assert_eq!((*line, package.as_str()), (Some(1), "fuel-release"));
         }
         other => panic!("release from {other:?}"),
     }
     let origin = |component: &str| {
-        let c = report.components.iter().find(|c| c.component == component).unwrap();
+        let c = report
+            .components
+            .iter()
+            .find(|c| c.component == component)
+            .unwrap();
         match &c.sha.source {
             Source::RpmDatabase { from, .. } => Some(*from),
             _ => None,
@@ -224,39 +292,80 @@ fn explain_says_where_each_answer_came_from() {
     assert_eq!(origin("nailgun"), Some(ShaOrigin::VcsTag));
     assert_eq!(origin("python-fuelclient"), Some(ShaOrigin::Release));
     assert_eq!(origin("astute"), None);
-    let astute = report.components.iter().find(|c| c.component == "astute").unwrap();
+    let astute = report
+        .components
+        .iter()
+        .find(|c| c.component == "astute")
+        .unwrap();
     match &astute.sha.source {
-        Source::Unknown { reason } => assert!(reason.contains("astute-8.0.0-1.el7") && reason.contains("no VCS tag"), "{reason}"),
+        Source::Unknown { reason } => assert!(
+            reason.contains("astute-8.0.0-1.el7") && reason.contains("no VCS tag"),
+            "{reason}"
+        ),
         other => panic!("astute_sha from {other:?}"),
     }
-    assert!(matches!(report.production.source, Source::Default { .. }), "no settings.yaml: the documented default");
+    assert!(
+        matches!(report.production.source, Source::Default { .. }),
+        "no settings.yaml: the documented default"
+    );
     assert!(report.rpm_database.is_some());
 
     // The human form says the same.
     let text = stdout(&run_on(root.path(), &["--explain"]));
-    assert!(text.contains("production: docker") && text.contains("settings.yaml is absent"), "{text}");
-    assert!(text.contains(&format!("nailgun_sha: {NAILGUN_SHA}\n    from rpm database: fuel-nailgun-8.0.0-1, VCS tag")), "{text}");
+    assert!(
+        text.contains("production: docker") && text.contains("settings.yaml is absent"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "nailgun_sha: {NAILGUN_SHA}\n    from rpm database: fuel-nailgun-8.0.0-1, VCS tag"
+        )),
+        "{text}"
+    );
 }
 
 #[test]
 fn complete_root_exits_zero_and_reads_the_master_settings() {
     let root = installed_root();
     // Give astute a commit: a rebuild numbered the Perestroika way.
-    let out = Command::new("rpm").arg("--root").arg(root.path()).args(["-e", "--nodeps", "astute"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    install(root.path(), &[package("astute", "8.0.0", "2.gitb1f37a9.el7", "", &[])]);
-    write(root.path(), "/etc/nailgun/settings.yaml", "DEVELOPMENT: false\nFEATURE_GROUPS:\n  - mirantis\n  - experimental\nPRODUCTION: prod\n");
+    let out = Command::new("rpm")
+        .arg("--root")
+        .arg(root.path())
+        .args(["-e", "--nodeps", "astute"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    install(
+        root.path(),
+        &[package("astute", "8.0.0", "2.gitb1f37a9.el7", "", &[])],
+    );
+    write(
+        root.path(),
+        "/etc/nailgun/settings.yaml",
+        "DEVELOPMENT: false\nFEATURE_GROUPS:\n  - mirantis\n  - experimental\nPRODUCTION: prod\n",
+    );
 
     let out = run_on(root.path(), &["--format", "json"]);
     assert_eq!(out.status.code(), Some(EXIT_COMPLETE), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["astute_sha"], "b1f37a9");
-    assert_eq!(v["feature_groups"], serde_json::json!(["mirantis", "experimental"]));
+    assert_eq!(
+        v["feature_groups"],
+        serde_json::json!(["mirantis", "experimental"])
+    );
     assert_eq!(v["production"], "prod");
 
     let summary = run_on(root.path(), &[]);
     assert_eq!(summary.status.code(), Some(EXIT_COMPLETE));
-    assert!(stdout(&summary).contains("Fuel release 8.0.0 (OpenStack liberty-8.0)"), "{}", stdout(&summary));
+    assert!(
+        stdout(&summary).contains("Fuel release 8.0.0 (OpenStack liberty-8.0)"),
+        "{}",
+        stdout(&summary)
+    );
 }
 
 #[test]
@@ -265,7 +374,11 @@ fn version_yaml_has_every_key_of_the_old_file() {
     let out = run_on(root.path(), &["--format", "version-yaml"]);
     let doc: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).expect("version-yaml is YAML");
     let version = doc["VERSION"].as_mapping().expect("a VERSION: mapping");
-    let keys: BTreeSet<&str> = version.keys().map(|k| k.as_str().unwrap()).chain(["VERSION"]).collect();
+    let keys: BTreeSet<&str> = version
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .chain(["VERSION"])
+        .collect();
     let old: BTreeSet<&str> = OLD_VERSION_YAML_KEYS.into_iter().collect();
     assert_eq!(keys, old, "same keys as the old /etc/fuel/version.yaml");
     assert_eq!(version["api"].as_str(), Some("1.0"));
@@ -273,7 +386,9 @@ fn version_yaml_has_every_key_of_the_old_file() {
     assert_eq!(version["production"].as_str(), Some("docker"));
     assert_eq!(version["nailgun_sha"].as_str(), Some(NAILGUN_SHA));
     assert_eq!(version["astute_sha"].as_str(), Some("unknown"));
-    assert!(version["feature_groups"].as_sequence().is_some_and(|s| s.is_empty()));
+    assert!(version["feature_groups"]
+        .as_sequence()
+        .is_some_and(|s| s.is_empty()));
     // Same layout as the old file: VERSION: then two-space indented keys.
     let text = stdout(&out);
     assert!(text.starts_with("VERSION:\n  feature_groups:"), "{text}");
@@ -289,23 +404,42 @@ fn shell_format_evals_and_get_prints_one_field() {
         .arg(root.path())
         .output()
         .unwrap();
-    assert_eq!(stdout(&out), "8.0.0|471948c||2015-07-23_10-59-34", "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "8.0.0|471948c||2015-07-23_10-59-34",
+        "{}",
+        stderr(&out)
+    );
 
     let release = run_on(root.path(), &["get", "release"]);
-    assert_eq!((stdout(&release).as_str(), release.status.code()), ("8.0.0\n", Some(EXIT_COMPLETE)));
+    assert_eq!(
+        (stdout(&release).as_str(), release.status.code()),
+        ("8.0.0\n", Some(EXIT_COMPLETE))
+    );
     let astute = run_on(root.path(), &["get", "astute_sha"]);
     assert_eq!(astute.status.code(), Some(EXIT_INCOMPLETE));
-    assert!(stdout(&astute).is_empty() && stderr(&astute).contains("has no commit"), "{}", stderr(&astute));
+    assert!(
+        stdout(&astute).is_empty() && stderr(&astute).contains("has no commit"),
+        "{}",
+        stderr(&astute)
+    );
     let bogus = run_on(root.path(), &["get", "colour"]);
     assert_eq!(bogus.status.code(), Some(EXIT_FAILED));
-    assert!(stderr(&bogus).contains("no field \"colour\"") && stderr(&bogus).contains("nailgun_sha"), "{}", stderr(&bogus));
+    assert!(
+        stderr(&bogus).contains("no field \"colour\"") && stderr(&bogus).contains("nailgun_sha"),
+        "{}",
+        stderr(&bogus)
+    );
 }
 
 #[test]
 fn packages_lists_the_fuel_packages_with_their_commit() {
     let root = installed_root();
     // Not a Fuel package: installed, but not listed.
-    install(root.path(), &[package("bash-completion", "2.1", "6.el7", "", &[])]);
+    install(
+        root.path(),
+        &[package("bash-completion", "2.1", "6.el7", "", &[])],
+    );
     let out = run_on(root.path(), &["packages", "--format", "json"]);
     assert_eq!(out.status.code(), Some(EXIT_COMPLETE), "{}", stderr(&out));
     let listed: Vec<fuel_version::InstalledPackage> = serde_json::from_slice(&out.stdout).unwrap();
@@ -314,12 +448,21 @@ fn packages_lists_the_fuel_packages_with_their_commit() {
     expected.sort();
     assert_eq!(names, expected);
     let nailgun = listed.iter().find(|p| p.name == "fuel-nailgun").unwrap();
-    assert_eq!((nailgun.version.as_str(), nailgun.release.as_str()), ("8.0.0", "1"));
+    assert_eq!(
+        (nailgun.version.as_str(), nailgun.release.as_str()),
+        ("8.0.0", "1")
+    );
     assert_eq!(nailgun.sha.as_deref(), Some(NAILGUN_SHA));
 
     let table = stdout(&run_on(root.path(), &["packages"]));
-    let line = table.lines().find(|l| l.starts_with("python-fuelclient ")).expect("python-fuelclient listed");
-    assert!(line.contains("1.git471948c.el7") && line.ends_with("471948c"), "{line}");
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("python-fuelclient "))
+        .expect("python-fuelclient listed");
+    assert!(
+        line.contains("1.git471948c.el7") && line.ends_with("471948c"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -330,10 +473,27 @@ fn one_rpm_process_per_call() {
     let bin = tempfile::tempdir().unwrap();
     let log = bin.path().join("calls.log");
     let wrapper = bin.path().join("rpm");
-    fs::write(&wrapper, format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n", log.display(), rpm.display())).unwrap();
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            rpm.display()
+        ),
+    )
+    .unwrap();
     fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
-    for args in [&["--format", "json"][..], &["packages"], &["get", "nailgun_sha"], &["--format", "version-yaml", "--explain"]] {
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    for args in [
+        &["--format", "json"][..],
+        &["packages"],
+        &["get", "nailgun_sha"],
+        &["--format", "version-yaml", "--explain"],
+    ] {
         fs::write(&log, "").unwrap();
         let out = Command::new(release_binary("fuel-version"))
             .arg("--root")
@@ -342,7 +502,11 @@ fn one_rpm_process_per_call() {
             .env("PATH", &path)
             .output()
             .unwrap();
-        assert!(out.status.code().is_some_and(|c| c != EXIT_FAILED), "{}", stderr(&out));
+        assert!(
+            out.status.code().is_some_and(|c| c != EXIT_FAILED),
+            "{}",
+            stderr(&out)
+        );
         let calls = fs::read_to_string(&log).unwrap();
         assert_eq!(calls.lines().count(), 1, "{args:?}: {calls}");
         assert!(calls.contains("-qa"), "{calls}");
@@ -353,21 +517,32 @@ fn one_rpm_process_per_call() {
 fn components_map_is_data_with_overrides() {
     let root = installed_root();
     // The root's override replaces the embedded map.
-    write(root.path(), "/etc/fuel-version/components.yaml", "components:\n  nailgun: fuel-nailgun\n  agent: fuel-agent\n");
+    write(
+        root.path(),
+        "/etc/fuel-version/components.yaml",
+        "components:\n  nailgun: fuel-nailgun\n  agent: fuel-agent\n",
+    );
     let v = json(&run_on(root.path(), &["--format", "json"]));
     assert_eq!(v["agent_sha"], AGENT_SHA);
     assert!(v.get("astute_sha").is_none(), "{v}");
     // `--components FILE` wins over the root's.
     let file = root.path().join("mine.yaml");
     fs::write(&file, "components:\n  web: fuel-nailgun\n").unwrap();
-    let out = run_on(root.path(), &["--components", file.to_str().unwrap(), "--format", "json"]);
+    let out = run_on(
+        root.path(),
+        &["--components", file.to_str().unwrap(), "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(EXIT_COMPLETE), "{}", stderr(&out));
     assert_eq!(json(&out)["web_sha"], NAILGUN_SHA);
     // A malformed map is named with its line.
     fs::write(&file, "components:\n  web: [fuel-nailgun]\n").unwrap();
     let out = run_on(root.path(), &["--components", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(EXIT_FAILED));
-    assert!(stderr(&out).contains(&format!("{} line 2:", file.display())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{} line 2:", file.display())),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -376,25 +551,61 @@ fn fuel_openstack_version_file_wins_over_openstack_yaml() {
     write(root.path(), "/etc/fuel_openstack_version", "2015.1.0-8.0\n");
     let out = run_on(root.path(), &["get", "openstack_version", "--explain"]);
     assert_eq!(stdout(&out), "2015.1.0-8.0\n");
-    assert!(stderr(&out).contains("fuel_openstack_version line 1 (package fuel-openstack-metadata)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("fuel_openstack_version line 1 (package fuel-openstack-metadata)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn missing_files_name_the_package_that_provides_them() {
     let root = tempfile::tempdir().unwrap();
     // An rpm database, but no fuel-release, no buildstamp.
-    install(root.path(), &[package("fuel-nailgun", "8.0.0", "1", NAILGUN_SHA, &[])]);
+    install(
+        root.path(),
+        &[package("fuel-nailgun", "8.0.0", "1", NAILGUN_SHA, &[])],
+    );
     let out = run_on(root.path(), &["get", "release"]);
     assert_eq!(out.status.code(), Some(EXIT_INCOMPLETE));
     let err = stderr(&out);
-    assert!(err.contains(&format!("{}/etc/fuel-issue is missing", root.path().display())), "{err}");
-    assert!(err.contains("fuel-release, which is not installed") && err.contains("dnf install fuel-release"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}/etc/fuel-issue is missing",
+            root.path().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("fuel-release, which is not installed"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "`dnf --installroot {} install fuel-release`",
+            root.path().display()
+        )),
+        "{err}"
+    );
 
     // Installed, but the file was deleted: reinstall.
-    install(root.path(), &[package("fuel", "8.0.0", "1", FUELMAIN_SHA, &[("/etc/fuel-buildstamp", "BUILD_NUMBER=82\n")])]);
+    install(
+        root.path(),
+        &[package(
+            "fuel",
+            "8.0.0",
+            "1",
+            FUELMAIN_SHA,
+            &[("/etc/fuel-buildstamp", "BUILD_NUMBER=82\n")],
+        )],
+    );
     fs::remove_file(root.path().join("etc/fuel-buildstamp")).unwrap();
     let err = stderr(&run_on(root.path(), &["get", "build_number"]));
-    assert!(err.contains("although fuel-8.0.0-1 (which provides it) is installed") && err.contains("dnf reinstall fuel"), "{err}");
+    assert!(
+        err.contains("although fuel-8.0.0-1 (which provides it) is installed")
+            && err.contains("reinstall fuel`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -407,10 +618,18 @@ fn root_without_rpm_database_answers_files_and_says_why_shas_are_unknown() {
     assert_eq!(v["release"], "8.0.0");
     assert_eq!(v["nailgun_sha"], serde_json::Value::Null);
     let why = stderr(&run_on(root.path(), &["get", "nailgun_sha"]));
-    assert!(why.contains(&format!("no rpm database under {}", root.path().display())) && why.contains("var/lib/rpm"), "{why}");
+    assert!(
+        why.contains(&format!("no rpm database under {}", root.path().display()))
+            && why.contains("var/lib/rpm"),
+        "{why}"
+    );
     let packages = run_on(root.path(), &["packages"]);
     assert_eq!(packages.status.code(), Some(EXIT_FAILED));
-    assert!(stderr(&packages).contains("no rpm database"), "{}", stderr(&packages));
+    assert!(
+        stderr(&packages).contains("no rpm database"),
+        "{}",
+        stderr(&packages)
+    );
 }
 
 /// Each malformed source: exit "failed", the message names file, line and the
@@ -418,20 +637,60 @@ fn root_without_rpm_database_answers_files_and_says_why_shas_are_unknown() {
 #[test]
 fn malformed_files_name_file_line_and_package() {
     let cases: &[(&str, &str, &str, &[&str])] = &[
-        ("/etc/fuel-issue", "", "etc/fuel-issue line 1: empty", &["dnf reinstall fuel-release"]),
-        ("/etc/fuel-issue", "Fuel 8.0\n", "etc/fuel-issue line 1: expected `Fuel release X.Y.Z`", &["\"Fuel 8.0\""]),
-        ("/etc/fuel-issue", "Fuel release 8.0.0\nextra\n", "etc/fuel-issue line 2:", &["fuel-release"]),
-        ("/etc/fuel-buildstamp", "BUILD_NUMBER=82\nBUILD_ID 2015\n", "etc/fuel-buildstamp line 2: expected KEY=value", &["dnf reinstall fuel"]),
-        ("/etc/fuel_openstack_version", "\n", "etc/fuel_openstack_version line 1: empty", &["fuel-openstack-metadata"]),
+        (
+            "/etc/fuel-issue",
+            "",
+            "etc/fuel-issue line 1: empty",
+            &["reinstall fuel-release", "--installroot"],
+        ),
+        (
+            "/etc/fuel-issue",
+            "Fuel 8.0\n",
+            "etc/fuel-issue line 1: expected `Fuel release X.Y.Z`",
+            &["\"Fuel 8.0\""],
+        ),
+        (
+            "/etc/fuel-issue",
+            "Fuel release 8.0.0\nextra\n",
+            "etc/fuel-issue line 2:",
+            &["fuel-release"],
+        ),
+        (
+            "/etc/fuel-buildstamp",
+            "BUILD_NUMBER=82\nBUILD_ID 2015\n",
+            "etc/fuel-buildstamp line 2: expected KEY=value",
+            &["reinstall fuel"],
+        ),
+        (
+            "/etc/fuel_openstack_version",
+            "\n",
+            "etc/fuel_openstack_version line 1: empty",
+            &["fuel-openstack-metadata"],
+        ),
         (
             "/usr/share/fuel-openstack-metadata/openstack.yaml",
             "- pk: 1\n  model: nailgun.role\n  fields: {}\n",
             "usr/share/fuel-openstack-metadata/openstack.yaml: no release in it",
             &["fuel-openstack-metadata"],
         ),
-        ("/usr/share/fuel-openstack-metadata/openstack.yaml", "releases: {}\n", "usr/share/fuel-openstack-metadata/openstack.yaml line 1: expected a list", &["fuel-openstack-metadata"]),
-        ("/etc/nailgun/settings.yaml", "PRODUCTION: docker\nFEATURE_GROUPS: [a\n", "etc/nailgun/settings.yaml line 3: not YAML", &["fuel-nailgun"]),
-        ("/etc/nailgun/settings.yaml", "FEATURE_GROUPS: experimental\n", "etc/nailgun/settings.yaml line 1: FEATURE_GROUPS must be a list", &[]),
+        (
+            "/usr/share/fuel-openstack-metadata/openstack.yaml",
+            "releases: {}\n",
+            "usr/share/fuel-openstack-metadata/openstack.yaml line 1: expected a list",
+            &["fuel-openstack-metadata"],
+        ),
+        (
+            "/etc/nailgun/settings.yaml",
+            "PRODUCTION: docker\nFEATURE_GROUPS: [a\n",
+            "etc/nailgun/settings.yaml line 3: not YAML",
+            &["fuel-nailgun"],
+        ),
+        (
+            "/etc/nailgun/settings.yaml",
+            "FEATURE_GROUPS: experimental\n",
+            "etc/nailgun/settings.yaml line 1: FEATURE_GROUPS must be a list",
+            &[],
+        ),
     ];
     for (file, contents, message, also) in cases {
         let root = tempfile::tempdir().unwrap();
@@ -439,11 +698,25 @@ fn malformed_files_name_file_line_and_package() {
         for args in [&[][..], &["--format", "json"], &["get", "production"]] {
             let out = run_on(root.path(), args);
             let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(EXIT_FAILED), "{file} {contents:?} {args:?}: {err}");
-            assert!(out.stdout.is_empty(), "nothing half-printed: {}", stdout(&out));
-            assert!(err.contains(&format!("{}/{message}", root.path().display())), "{file} {contents:?}: {err}");
+            assert_eq!(
+                out.status.code(),
+                Some(EXIT_FAILED),
+                "{file} {contents:?} {args:?}: {err}"
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "nothing half-printed: {}",
+                stdout(&out)
+            );
+            assert!(
+                err.contains(&format!("{}/{message}", root.path().display())),
+                "{file} {contents:?}: {err}"
+            );
             for word in *also {
-                assert!(err.contains(word), "{file} {contents:?}: {word:?} not in {err}");
+                assert!(
+                    err.contains(word),
+                    "{file} {contents:?}: {word:?} not in {err}"
+                );
             }
         }
     }
@@ -452,7 +725,14 @@ fn malformed_files_name_file_line_and_package() {
 #[test]
 fn help_documents_the_exit_codes() {
     let help = stdout(&fuel_version(&["--help"]));
-    for line in ["0  complete", "3  some fields unknown", "1  failed", "--root <DIR>", "--explain", "version-yaml"] {
+    for line in [
+        "0  complete",
+        "3  some fields unknown",
+        "1  failed",
+        "--root <DIR>",
+        "--explain",
+        "version-yaml",
+    ] {
         assert!(help.contains(line), "{line:?} not in --help:\n{help}");
     }
 }
@@ -468,10 +748,17 @@ fn release_set_install_root() {
     let rpms: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rpm") && !p.to_string_lossy().ends_with(".src.rpm"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "rpm") && !p.to_string_lossy().ends_with(".src.rpm")
+        })
         .collect();
-    assert!(!rpms.is_empty(), "no rpm in {}: run `cargo xtask rpm`", dir.display());
-    let build = fuel_rpm::release::ReleaseBuild::for_workspace(&fuel_e2e::workspace_root()).unwrap();
+    assert!(
+        !rpms.is_empty(),
+        "no rpm in {}: run `cargo xtask rpm`",
+        dir.display()
+    );
+    let build =
+        fuel_rpm::release::ReleaseBuild::for_workspace(&fuel_e2e::workspace_root()).unwrap();
     let root = tempfile::tempdir().unwrap();
     let out = Command::new("rpm")
         .arg("--root")
@@ -480,24 +767,50 @@ fn release_set_install_root() {
         .args(&rpms)
         .output()
         .unwrap();
-    assert!(out.status.success(), "rpm -i of the release set: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rpm -i of the release set: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = run_on(root.path(), &["--format", "json", "--explain"]);
     assert_ne!(out.status.code(), Some(EXIT_FAILED), "{}", stderr(&out));
     let report: VersionReport = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report.release.value.as_deref(), Some(build.fuel_version.as_str()));
-    assert!(report.openstack_version.value.is_some(), "{:?}", report.openstack_version.source);
-    assert!(report.build_number.value.is_some() && report.build_id.value.is_some(), "{:?}", report.build_id.source);
+    assert_eq!(
+        report.release.value.as_deref(),
+        Some(build.fuel_version.as_str())
+    );
+    assert!(
+        report.openstack_version.value.is_some(),
+        "{:?}",
+        report.openstack_version.source
+    );
+    assert!(
+        report.build_number.value.is_some() && report.build_id.value.is_some(),
+        "{:?}",
+        report.build_id.source
+    );
     // Every package of the set that fuel-version lists carries the commit it was built from.
-    let fuel = report.package("fuel").expect("the meta package is installed");
+    let fuel = report
+        .package("fuel")
+        .expect("the meta package is installed");
     let commit = fuel.sha.clone().expect("fuel has a VCS commit");
     assert_eq!(commit.len(), 40);
     // The buildstamp of the same build names the same commit.
     assert_eq!(report.build_commit.value.as_deref(), Some(commit.as_str()));
-    let fuelmain = report.components.iter().find(|c| c.component == "fuelmain").unwrap();
+    let fuelmain = report
+        .components
+        .iter()
+        .find(|c| c.component == "fuelmain")
+        .unwrap();
     assert_eq!(fuelmain.sha.value.as_deref(), Some(commit.as_str()));
     for p in &report.packages {
-        assert_eq!(p.sha.as_deref(), Some(commit.as_str()), "{} was built from this tree", p.name);
+        assert_eq!(
+            p.sha.as_deref(),
+            Some(commit.as_str()),
+            "{} was built from this tree",
+            p.name
+        );
         assert_eq!(p.sha_from, Some(ShaOrigin::VcsTag));
     }
 }

@@ -38,8 +38,10 @@ impl ComponentMap {
                 p
             }
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| VersionError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| VersionError::Read {
+            path: path.clone(),
+            source,
+        })?;
         parse(&text, Some(&path))
     }
 
@@ -62,13 +64,17 @@ impl ComponentMap {
 }
 
 fn parse(text: &str, origin: Option<&Path>) -> Result<ComponentMap, VersionError> {
-    let shown = origin.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("<embedded components.yaml>"));
-    let bad = |line: Option<usize>, problem: String| VersionError::Malformed {
+    let shown = origin
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("<embedded components.yaml>"));
+    let bad = |line: Option<usize>, problem: String| {
+        VersionError::Malformed {
         path: shown.clone(),
         line,
         package: None,
         problem,
         remedy: "Expected `components:` (a mapping component: package, `{series}` allowed) and optionally `package_prefixes:` (a list); see `fuel-version --help`".into(),
+    }
     };
     let doc: serde_yaml::Value = serde_yaml::from_str(text)
         .map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
@@ -79,7 +85,9 @@ fn parse(text: &str, origin: Option<&Path>) -> Result<ComponentMap, VersionError
     let mut map = Vec::new();
     for (k, v) in components {
         match (k.as_str(), v.as_str()) {
-            (Some(k), Some(v)) if !k.is_empty() && !v.is_empty() => map.push((k.to_string(), v.to_string())),
+            (Some(k), Some(v)) if !k.is_empty() && !v.is_empty() => {
+                map.push((k.to_string(), v.to_string()))
+            }
             _ => {
                 return Err(bad(
                     line_of(text, &format!("{}:", k.as_str().unwrap_or(""))),
@@ -92,15 +100,30 @@ fn parse(text: &str, origin: Option<&Path>) -> Result<ComponentMap, VersionError
         None => Vec::new(),
         Some(list) => list
             .as_sequence()
-            .and_then(|s| s.iter().map(|p| p.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| bad(line_of(text, "package_prefixes:"), "`package_prefixes` must be a list of names".into()))?,
+            .and_then(|s| {
+                s.iter()
+                    .map(|p| p.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                bad(
+                    line_of(text, "package_prefixes:"),
+                    "`package_prefixes` must be a list of names".into(),
+                )
+            })?,
     };
-    Ok(ComponentMap { components: map, package_prefixes, origin: origin.map(Path::to_path_buf) })
+    Ok(ComponentMap {
+        components: map,
+        package_prefixes,
+        origin: origin.map(Path::to_path_buf),
+    })
 }
 
 /// 1-based line of the first line starting (after indentation) with `start`.
 pub(crate) fn line_of(text: &str, start: &str) -> Option<usize> {
-    text.lines().position(|l| l.trim_start().starts_with(start)).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.trim_start().starts_with(start))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -111,10 +134,30 @@ mod tests {
     fn embedded_map_has_the_old_file_components() {
         let map = ComponentMap::embedded();
         let names: Vec<&str> = map.components.iter().map(|(c, _)| c.as_str()).collect();
-        assert_eq!(names, ["nailgun", "python-fuelclient", "fuel-agent", "astute", "fuel-library", "fuel-ostf", "fuelmain"]);
-        assert_eq!(ComponentMap::resolve("fuel-library{series}", Some("8.0")).as_deref(), Some("fuel-library8.0"));
-        assert_eq!(ComponentMap::matches_any_series("fuel-library{series}", "fuel-library9.0").as_deref(), Some("9.0"));
-        assert_eq!(ComponentMap::matches_any_series("fuel-library{series}", "fuel-library-doc"), None);
+        assert_eq!(
+            names,
+            [
+                "nailgun",
+                "python-fuelclient",
+                "fuel-agent",
+                "astute",
+                "fuel-library",
+                "fuel-ostf",
+                "fuelmain"
+            ]
+        );
+        assert_eq!(
+            ComponentMap::resolve("fuel-library{series}", Some("8.0")).as_deref(),
+            Some("fuel-library8.0")
+        );
+        assert_eq!(
+            ComponentMap::matches_any_series("fuel-library{series}", "fuel-library9.0").as_deref(),
+            Some("9.0")
+        );
+        assert_eq!(
+            ComponentMap::matches_any_series("fuel-library{series}", "fuel-library-doc"),
+            None
+        );
     }
 
     #[test]

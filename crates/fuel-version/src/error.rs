@@ -42,12 +42,14 @@ fn location(path: &std::path::Path, line: Option<usize>) -> String {
 }
 
 impl VersionError {
-    /// A malformed file shipped by `package`: the remedy is to reinstall it.
+    /// A malformed file shipped by `package`: the remedy is to reinstall it
+    /// (`reinstall`: the dnf command line that does).
     pub(crate) fn malformed(
         path: PathBuf,
         line: Option<usize>,
         package: &str,
         problem: impl Into<String>,
+        reinstall: String,
     ) -> Self {
         VersionError::Malformed {
             path,
@@ -55,7 +57,7 @@ impl VersionError {
             package: Some(package.to_string()),
             problem: problem.into(),
             remedy: format!(
-                "The file belongs to package {package}: restore it with `dnf reinstall {package}` (or fix it by hand)"
+                "The file belongs to package {package}: restore it with {reinstall} (or fix it by hand)"
             ),
         }
     }

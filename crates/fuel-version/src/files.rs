@@ -33,7 +33,32 @@ pub struct Root<'a> {
     pub installed: Option<&'a [InstalledPackage]>,
 }
 
+/// The dnf command line that acts on `package` in `root` (`--installroot` unless "/").
+pub(crate) fn dnf(root: &Path, verb: &str, package: &str) -> String {
+    if root == Path::new("/") {
+        format!("`dnf {verb} {package}`")
+    } else {
+        format!("`dnf --installroot {} {verb} {package}`", root.display())
+    }
+}
+
 impl Root<'_> {
+    fn malformed(
+        &self,
+        file: &str,
+        line: Option<usize>,
+        package: &str,
+        problem: impl Into<String>,
+    ) -> VersionError {
+        VersionError::malformed(
+            self.path(file),
+            line,
+            package,
+            problem,
+            dnf(self.dir, "reinstall", package),
+        )
+    }
+
     fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file.trim_start_matches('/'))
     }
@@ -54,33 +79,58 @@ impl Root<'_> {
         let path = path.display();
         match self.installed.map(|all| all.iter().find(|p| p.name == package)) {
             Some(Some(p)) => format!(
-                "{path} is missing although {}-{} (which provides it) is installed: restore it with `dnf reinstall {package}`",
+                "{path} is missing although {}-{} (which provides it) is installed: restore it with {}",
                 p.name,
-                p.evr()
+                p.evr(),
+                dnf(self.dir, "reinstall", package)
             ),
-            Some(None) => format!("{path} is missing: it is provided by package {package}, which is not installed: `dnf install {package}`"),
-            None => format!("{path} is missing: it is provided by package {package}: `dnf install {package}`"),
+            Some(None) => format!(
+                "{path} is missing: it is provided by package {package}, which is not installed: {}",
+                dnf(self.dir, "install", package)
+            ),
+            None => format!("{path} is missing: it is provided by package {package}: {}", dnf(self.dir, "install", package)),
         }
     }
 
     fn file_source(&self, file: &str, line: Option<usize>, package: &str) -> Source {
-        Source::File { path: self.path(file), line, package: package.into() }
+        Source::File {
+            path: self.path(file),
+            line,
+            package: package.into(),
+        }
     }
 }
 
 fn unknown<T>(reason: String) -> Field<T> {
-    Field { value: None, source: Source::Unknown { reason } }
+    Field {
+        value: None,
+        source: Source::Unknown { reason },
+    }
 }
 
 /// The content lines of a one-line file: trailing newline tolerated, nothing else.
-fn single_line(root: &Root, file: &str, package: &str, text: &str, expected: &str) -> Result<String, VersionError> {
+fn single_line(
+    root: &Root,
+    file: &str,
+    package: &str,
+    text: &str,
+    expected: &str,
+) -> Result<String, VersionError> {
     let lines: Vec<&str> = text.lines().collect();
-    let trimmed_end = lines.iter().rposition(|l| !l.trim().is_empty()).map_or(0, |i| i + 1);
+    let trimmed_end = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .map_or(0, |i| i + 1);
     match &lines[..trimmed_end] {
-        [] => Err(VersionError::malformed(root.path(file), Some(1), package, format!("empty, expected {expected}"))),
+        [] => Err(root.malformed(
+            file,
+            Some(1),
+            package,
+            format!("empty, expected {expected}"),
+        )),
         [line] => Ok(line.trim().to_string()),
-        [_, second, ..] => Err(VersionError::malformed(
-            root.path(file),
+        [_, second, ..] => Err(root.malformed(
+            file,
             Some(2),
             package,
             format!("expected one line ({expected}), found a second one: {second:?}"),
@@ -100,8 +150,8 @@ pub fn release(root: &Root) -> Result<Field<String>, VersionError> {
             value: Some(v.to_string()),
             source: root.file_source(FUEL_ISSUE, Some(1), FUEL_ISSUE_PACKAGE),
         }),
-        _ => Err(VersionError::malformed(
-            root.path(FUEL_ISSUE),
+        _ => Err(root.malformed(
+            FUEL_ISSUE,
             Some(1),
             FUEL_ISSUE_PACKAGE,
             format!("expected {expected}, found {line:?}"),
@@ -112,8 +162,17 @@ pub fn release(root: &Root) -> Result<Field<String>, VersionError> {
 /// openstack_version: /etc/fuel_openstack_version, else the first release of openstack.yaml.
 pub fn openstack_version(root: &Root) -> Result<Field<String>, VersionError> {
     if let Some(text) = root.read(OPENSTACK_VERSION)? {
-        let v = single_line(root, OPENSTACK_VERSION, OPENSTACK_PACKAGE, &text, "the OpenStack version")?;
-        return Ok(Field { value: Some(v), source: root.file_source(OPENSTACK_VERSION, Some(1), OPENSTACK_PACKAGE) });
+        let v = single_line(
+            root,
+            OPENSTACK_VERSION,
+            OPENSTACK_PACKAGE,
+            &text,
+            "the OpenStack version",
+        )?;
+        return Ok(Field {
+            value: Some(v),
+            source: root.file_source(OPENSTACK_VERSION, Some(1), OPENSTACK_PACKAGE),
+        });
     }
     let Some(text) = root.read(OPENSTACK_YAML)? else {
         return Ok(unknown(format!(
@@ -123,23 +182,37 @@ pub fn openstack_version(root: &Root) -> Result<Field<String>, VersionError> {
             root.missing(OPENSTACK_YAML, OPENSTACK_PACKAGE)
         )));
     };
-    let bad = |line, problem: String| VersionError::malformed(root.path(OPENSTACK_YAML), line, OPENSTACK_PACKAGE, problem);
+    let bad =
+        |line, problem: String| root.malformed(OPENSTACK_YAML, line, OPENSTACK_PACKAGE, problem);
     let mut doc: serde_yaml::Value = serde_yaml::from_str(&text)
         .map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
     // Nailgun fixtures share fields through anchors and `<<:` merge keys.
-    doc.apply_merge().map_err(|e| bad(None, format!("bad YAML merge key: {e}")))?;
+    doc.apply_merge()
+        .map_err(|e| bad(None, format!("bad YAML merge key: {e}")))?;
     let fixtures = doc
         .as_sequence()
         .ok_or_else(|| bad(Some(1), "expected a list of Nailgun fixtures (`- pk: 1\\n  model: nailgun.release\\n  fields: …`)".into()))?;
     let release = fixtures
         .iter()
         .find(|f| f.get("model").and_then(|m| m.as_str()) == Some("nailgun.release"))
-        .ok_or_else(|| bad(None, "no release in it (no fixture with `model: nailgun.release`)".into()))?;
+        .ok_or_else(|| {
+            bad(
+                None,
+                "no release in it (no fixture with `model: nailgun.release`)".into(),
+            )
+        })?;
     let version = release.get("fields").and_then(|f| f.get("version"));
-    match version.and_then(|v| v.as_str()).filter(|v| !v.trim().is_empty()) {
+    match version
+        .and_then(|v| v.as_str())
+        .filter(|v| !v.trim().is_empty())
+    {
         Some(v) => Ok(Field {
             value: Some(v.trim().to_string()),
-            source: root.file_source(OPENSTACK_YAML, line_of(&text, "version:"), OPENSTACK_PACKAGE),
+            source: root.file_source(
+                OPENSTACK_YAML,
+                line_of(&text, "version:"),
+                OPENSTACK_PACKAGE,
+            ),
         }),
         None => Err(bad(
             line_of(&text, "model: nailgun.release"),
@@ -171,16 +244,20 @@ pub fn buildstamp(root: &Root) -> Result<Buildstamp, VersionError> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let key_ok = |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let key_ok =
+            |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         match trimmed.split_once('=') {
             Some((k, v)) if key_ok(k) => {
                 let v = v.trim();
-                let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v);
                 pairs.push((k.to_string(), v.to_string(), i + 1));
             }
             _ => {
-                return Err(VersionError::malformed(
-                    root.path(BUILDSTAMP),
+                return Err(root.malformed(
+                    BUILDSTAMP,
                     Some(i + 1),
                     BUILDSTAMP_PACKAGE,
                     format!("expected KEY=value, found {trimmed:?}"),
@@ -189,15 +266,21 @@ pub fn buildstamp(root: &Root) -> Result<Buildstamp, VersionError> {
         }
     }
     let field = |key: &str| match pairs.iter().rev().find(|(k, _, _)| k == key) {
-        Some((_, v, line)) if !v.is_empty() => {
-            Field { value: Some(v.clone()), source: root.file_source(BUILDSTAMP, Some(*line), BUILDSTAMP_PACKAGE) }
-        }
+        Some((_, v, line)) if !v.is_empty() => Field {
+            value: Some(v.clone()),
+            source: root.file_source(BUILDSTAMP, Some(*line), BUILDSTAMP_PACKAGE),
+        },
         _ => unknown(format!(
-            "{} has no {key}=… line: restore it with `dnf reinstall {BUILDSTAMP_PACKAGE}`",
-            root.path(BUILDSTAMP).display()
+            "{} has no {key}=… line: restore it with {}",
+            root.path(BUILDSTAMP).display(),
+            dnf(root.dir, "reinstall", BUILDSTAMP_PACKAGE)
         )),
     };
-    Ok(Buildstamp { build_number: field("BUILD_NUMBER"), build_id: field("BUILD_ID"), build_commit: field("BUILD_COMMIT") })
+    Ok(Buildstamp {
+        build_number: field("BUILD_NUMBER"),
+        build_id: field("BUILD_ID"),
+        build_commit: field("BUILD_COMMIT"),
+    })
 }
 
 /// feature_groups and production, from the master's runtime settings.
@@ -206,19 +289,31 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
     let Some(text) = root.read(SETTINGS)? else {
         let why = format!("{} is absent: documented default", path.display());
         return Ok((
-            Field { value: Some(Vec::new()), source: Source::Default { reason: format!("{why} (no feature groups)") } },
-            Field { value: Some(DEFAULT_PRODUCTION.into()), source: Source::Default { reason: format!("{why} (\"{DEFAULT_PRODUCTION}\")") } },
+            Field {
+                value: Some(Vec::new()),
+                source: Source::Default {
+                    reason: format!("{why} (no feature groups)"),
+                },
+            },
+            Field {
+                value: Some(DEFAULT_PRODUCTION.into()),
+                source: Source::Default {
+                    reason: format!("{why} (\"{DEFAULT_PRODUCTION}\")"),
+                },
+            },
         ));
     };
-    let bad = |line, problem: String| VersionError::Malformed {
+    let bad = |line, problem: String| {
+        VersionError::Malformed {
         path: path.clone(),
         line,
         package: Some(SETTINGS_PACKAGE.into()),
         problem,
         remedy: format!("It is the master's runtime configuration (package {SETTINGS_PACKAGE}): fix it, or move it away to use the defaults"),
+    }
     };
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
     let empty = serde_yaml::Mapping::new();
     let map = match &doc {
         serde_yaml::Value::Null => &empty,
@@ -226,25 +321,43 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
         _ => return Err(bad(Some(1), "expected a YAML mapping (KEY: value)".into())),
     };
     let default = |key: &str, what: &str| Source::Default {
-        reason: format!("{key} is not set in {}: documented default ({what})", path.display()),
+        reason: format!(
+            "{key} is not set in {}: documented default ({what})",
+            path.display()
+        ),
     };
     let feature_groups = match map.get("FEATURE_GROUPS") {
-        None | Some(serde_yaml::Value::Null) => Field { value: Some(Vec::new()), source: default("FEATURE_GROUPS", "no feature groups") },
+        None | Some(serde_yaml::Value::Null) => Field {
+            value: Some(Vec::new()),
+            source: default("FEATURE_GROUPS", "no feature groups"),
+        },
         Some(list) => {
             let line = line_of(&text, "FEATURE_GROUPS:");
             let groups = list
                 .as_sequence()
                 .and_then(|s| s.iter().map(|g| g.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
                 .ok_or_else(|| bad(line, "FEATURE_GROUPS must be a list of names (e.g. `FEATURE_GROUPS: [experimental]`)".into()))?;
-            Field { value: Some(groups), source: root.file_source(SETTINGS, line, SETTINGS_PACKAGE) }
+            Field {
+                value: Some(groups),
+                source: root.file_source(SETTINGS, line, SETTINGS_PACKAGE),
+            }
         }
     };
     let production = match map.get("PRODUCTION") {
-        None | Some(serde_yaml::Value::Null) => Field { value: Some(DEFAULT_PRODUCTION.into()), source: default("PRODUCTION", "\"docker\"") },
-        Some(serde_yaml::Value::String(s)) => {
-            Field { value: Some(s.clone()), source: root.file_source(SETTINGS, line_of(&text, "PRODUCTION:"), SETTINGS_PACKAGE) }
+        None | Some(serde_yaml::Value::Null) => Field {
+            value: Some(DEFAULT_PRODUCTION.into()),
+            source: default("PRODUCTION", "\"docker\""),
+        },
+        Some(serde_yaml::Value::String(s)) => Field {
+            value: Some(s.clone()),
+            source: root.file_source(SETTINGS, line_of(&text, "PRODUCTION:"), SETTINGS_PACKAGE),
+        },
+        Some(other) => {
+            return Err(bad(
+                line_of(&text, "PRODUCTION:"),
+                format!("PRODUCTION must be a string, found {other:?}"),
+            ))
         }
-        Some(other) => return Err(bad(line_of(&text, "PRODUCTION:"), format!("PRODUCTION must be a string, found {other:?}"))),
     };
     Ok((feature_groups, production))
 }

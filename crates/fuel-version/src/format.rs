@@ -25,8 +25,16 @@ impl Source {
     /// One line: where the value came from, or why there is none.
     pub fn describe(&self) -> String {
         match self {
-            Source::File { path, line: Some(line), package } => format!("{} line {line} (package {package})", path.display()),
-            Source::File { path, line: None, package } => format!("{} (package {package})", path.display()),
+            Source::File {
+                path,
+                line: Some(line),
+                package,
+            } => format!("{} line {line} (package {package})", path.display()),
+            Source::File {
+                path,
+                line: None,
+                package,
+            } => format!("{} (package {package})", path.display()),
             Source::RpmDatabase { package, evr, from } => {
                 let tag = match from {
                     crate::ShaOrigin::VcsTag => "VCS tag",
@@ -52,7 +60,11 @@ impl VersionReport {
             }
         };
         let scalar = |out: &mut String, key: &str, field: &crate::Field<String>| {
-            let _ = writeln!(out, "  {key}: {}", quoted(field.value.as_deref().unwrap_or(UNKNOWN)));
+            let _ = writeln!(
+                out,
+                "  {key}: {}",
+                quoted(field.value.as_deref().unwrap_or(UNKNOWN))
+            );
             comment(out, &field.source);
         };
         match self.feature_groups.value.as_deref() {
@@ -102,26 +114,52 @@ impl VersionReport {
         let v = |f: &crate::Field<String>| f.value.clone().unwrap_or_else(|| UNKNOWN.into());
         if explain {
             for e in self.entries() {
-                let value = e.value.map_or_else(|| UNKNOWN.to_string(), |v| v.to_string());
+                let value = e
+                    .value
+                    .map_or_else(|| UNKNOWN.to_string(), |v| v.to_string());
                 let _ = writeln!(out, "{}: {value}\n    from {}", e.key, e.source.describe());
             }
         } else {
-            let _ = writeln!(out, "Fuel release {} (OpenStack {})", v(&self.release), v(&self.openstack_version));
-            let _ = writeln!(out, "build {} of {}", v(&self.build_number), v(&self.build_id));
+            let _ = writeln!(
+                out,
+                "Fuel release {} (OpenStack {})",
+                v(&self.release),
+                v(&self.openstack_version)
+            );
+            let _ = writeln!(
+                out,
+                "build {} of {}",
+                v(&self.build_number),
+                v(&self.build_id)
+            );
             let groups = match self.feature_groups.value.as_deref() {
                 Some([]) => "none".to_string(),
                 Some(g) => g.join(", "),
                 None => UNKNOWN.into(),
             };
-            let _ = writeln!(out, "production: {}, feature groups: {groups}", v(&self.production));
+            let _ = writeln!(
+                out,
+                "production: {}, feature groups: {groups}",
+                v(&self.production)
+            );
             for c in &self.components {
-                let installed = self.package(&c.package).map_or_else(|| "not installed".into(), |p| p.evr());
+                let installed = self
+                    .package(&c.package)
+                    .map_or_else(|| "not installed".into(), |p| p.evr());
                 let sha = c.sha.value.as_deref().unwrap_or(UNKNOWN);
-                let _ = writeln!(out, "  {:<18} {:<28} {:<16} {sha}", c.component, c.package, installed);
+                let _ = writeln!(
+                    out,
+                    "  {:<18} {:<28} {:<16} {sha}",
+                    c.component, c.package, installed
+                );
             }
         }
         if let Completeness::Incomplete { unknown } = self.completeness() {
-            let _ = writeln!(out, "unknown: {} (`fuel-version --explain` says why)", unknown.join(", "));
+            let _ = writeln!(
+                out,
+                "unknown: {} (`fuel-version --explain` says why)",
+                unknown.join(", ")
+            );
         }
         out
     }
@@ -129,6 +167,15 @@ impl VersionReport {
 
 /// `python-fuelclient_sha` → `FUEL_PYTHON_FUELCLIENT_SHA`.
 pub fn shell_key(key: &str) -> String {
-    let key: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let key: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("FUEL_{key}")
 }

@@ -29,13 +29,14 @@ use std::path::{Path, PathBuf};
 pub use components::{ComponentMap, COMPONENTS_OVERRIDE, DEFAULT_COMPONENTS};
 pub use error::VersionError;
 pub use files::{
-    BUILDSTAMP, BUILDSTAMP_PACKAGE, DEFAULT_PRODUCTION, FUEL_ISSUE, FUEL_ISSUE_PACKAGE, OPENSTACK_PACKAGE,
-    OPENSTACK_VERSION, OPENSTACK_YAML, SETTINGS, SETTINGS_PACKAGE,
+    BUILDSTAMP, BUILDSTAMP_PACKAGE, DEFAULT_PRODUCTION, FUEL_ISSUE, FUEL_ISSUE_PACKAGE,
+    OPENSTACK_PACKAGE, OPENSTACK_VERSION, OPENSTACK_YAML, SETTINGS, SETTINGS_PACKAGE,
 };
 pub use format::{shell_key, API_VERSION};
 pub use release::{compare_releases, series};
 pub use report::{
-    Completeness, ComponentSha, Entry, Field, InstalledPackage, ShaOrigin, Source, Value, Values, VersionReport,
+    Completeness, ComponentSha, Entry, Field, InstalledPackage, ShaOrigin, Source, Value, Values,
+    VersionReport,
 };
 pub use rpmdb::{database_candidates, sha_of_release, sha_of_vcs};
 
@@ -50,13 +51,19 @@ pub struct Sources {
 
 impl Default for Sources {
     fn default() -> Self {
-        Sources { root: PathBuf::from("/"), components: None }
+        Sources {
+            root: PathBuf::from("/"),
+            components: None,
+        }
     }
 }
 
 impl Sources {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Sources { root: root.into(), components: None }
+        Sources {
+            root: root.into(),
+            components: None,
+        }
     }
 
     /// Reads every source: at most one rpm process.
@@ -68,7 +75,10 @@ impl Sources {
             Some(db) => Some(rpmdb::query(root, db)?),
             None => None,
         };
-        let files_root = files::Root { dir: root, installed: installed.as_deref() };
+        let files_root = files::Root {
+            dir: root,
+            installed: installed.as_deref(),
+        };
         let release = files::release(&files_root)?;
         let openstack_version = files::openstack_version(&files_root)?;
         let stamp = files::buildstamp(&files_root)?;
@@ -77,14 +87,18 @@ impl Sources {
         let series = release.value.as_deref().and_then(series);
         let mut components = Vec::new();
         for (component, template) in &map.components {
-            let found = installed.as_deref().and_then(|all| match ComponentMap::resolve(template, series.as_deref()) {
-                Some(name) => all.iter().find(|p| p.name == name),
-                // Release unknown: the newest installed package of the template's shape.
-                None => all
-                    .iter()
-                    .filter_map(|p| ComponentMap::matches_any_series(template, &p.name).map(|s| (s, p)))
-                    .max_by(|a, b| compare_releases(&a.0, &b.0))
-                    .map(|(_, p)| p),
+            let found = installed.as_deref().and_then(|all| {
+                match ComponentMap::resolve(template, series.as_deref()) {
+                    Some(name) => all.iter().find(|p| p.name == name),
+                    // Release unknown: the newest installed package of the template's shape.
+                    None => all
+                        .iter()
+                        .filter_map(|p| {
+                            ComponentMap::matches_any_series(template, &p.name).map(|s| (s, p))
+                        })
+                        .max_by(|a, b| compare_releases(&a.0, &b.0))
+                        .map(|(_, p)| p),
+                }
             });
             let package = found
                 .map(|p| p.name.clone())
@@ -92,9 +106,14 @@ impl Sources {
                 .unwrap_or_else(|| template.clone());
             let sha = match (found, &installed) {
                 (Some(p), _) => match (&p.sha, p.sha_from) {
-                    (Some(sha), Some(from)) => {
-                        Field { value: Some(sha.clone()), source: Source::RpmDatabase { package: p.name.clone(), evr: p.evr(), from } }
-                    }
+                    (Some(sha), Some(from)) => Field {
+                        value: Some(sha.clone()),
+                        source: Source::RpmDatabase {
+                            package: p.name.clone(),
+                            evr: p.evr(),
+                            from,
+                        },
+                    },
                     _ => Field {
                         value: None,
                         source: Source::Unknown {
@@ -108,11 +127,25 @@ impl Sources {
                 },
                 (None, Some(_)) => Field {
                     value: None,
-                    source: Source::Unknown { reason: format!("package {package} is not installed: `dnf install {package}`") },
+                    source: Source::Unknown {
+                        reason: format!(
+                            "package {package} is not installed: {}",
+                            files::dnf(root, "install", &package)
+                        ),
+                    },
                 },
-                (None, None) => Field { value: None, source: Source::Unknown { reason: no_database(root) } },
+                (None, None) => Field {
+                    value: None,
+                    source: Source::Unknown {
+                        reason: no_database(root),
+                    },
+                },
             };
-            components.push(ComponentSha { component: component.clone(), package, sha });
+            components.push(ComponentSha {
+                component: component.clone(),
+                package,
+                sha,
+            });
         }
 
         let component_packages: Vec<&str> = components.iter().map(|c| c.package.as_str()).collect();
@@ -121,7 +154,10 @@ impl Sources {
             .into_iter()
             .filter(|p| {
                 component_packages.contains(&p.name.as_str())
-                    || map.package_prefixes.iter().any(|prefix| p.name.starts_with(prefix.as_str()))
+                    || map
+                        .package_prefixes
+                        .iter()
+                        .any(|prefix| p.name.starts_with(prefix.as_str()))
             })
             .collect();
         Ok(VersionReport {
@@ -142,7 +178,10 @@ impl Sources {
 
 /// Why a root has no package answers: where rpm databases were looked for, and what to do.
 pub fn no_database(root: &Path) -> String {
-    let looked: Vec<String> = database_candidates(root).iter().map(|p| p.display().to_string()).collect();
+    let looked: Vec<String> = database_candidates(root)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     format!(
         "no rpm database under {} (looked in {}): install the Fuel packages with `rpm --root` or `dnf --installroot`",
         root.display(),

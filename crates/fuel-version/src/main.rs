@@ -75,7 +75,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<u8> {
-    let sources = Sources { root: cli.root.clone(), components: cli.components.clone() };
+    let sources = Sources {
+        root: cli.root.clone(),
+        components: cli.components.clone(),
+    };
     let report = sources.collect()?;
     match &cli.command {
         None => print_report(cli, &report),
@@ -104,7 +107,10 @@ fn print_report(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
     print!("{text}");
     if let Completeness::Incomplete { unknown } = report.completeness() {
         if cli.format.is_some() {
-            eprintln!("fuel-version: unknown: {} (`--explain` says why)", unknown.join(", "));
+            eprintln!(
+                "fuel-version: unknown: {} (`--explain` says why)",
+                unknown.join(", ")
+            );
         }
     }
     Ok(status(report))
@@ -137,7 +143,12 @@ fn get(cli: &Cli, report: &VersionReport, field: &str) -> anyhow::Result<u8> {
 
 fn report_line_shell(report: &VersionReport, field: &str) -> String {
     let key = fuel_version::shell_key(field);
-    report.to_shell(false).lines().find(|l| l.starts_with(&format!("{key}="))).map(|l| format!("{l}\n")).unwrap_or_default()
+    report
+        .to_shell(false)
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}=")))
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default()
 }
 
 fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
@@ -148,7 +159,10 @@ fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
         Some(Format::Json) => println!("{}", serde_json::to_string_pretty(&report.packages)?),
         Some(Format::Yaml) => print!("{}", serde_yaml::to_string(&report.packages)?),
         Some(other @ (Format::Shell | Format::VersionYaml)) => {
-            anyhow::bail!("`packages` prints a table, json or yaml, not {:?}", other.to_possible_value().map(|v| v.get_name().to_string()))
+            anyhow::bail!(
+                "`packages` prints a table, json or yaml, not {:?}",
+                other.to_possible_value().map(|v| v.get_name().to_string())
+            )
         }
         None => {
             for p in &report.packages {
@@ -158,7 +172,10 @@ fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
                     (Some(fuel_version::ShaOrigin::Release), true) => " (release)",
                     _ => "",
                 };
-                println!("{:<32} {:<12} {:<24} {:<8} {sha}{from}", p.name, p.version, p.release, p.arch);
+                println!(
+                    "{:<32} {:<12} {:<24} {:<8} {sha}{from}",
+                    p.name, p.version, p.release, p.arch
+                );
             }
         }
     }

@@ -38,7 +38,10 @@ pub fn series(release: &str) -> Option<String> {
 /// "X.Y" or "X.Y.Z…": digits separated by single dots, at least two parts.
 pub(crate) fn is_release(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
-    parts.len() >= 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -24,7 +24,11 @@ pub enum Source {
         package: String,
     },
     /// From the rpm database: the installed package and which header tag held the answer.
-    RpmDatabase { package: String, evr: String, from: ShaOrigin },
+    RpmDatabase {
+        package: String,
+        evr: String,
+        from: ShaOrigin,
+    },
     /// The documented default, and why it applies.
     Default { reason: String },
     /// No answer; the reason names the missing file or package and what to do.
@@ -99,7 +103,9 @@ pub struct VersionReport {
 pub enum Completeness {
     Complete,
     /// The keys (as `get` names them) that are unknown.
-    Incomplete { unknown: Vec<String> },
+    Incomplete {
+        unknown: Vec<String>,
+    },
 }
 
 /// A field's value, whatever its type.
@@ -134,7 +140,11 @@ impl VersionReport {
     /// build_number, build_id, feature_groups, production, `<component>_sha`…
     pub fn entries(&self) -> Vec<Entry<'_>> {
         fn text<'a>(key: &str, field: &'a Field<String>) -> Entry<'a> {
-            Entry { key: key.to_string(), value: field.value.clone().map(Value::Text), source: &field.source }
+            Entry {
+                key: key.to_string(),
+                value: field.value.clone().map(Value::Text),
+                source: &field.source,
+            }
         }
         let mut entries = vec![
             text("release", &self.release),
@@ -161,8 +171,12 @@ impl VersionReport {
     }
 
     pub fn completeness(&self) -> Completeness {
-        let unknown: Vec<String> =
-            self.entries().into_iter().filter(|e| e.value.is_none()).map(|e| e.key).collect();
+        let unknown: Vec<String> = self
+            .entries()
+            .into_iter()
+            .filter(|e| e.value.is_none())
+            .map(|e| e.key)
+            .collect();
         if unknown.is_empty() {
             Completeness::Complete
         } else {
@@ -178,7 +192,12 @@ impl VersionReport {
     /// Key → value (`null` when unknown), in [`entries`](Self::entries) order:
     /// what `--format json|yaml` prints.
     pub fn values(&self) -> Values {
-        Values(self.entries().into_iter().map(|e| (e.key, e.value)).collect())
+        Values(
+            self.entries()
+                .into_iter()
+                .map(|e| (e.key, e.value))
+                .collect(),
+        )
     }
 }
 

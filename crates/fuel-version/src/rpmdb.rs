@@ -17,16 +17,21 @@ pub fn database_candidates(root: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![root.join("var/lib/rpm"), root.join("usr/lib/sysimage/rpm")];
     if let Some(home) = std::env::var_os("HOME") {
         let home = PathBuf::from(home);
-        dirs.push(root.join(home.strip_prefix("/").unwrap_or(&home)).join(".rpmdb"));
+        dirs.push(
+            root.join(home.strip_prefix("/").unwrap_or(&home))
+                .join(".rpmdb"),
+        );
     }
     dirs
 }
 
 /// The first candidate holding a database (sqlite, ndb or bdb backend).
 pub fn find_database(root: &Path) -> Option<PathBuf> {
-    database_candidates(root)
-        .into_iter()
-        .find(|dir| ["rpmdb.sqlite", "Packages.db", "Packages"].iter().any(|f| dir.join(f).is_file()))
+    database_candidates(root).into_iter().find(|dir| {
+        ["rpmdb.sqlite", "Packages.db", "Packages"]
+            .iter()
+            .any(|f| dir.join(f).is_file())
+    })
 }
 
 /// Runs the query against `dbpath` (a directory under `root`).
@@ -36,10 +41,16 @@ pub fn query(root: &Path, dbpath: &Path) -> Result<Vec<InstalledPackage>, Versio
     if root != Path::new("/") {
         cmd.arg("--root").arg(root);
     }
-    cmd.arg("--dbpath").arg(&inner).args(["-qa", "--qf", QUERY_FORMAT]);
+    cmd.arg("--dbpath")
+        .arg(&inner)
+        .args(["-qa", "--qf", QUERY_FORMAT]);
     let shown = format!(
         "rpm {}-qa --dbpath {} --qf '{QUERY_FORMAT}'",
-        if root == Path::new("/") { String::new() } else { format!("--root {} ", root.display()) },
+        if root == Path::new("/") {
+            String::new()
+        } else {
+            format!("--root {} ", root.display())
+        },
         inner.display()
     );
     let out = cmd.output().map_err(|e| VersionError::Rpm {
@@ -85,7 +96,11 @@ pub fn query(root: &Path, dbpath: &Path) -> Result<Vec<InstalledPackage>, Versio
             sha_from,
         });
     }
-    packages.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| crate::compare_releases(&a.version, &b.version)));
+    packages.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| crate::compare_releases(&a.version, &b.version))
+    });
     Ok(packages)
 }
 
@@ -126,15 +141,27 @@ mod tests {
     fn sha_from_vcs_tag() {
         let sha = "d1087923e45b0e6d946ce48cb05a71733e1ac113";
         assert_eq!(sha_of_vcs(sha).as_deref(), Some(sha));
-        assert_eq!(sha_of_vcs(&format!("git+https://git.openstack.org/fuel-web#{sha}")).as_deref(), Some(sha));
-        assert_eq!(sha_of_vcs("https://git.openstack.org/openstack/fuel-web"), None);
+        assert_eq!(
+            sha_of_vcs(&format!("git+https://git.openstack.org/fuel-web#{sha}")).as_deref(),
+            Some(sha)
+        );
+        assert_eq!(
+            sha_of_vcs("https://git.openstack.org/openstack/fuel-web"),
+            None
+        );
         assert_eq!(sha_of_vcs("abc"), None);
     }
 
     #[test]
     fn sha_from_release_fragment() {
-        assert_eq!(sha_of_release("1.git4f3e2a1.el7").as_deref(), Some("4f3e2a1"));
-        assert_eq!(sha_of_release("0.20150723git4f3e2a1").as_deref(), Some("4f3e2a1"));
+        assert_eq!(
+            sha_of_release("1.git4f3e2a1.el7").as_deref(),
+            Some("4f3e2a1")
+        );
+        assert_eq!(
+            sha_of_release("0.20150723git4f3e2a1").as_deref(),
+            Some("4f3e2a1")
+        );
         assert_eq!(sha_of_release("1.el7"), None);
         assert_eq!(sha_of_release("1.gitxyz.el7"), None);
         assert_eq!(sha_of_release("1.digital123456789"), None);

@@ -38,7 +38,9 @@ pub fn run() -> anyhow::Result<()> {
 
     let rpm_qa = || {
         let mut c = Command::new("rpm");
-        c.arg("--root").arg(&install_root).args(["-qa", "--qf", "%{NAME}\\n"]);
+        c.arg("--root")
+            .arg(&install_root)
+            .args(["-qa", "--qf", "%{NAME}\\n"]);
         c
     };
     // The same query told where the database is: on Debian, rpm otherwise
@@ -55,17 +57,28 @@ pub fn run() -> anyhow::Result<()> {
     };
     let fuel_version = || {
         let mut c = Command::new(&binary);
-        c.arg("--root").arg(&install_root).args(["--format", "json"]);
+        c.arg("--root")
+            .arg(&install_root)
+            .args(["--format", "json"]);
         c
     };
     // Sanity before timing: both see the same packages, fuel-version answers.
-    let listed = String::from_utf8(rpm_qa().output()?.stdout)?.lines().count();
+    let listed = String::from_utf8(rpm_qa().output()?.stdout)?
+        .lines()
+        .count();
     if listed != PACKAGES {
-        bail!("{} holds {listed} packages, expected {PACKAGES}: delete it to rebuild", install_root.display());
+        bail!(
+            "{} holds {listed} packages, expected {PACKAGES}: delete it to rebuild",
+            install_root.display()
+        );
     }
     let out = fuel_version().output()?;
     if !out.status.success() {
-        bail!("fuel-version on the bench root: {} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "fuel-version on the bench root: {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     let mut bare = Vec::with_capacity(RUNS);
@@ -84,13 +97,32 @@ pub fn run() -> anyhow::Result<()> {
     }
     let (bare, bare_dbpath, ours) = (median(bare), median(bare_dbpath), median(ours));
     let ratio = ours.as_secs_f64() / bare.as_secs_f64();
-    let row = |name: &str, d: Duration| println!("  {name:<58} {:>8.2} ms   {:.2}x", ms(d), d.as_secs_f64() / bare.as_secs_f64());
+    let row = |name: &str, d: Duration| {
+        println!(
+            "  {name:<58} {:>8.2} ms   {:.2}x",
+            ms(d),
+            d.as_secs_f64() / bare.as_secs_f64()
+        )
+    };
     println!("\nversion: install root with {PACKAGES} packages, median of {RUNS} runs each (interleaved):");
     row("rpm --root R -qa --qf '%{NAME}\\n' (baseline)", bare);
-    row(&format!("rpm --root R --dbpath {} -qa --qf '%{{NAME}}\\n'", dbpath.display()), bare_dbpath);
+    row(
+        &format!(
+            "rpm --root R --dbpath {} -qa --qf '%{{NAME}}\\n'",
+            dbpath.display()
+        ),
+        bare_dbpath,
+    );
     row("fuel-version --root R --format json", ours);
-    println!("  fuel-version / rpm with --dbpath: {:.2}x", ours.as_secs_f64() / bare_dbpath.as_secs_f64());
-    let verdict = if ratio <= TARGET_RATIO { "met" } else { "NOT met" };
+    println!(
+        "  fuel-version / rpm with --dbpath: {:.2}x",
+        ours.as_secs_f64() / bare_dbpath.as_secs_f64()
+    );
+    let verdict = if ratio <= TARGET_RATIO {
+        "met"
+    } else {
+        "NOT met"
+    };
     println!("  target (at most {TARGET_RATIO}x the bare query): {verdict}");
     Ok(())
 }
@@ -107,10 +139,16 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// Wall time of one run (it must succeed).
 fn time(mut command: Command) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let out = command.output().with_context(|| format!("running {command:?}"))?;
+    let out = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
     let elapsed = started.elapsed();
     if !out.status.success() {
-        bail!("{command:?}: {} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{command:?}: {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(elapsed)
 }
@@ -122,7 +160,9 @@ fn ensure_root(sh: &Shell, work: &Path) -> anyhow::Result<PathBuf> {
     if root.join(ROOT_MARKER).is_file() {
         return Ok(root);
     }
-    println!("building the bench root: {PACKAGES} packages with fuel-rpm, installed with rpm --root …");
+    println!(
+        "building the bench root: {PACKAGES} packages with fuel-rpm, installed with rpm --root …"
+    );
     let rpms = work.join("rpms");
     let building = work.join("root.building");
     for dir in [&rpms, &building, &root] {
@@ -135,7 +175,12 @@ fn ensure_root(sh: &Shell, work: &Path) -> anyhow::Result<PathBuf> {
     for def in package_set() {
         files.push(fuel_rpm::build::write_package(&def, None, &rpms)?.path);
     }
-    cmd!(sh, "rpm --root {building} -i --nodeps --nosignature {files...}").quiet().run()?;
+    cmd!(
+        sh,
+        "rpm --root {building} -i --nodeps --nosignature {files...}"
+    )
+    .quiet()
+    .run()?;
     fs::write(building.join(ROOT_MARKER), "")?;
     fs::rename(&building, &root)?;
     fs::remove_dir_all(&rpms)?;
@@ -149,16 +194,39 @@ fn package_set() -> Vec<PackageDef> {
     let stamp = format!("BUILD_NUMBER=82\nBUILD_ID=2015-07-23_10-59-34\nBUILD_COMMIT={commit}\n");
     let fuel: [(&str, &str, &str); 9] = [
         ("fuel-release", "/etc/fuel-issue", "Fuel release 8.0.0\n"),
-        ("fuel-openstack-metadata", "/etc/fuel_openstack_version", "liberty-8.0\n"),
+        (
+            "fuel-openstack-metadata",
+            "/etc/fuel_openstack_version",
+            "liberty-8.0\n",
+        ),
         ("fuel", "/etc/fuel-buildstamp", &stamp),
-        ("fuel-nailgun", "/etc/nailgun/settings.yaml", "PRODUCTION: docker\nFEATURE_GROUPS: [mirantis]\n"),
-        ("python-fuelclient", "/usr/share/doc/python-fuelclient/README", "fuel client\n"),
-        ("fuel-agent", "/usr/share/doc/fuel-agent/README", "fuel agent\n"),
+        (
+            "fuel-nailgun",
+            "/etc/nailgun/settings.yaml",
+            "PRODUCTION: docker\nFEATURE_GROUPS: [mirantis]\n",
+        ),
+        (
+            "python-fuelclient",
+            "/usr/share/doc/python-fuelclient/README",
+            "fuel client\n",
+        ),
+        (
+            "fuel-agent",
+            "/usr/share/doc/fuel-agent/README",
+            "fuel agent\n",
+        ),
         ("astute", "/usr/share/doc/astute/README", "astute\n"),
-        ("fuel-library8.0", "/usr/share/doc/fuel-library8.0/README", "fuel library\n"),
+        (
+            "fuel-library8.0",
+            "/usr/share/doc/fuel-library8.0/README",
+            "fuel library\n",
+        ),
         ("fuel-ostf", "/usr/share/doc/fuel-ostf/README", "ostf\n"),
     ];
-    let mut set: Vec<PackageDef> = fuel.iter().map(|(name, dest, contents)| small_package(name, dest, contents, commit)).collect();
+    let mut set: Vec<PackageDef> = fuel
+        .iter()
+        .map(|(name, dest, contents)| small_package(name, dest, contents, commit))
+        .collect();
     for i in set.len()..PACKAGES {
         let name = format!("bench-filler-{i:03}");
         let dest = format!("/usr/share/{name}/data.txt");
