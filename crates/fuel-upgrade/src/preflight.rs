@@ -83,7 +83,7 @@ pub fn release_checks(plan: &Plan, current: Option<&str>) -> Vec<Check> {
             Check::fail(
                 "upgrade-path",
                 "no deployed release found: no /var/lib/fuel-upgrade/deployed.json and no labelled running containers",
-                "check --root and --namespace, or pass --force for a first installation",
+                "check --root and --namespace; for a first installation pass --force",
             )
             .skippable(),
         ),

@@ -131,7 +131,7 @@ impl Report {
             let mark = if c.passed { "ok  " } else if c.overridden { "skip" } else { "FAIL" };
             out.push_str(&format!("  [{mark}] {}: {}", c.id, c.message));
             if !c.passed {
-                out.push_str(&format!("\n         remedy: {}{}", c.remedy, if c.skippable { " (or --force)" } else { "" }));
+                out.push_str(&format!("\n         remedy: {}{}", c.remedy, if c.skippable && !c.overridden { " (skippable with --force)" } else { "" }));
             }
             out.push('\n');
         }

@@ -284,7 +284,7 @@ impl Runner {
 
     /// `fuel-upgrade plan`: what apply would do now.
     pub async fn plan(&self) -> Result<(Report, Vec<String>), RunError> {
-        let p = self.prepare_run("plan", false).await?;
+        let p = self.prepare_run("plan", true).await?;
         let mut report = self.report("plan", "plan");
         report.from_release = p.live.as_ref().and_then(|l| l.current.clone());
         report.to_release = Some(p.plan.release.clone());

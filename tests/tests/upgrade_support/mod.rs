@@ -1,0 +1,387 @@
+//! Shared ground of the upgrade tests: busybox images built locally
+//! (`docker import` of a tiny root file system, `docker save`; nothing is
+//! pulled), a real fuel-api server per environment, the packaged
+//! fuel-upgrade binary, and a snapshot of everything an upgrade changes
+//! (containers and their states, files with content and mode, link targets,
+//! API releases) so tests compare states instead of hand-written expectations.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fuel_e2e::{release_binary, require_tool};
+
+pub const LABEL_NAMESPACE: &str = "org.openstack.fuel.namespace";
+
+/// Runs a command, panicking with its output when it fails.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The busybox base image, imported once per test process.
+fn base_image() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        require_tool("docker");
+        let busybox = require_tool("busybox");
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = dir.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+        std::fs::create_dir_all(rootfs.join("www")).unwrap();
+        std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
+        std::fs::copy(&busybox, rootfs.join("bin/busybox")).unwrap();
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
+        std::fs::write(rootfs.join("www/index.html"), "fuel\n").unwrap();
+        let tar = dir.path().join("rootfs.tar");
+        run(Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg("."));
+        let tag = "fuel-e2e/busybox:base".to_string();
+        let present = Command::new("docker").args(["image", "inspect", &tag]).output().map(|o| o.status.success());
+        if matches!(present, Ok(true)) {
+            return tag;
+        }
+        run(Command::new("docker").arg("import").arg(&tar).arg(&tag));
+        tag
+    })
+}
+
+/// A `docker save` archive at `archive` holding `tags` (all the busybox image).
+pub fn build_archive(archive: &Path, tags: &[String]) {
+    let base = base_image();
+    for t in tags {
+        run(Command::new("docker").args(["tag", base, t]));
+    }
+    std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
+    run(Command::new("docker").arg("save").arg("-o").arg(archive).args(tags));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One HTTP/1.1 exchange with the API; returns status and body.
+pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to fuel-api");
+    let auth = token.map(|t| format!("X-Auth-Token: {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not HTTP: {answer}"));
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut child = Command::new(release_binary("fuel-api"))
+            .arg("hash-password")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"upgrade-e2e\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    })
+}
+
+/// A real fuel-api server (the packaged binary) on SQLite.
+pub struct Api {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    pub token: String,
+}
+
+impl Api {
+    pub fn start(dir: &Path) -> Api {
+        let port = free_port();
+        let config = dir.join("fuel-api.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n[auth]\n[[auth.users]]\nname = \"admin\"\npassword_hash = \"{}\"\n",
+                dir.join("fuel-api.db").display(),
+                password_hash()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(release_binary("fuel-api"))
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::fs::File::create(dir.join("fuel-api.log")).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start fuel-api");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() || http(port, "GET", "/api/health", None, "").0 != 200 {
+            assert!(child.try_wait().unwrap().is_none(), "fuel-api exited before answering");
+            assert!(Instant::now() < deadline, "fuel-api did not answer within 30 s");
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        let (status, body) = http(port, "POST", "/api/v1/auth/tokens", None, r#"{"username":"admin","password":"upgrade-e2e"}"#);
+        assert_eq!(status, 201, "{body}");
+        let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let token = token["token"].as_str().unwrap().to_string();
+        Api { child, port, url: format!("http://127.0.0.1:{port}"), token }
+    }
+
+    /// Every release as (name, version, operating_system, description, state).
+    pub fn releases(&self) -> Vec<(String, String, String, String, String)> {
+        let (status, body) = http(self.port, "GET", "/api/v1/releases", Some(&self.token), "");
+        assert_eq!(status, 200, "{body}");
+        let list: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let mut out: Vec<_> = list
+            .iter()
+            .map(|r| (text(r, "name"), text(r, "version"), text(r, "operating_system"), text(r, "description"), text(r, "state")))
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        http(self.port, "POST", path, Some(&self.token), body)
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One isolated master node: its own root directory, container namespace and API.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub namespace: String,
+    pub api: Api,
+}
+
+impl Env {
+    pub fn new(test: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        let unique = dir.path().file_name().unwrap().to_string_lossy().to_lowercase().replace(['.', '_'], "");
+        let namespace = format!("e2e-{test}-{unique}");
+        let api = Api::start(dir.path());
+        Env { dir, root, namespace, api }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, rel: &str, content: &str, mode: u32) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Writes a plan file outside the root and returns its path.
+    pub fn plan(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs the packaged fuel-upgrade against this environment.
+    pub fn upgrade(&self, plan: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.upgrade_command(plan, args, env).output().unwrap()
+    }
+
+    pub fn upgrade_command(&self, plan: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(release_binary("fuel-upgrade"));
+        cmd.args(args)
+            .arg("--plan")
+            .arg(plan)
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--namespace")
+            .arg(&self.namespace)
+            .arg("--api-url")
+            .arg(&self.api.url)
+            .arg("--api-token")
+            .arg(&self.api.token)
+            .env_remove("FUEL_UPGRADE_CRASH_AT")
+            .env_remove("FUEL_UPGRADE_FAIL_AT")
+            .env_remove("FUEL_UPGRADE_PAUSE_AT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Like `upgrade`, asserting exit 0 and returning the JSON report.
+    pub fn upgrade_ok(&self, plan: &Path, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.upgrade(plan, &all, &[]);
+        assert!(out.status.success(), "fuel-upgrade {args:?} failed ({}):\n{}\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Everything an upgrade may change, with this environment's namespace
+    /// and root taken out so two environments compare equal.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut containers = BTreeMap::new();
+        let ids = run(Command::new("docker").args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={LABEL_NAMESPACE}={}", self.namespace),
+        ]));
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            // Config.Image is the tag the container was created from, even if
+            // another test re-pointed the tag since (docker ps would show an id).
+            let inspect = run(Command::new("docker")
+                .args(["inspect", "--format", "{{.Name}}\t{{.Config.Image}}\t{{.State.Status}}"])
+                .args(&ids));
+            for line in inspect.lines().filter(|l| !l.is_empty()) {
+                let f: Vec<&str> = line.split('\t').collect();
+                let full = f[0].trim_start_matches('/');
+                let name = full.strip_prefix(&format!("{}-", self.namespace)).unwrap_or(full).to_string();
+                containers.insert(name, (f[1].to_string(), f[2].to_string()));
+            }
+        }
+        let mut files = BTreeMap::new();
+        walk(&self.root, &self.root, &self.namespace, &mut files);
+        Snapshot { containers, files, releases: self.api.releases().into_iter().collect() }
+    }
+
+    /// Containers as name → (image, state).
+    pub fn containers(&self) -> BTreeMap<String, (String, String)> {
+        self.snapshot().containers
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let ids = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label={LABEL_NAMESPACE}={}", self.namespace)])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let _ = Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Dir { mode: u32 },
+    File { content: String, mode: u32, uid: u32 },
+    Link { target: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub containers: BTreeMap<String, (String, String)>,
+    pub files: BTreeMap<String, Entry>,
+    pub releases: BTreeSet<(String, String, String, String, String)>,
+}
+
+impl Snapshot {
+    /// A readable difference, for assertion messages.
+    pub fn diff(&self, other: &Snapshot) -> String {
+        let mut out = String::new();
+        for (k, v) in &self.containers {
+            if other.containers.get(k) != Some(v) {
+                out.push_str(&format!("container {k}: {v:?} vs {:?}\n", other.containers.get(k)));
+            }
+        }
+        for k in other.containers.keys().filter(|k| !self.containers.contains_key(*k)) {
+            out.push_str(&format!("container {k}: absent vs {:?}\n", other.containers[k]));
+        }
+        for (k, v) in &self.files {
+            if other.files.get(k) != Some(v) {
+                out.push_str(&format!("file {k}: {v:?} vs {:?}\n", other.files.get(k)));
+            }
+        }
+        for k in other.files.keys().filter(|k| !self.files.contains_key(*k)) {
+            out.push_str(&format!("file {k}: absent vs {:?}\n", other.files[k]));
+        }
+        if self.releases != other.releases {
+            out.push_str(&format!("releases: {:?} vs {:?}\n", self.releases, other.releases));
+        }
+        out
+    }
+}
+
+/// The runner's own bookkeeping (journal, backups, lock, log) is not part of
+/// the master's state, except the deployed-release record.
+fn ignored(rel: &str) -> bool {
+    (rel.starts_with("var/lib/fuel-upgrade/") && rel != "var/lib/fuel-upgrade/deployed.json")
+        || rel == "var/lib/fuel-upgrade"
+        || rel == "var/log/fuel-upgrade.log"
+        || rel.starts_with("var/www/nailgun/docker/images")
+}
+
+fn walk(root: &Path, dir: &Path, namespace: &str, out: &mut BTreeMap<String, Entry>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        if ignored(&rel) {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let entry = if meta.file_type().is_symlink() {
+            Entry::Link { target: std::fs::read_link(&path).unwrap().to_string_lossy().into_owned() }
+        } else if meta.is_dir() {
+            walk(root, &path, namespace, out);
+            Entry::Dir { mode: meta.mode() & 0o7777 }
+        } else {
+            let content = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).replace(namespace, "NS");
+            Entry::File { content, mode: meta.mode() & 0o7777, uid: meta.uid() }
+        };
+        out.insert(rel, entry);
+    }
+}
+
+/// Whether the process was killed by SIGKILL (the crash hook fired).
+pub fn killed(out: &Output) -> bool {
+    out.status.signal() == Some(9)
+}
+
+pub fn text(out: &Output) -> String {
+    format!("status {}\nstdout:\n{}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// (step id, action) pairs of a plan or apply report.
+pub fn step_actions(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for s in report["steps"].as_array().expect("steps") {
+        for a in s["actions"].as_array().expect("actions") {
+            out.push((s["id"].as_str().unwrap().to_string(), a["action"].as_str().unwrap().to_string()));
+        }
+    }
+    out
+}
