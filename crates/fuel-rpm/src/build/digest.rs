@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 pub(super) type Chunk = Arc<Vec<u8>>;
 
 /// Chunks in flight per hasher (each at most a read buffer, 1 MiB).
-const QUEUE: usize = 8;
+const QUEUE: usize = 4;
 
 enum Message {
     Data(Chunk),

@@ -13,7 +13,7 @@ use crate::package::{Compression, CompressionKind};
 
 /// zstd multi-threaded jobs of a fixed size: with the size pinned (and at
 /// least one worker), the compressed bytes do not depend on the core count.
-const ZSTD_JOB_SIZE: u32 = 8 << 20;
+const ZSTD_JOB_SIZE: u32 = 4 << 20;
 const COPY_BUFFER: usize = 1 << 20;
 /// cpio "newc" header: magic + 13 eight-digit hex fields.
 const CPIO_HEADER_LEN: usize = 110;
