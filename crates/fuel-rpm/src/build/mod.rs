@@ -329,3 +329,57 @@ fn file_flags(file: &FileDef) -> FileFlags {
     flags.set(FileFlags::GHOST, file.kind == FileKind::Ghost);
     flags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::{Compression, FileAttrs};
+
+    fn tiny() -> PackageDef {
+        PackageDef {
+            name: "tiny".into(),
+            version: "1".into(),
+            release: "1".into(),
+            arch: "noarch".into(),
+            summary: "s".into(),
+            description: "d".into(),
+            license: "MIT".into(),
+            vendor: "v".into(),
+            url: "u".into(),
+            vcs: "c".into(),
+            packager: None,
+            group: None,
+            source_date: 1,
+            compression: Compression::default(),
+            files: vec![FileDef {
+                dest: "/etc/tiny".into(),
+                kind: FileKind::Contents(b"x".to_vec()),
+                mode: 0o644,
+                user: "root".into(),
+                group: "root".into(),
+                attrs: FileAttrs::default(),
+            }],
+            deps: Default::default(),
+            scriptlets: Default::default(),
+            changelog: vec![],
+        }
+    }
+
+    /// The payload is written before the metadata: the metadata must fit the
+    /// room left for it exactly, whichever way the signature's length moved.
+    #[test]
+    fn metadata_is_sized_to_the_room_left_for_it() {
+        let def = tiny();
+        let records: Vec<FileRecord> =
+            def.files.iter().map(|f| plan_record(&def, f).unwrap()).collect();
+        let payload = PayloadSummary { sha256: "1".repeat(64), archive_sha256: "2".repeat(64), size: 100 };
+        let (_, natural) = metadata(&def, &records, &payload, None, None).unwrap();
+        for target in [natural - 64, natural - 8, natural, natural + 8, natural + 512] {
+            let (metadata, len) = metadata(&def, &records, &payload, None, Some(target)).unwrap();
+            assert_eq!(len, target);
+            let mut bytes = Vec::new();
+            metadata.write(&mut bytes).unwrap();
+            assert_eq!(bytes.len() as u64, target);
+        }
+    }
+}
