@@ -480,6 +480,7 @@ fn bad_specs(outside: &Path) -> Vec<(&'static str, String, &'static str, &'stati
         ("duplicate dest", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc/fuel-example/base.repo\""), "assets[1].dest", "also packaged"),
         ("base-system dir", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/usr/bin\""), "assets[1].dest", "base system owns"),
         ("base-system dir /etc", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc\""), "assets[1].dest", "base system owns"),
+        ("description line too long", GOOD_SPEC.replace("An example package.", &"An example package. ".repeat(5)), "description", "wrap it at 79"),
         ("unknown template variable", GOOD_SPEC.replace("Example @FUEL_VERSION@", "Example @FUEL_VERSON@"), "summary", "@FUEL_VERSON@"),
     ]
 }
@@ -557,4 +558,44 @@ fn xtask_lint_exits_non_zero_on_a_bad_spec_and_a_failed_build_writes_nothing() {
     let error = build.build().expect_err("a bad spec fails the build").to_string();
     assert!(error.contains("specs/bad.toml: assets[0].dest"), "{error}");
     assert!(!build.out_dir.exists() || fs::read_dir(&build.out_dir).unwrap().next().is_none(), "a failed build wrote files");
+}
+
+#[test]
+fn the_busybox_base_package_lets_scriptlets_run_in_an_empty_root() {
+    let busybox = require_tool("busybox");
+    let dir = tempfile::tempdir().unwrap();
+    let rpms = dir.path().join("rpms");
+    let base = fuel_rpm::base_system::busybox_base(&busybox, 0);
+    let base_rpm = fuel_rpm::build::write_package(&base, None, &rpms).unwrap();
+
+    // A package whose %post needs a shell, as a later Fuel package might.
+    let mut probe = base.clone();
+    probe.name = "fuel-scriptlet-probe".into();
+    probe.arch = "noarch".into();
+    probe.deps = fuel_rpm::Dependencies {
+        requires: vec![fuel_rpm::Dependency { name: "/bin/sh".into(), constraint: None }],
+        ..Default::default()
+    };
+    probe.files = vec![fuel_rpm::FileDef {
+        dest: "/var/lib/fuel-probe".into(),
+        kind: FileKind::Dir,
+        mode: 0o755,
+        user: "root".into(),
+        group: "root".into(),
+        attrs: Default::default(),
+    }];
+    probe.scriptlets.post = Some(fuel_rpm::Scriptlet { body: "echo ran > /var/lib/fuel-probe/stamp\n".into(), interpreter: None });
+    let probe_rpm = fuel_rpm::build::write_package(&probe, None, &rpms).unwrap();
+
+    let empty = dir.path().join("empty");
+    let out = run("rpm", &["--root", empty.to_str().unwrap(), "-i", probe_rpm.path.to_str().unwrap()]);
+    assert!(!out.status.success(), "an empty root has no /bin/sh, yet the probe installed");
+    assert!(text(&out.stderr).contains("/bin/sh"), "{}", text(&out.stderr));
+
+    let root = dir.path().join("root");
+    let out = run("rpm", &["--root", root.to_str().unwrap(), "-i", base_rpm.path.to_str().unwrap(), probe_rpm.path.to_str().unwrap()]);
+    assert!(out.status.success(), "rpm -i base + probe: {}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(root.join("var/lib/fuel-probe/stamp")).unwrap(), "ran\n");
+    let out = run("rpm", &["--root", root.to_str().unwrap(), "-Va", fuel_rpm::base_system::BASE_PACKAGE]);
+    assert!(out.status.success() && out.stdout.is_empty(), "rpm -V base: {}", text(&out.stdout));
 }
