@@ -599,3 +599,47 @@ fn the_busybox_base_package_lets_scriptlets_run_in_an_empty_root() {
     let out = run("rpm", &["--root", root.to_str().unwrap(), "-Va", fuel_rpm::base_system::BASE_PACKAGE]);
     assert!(out.status.success() && out.stdout.is_empty(), "rpm -V base: {}", text(&out.stdout));
 }
+
+#[test]
+fn crate_metadata_errors_name_the_manifest_and_the_generate_rpm_field() {
+    let root = workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("Cargo.toml");
+    fs::write(
+        &manifest,
+        r#"[package]
+name = "fuel-example"
+description = "Example crate"
+
+[package.metadata.generate-rpm]
+description = "An example."
+arch = "x86_64"
+assets = [
+    { source = "target/release/fuel-version", dest = "usr/bin/fuel-example", mode = "0755" },
+]
+"#,
+    )
+    .unwrap();
+    let spec = fuel_rpm::spec::load_cargo_manifest(&manifest, &root).unwrap();
+    assert_eq!(spec.doc.name.as_deref(), Some("fuel-example"), "name comes from [package] as cargo-generate-rpm does");
+    assert_eq!(spec.doc.summary.as_deref(), Some("Example crate"), "summary from the crate description");
+    let errors = lint::lint(&[spec], None).unwrap_err().0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].file, manifest);
+    assert_eq!(errors[0].field, "package.metadata.generate-rpm.assets[0].dest");
+    assert!(errors[0].message.contains("not absolute"), "{}", errors[0]);
+}
+
+#[test]
+fn a_spec_that_is_not_valid_toml_is_refused_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fuel-example.toml");
+    fs::write(&file, GOOD_SPEC.replace("arch = \"noarch\"", "arch = noarch")).unwrap();
+    let error = release::load_specs(&workspace_root(), dir.path(), false).unwrap_err().to_string();
+    assert!(error.starts_with(&file.display().to_string()), "{error}");
+    assert!(error.contains("line 3"), "{error}");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("fuel-example.toml"), GOOD_SPEC.replace("arch =", "architecture =")).unwrap();
+    let error = release::load_specs(&workspace_root(), dir.path(), false).unwrap_err().to_string();
+    assert!(error.contains("architecture"), "an unknown key is named: {error}");
+}
