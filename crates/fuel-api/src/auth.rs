@@ -34,6 +34,17 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// The hash an unknown user name is verified against: made once, of a random
+/// password nobody knows.
+fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut password = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut password);
+        hash_password(&hex(&password))
+    })
+}
+
 /// Who made a request: the user and the hash of the token they sent.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -86,10 +97,14 @@ impl Auth {
     /// Checks the password against the user's configured hash and issues a token.
     pub async fn login(&self, username: &str, password: &str) -> Result<Token, Failure> {
         let refused = || Failure::unauthorized("wrong user name or password");
-        let Some(user) = self.config.users.iter().find(|u| u.name == username) else {
-            return Err(refused());
+        let user = self.config.users.iter().find(|u| u.name == username);
+        // An unknown user is checked against a throwaway hash, so the answer
+        // takes as long as a wrong password and does not reveal which names exist.
+        let hash = match user {
+            Some(user) => user.password_hash.clone(),
+            None => unknown_user_hash().to_string(),
         };
-        let hash = user.password_hash.clone();
+        let known = user.is_some();
         let password = password.to_string();
         // argon2 is slow on purpose: keep it off the async workers.
         let matches = tokio::task::spawn_blocking(move || {
@@ -103,7 +118,7 @@ impl Auth {
         })
         .await
         .map_err(Failure::internal)?;
-        if !matches {
+        if !(matches && known) {
             return Err(refused());
         }
         let mut secret = [0u8; 32];
