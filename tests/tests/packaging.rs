@@ -343,7 +343,9 @@ fn dnf_refuses_packages_signed_by_another_key() {
     let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
     assert!(run("rpmkeys", &["--root", root_arg, "--import", key.to_str().unwrap()]).status.success());
     let out = run("dnf", &["--installroot", root_arg, "--releasever", &version, "--disableplugin=*", "-y", "install", "fuel-api"]);
-    assert!(!out.status.success(), "dnf installed packages signed by an untrusted key:\n{}", text(&out.stdout));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "dnf installed packages signed by an untrusted key:\n{said}");
+    assert!(said.contains("GPG") || said.contains("Public key"), "dnf refused for the signature, not something else:\n{said}");
     let installed = text(&run("rpm", &["--root", root_arg, "-q", "fuel-api"]).stdout);
     assert!(installed.contains("not installed"), "{installed}");
 }

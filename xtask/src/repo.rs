@@ -39,7 +39,7 @@ pub fn run(args: Args) -> Result<()> {
             None => Ok(Vec::new()),
         }
     };
-    let base = repo::rpms_in(&rpms_dir).with_context(|| format!("no rpms to index: run `cargo xtask rpm` first"))?;
+    let base = repo::rpms_in(&rpms_dir).context("no rpms to index: run `cargo xtask rpm` first")?;
     let base: Vec<PathBuf> = base
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&format!("-{version}-"))))
