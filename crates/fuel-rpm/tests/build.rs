@@ -483,3 +483,33 @@ fn gzip_and_uncompressed_payloads_install_and_verify() {
         );
     }
 }
+
+#[test]
+fn bad_file_lists_are_refused_naming_the_destination() {
+    let dir = tempfile::tempdir_in(tmp_root()).unwrap();
+    let base = demo_package(&dir.path().join("src"));
+    let out = dir.path().join("out");
+    let twice = {
+        let mut def = base.clone();
+        def.files.push(file("/usr/bin/fuel-demo", FileKind::Contents(b"again".to_vec()), 0o755));
+        def
+    };
+    let relative = {
+        let mut def = base.clone();
+        def.files.push(file("usr/bin/relative", FileKind::Contents(b"x".to_vec()), 0o755));
+        def
+    };
+    for (def, dest, reason) in [(twice, "/usr/bin/fuel-demo", "listed twice"), (relative, "usr/bin/relative", "absolute")] {
+        let err = write_package(&def, Some(key()), &out).unwrap_err();
+        match &err {
+            BuildError::Invalid { package, field, reason: why } => {
+                assert_eq!(package, "fuel-demo");
+                assert_eq!(field, &format!("files: {dest}"));
+                assert!(why.contains(reason), "{why}");
+            }
+            other => panic!("unexpected error {other:?}"),
+        }
+        let written: Vec<_> = fs::read_dir(&out).map(|d| d.collect()).unwrap_or_default();
+        assert!(written.is_empty(), "left behind: {written:?}");
+    }
+}
