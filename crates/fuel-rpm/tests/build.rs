@@ -513,3 +513,23 @@ fn bad_file_lists_are_refused_naming_the_destination() {
         assert!(written.is_empty(), "left behind: {written:?}");
     }
 }
+
+/// A source whose contents do not match its size (here a /proc file, which
+/// reports 0 bytes) fails the build instead of writing a corrupt payload.
+#[test]
+fn source_whose_size_changes_is_refused() {
+    let dir = tempfile::tempdir_in(tmp_root()).unwrap();
+    let mut def = demo_package(&dir.path().join("src"));
+    def.files.push(file("/usr/share/fuel-demo/version", FileKind::Source("/proc/version".into()), 0o644));
+    let out = dir.path().join("out");
+    match write_package(&def, Some(key()), &out).unwrap_err() {
+        BuildError::Source { dest, path, source, .. } => {
+            assert_eq!(dest, "/usr/share/fuel-demo/version");
+            assert_eq!(path, Path::new("/proc/version"));
+            assert!(source.to_string().contains("changed while being packaged"), "{source}");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    let written: Vec<_> = fs::read_dir(&out).map(|d| d.collect()).unwrap_or_default();
+    assert!(written.is_empty(), "left behind: {written:?}");
+}
