@@ -737,80 +737,148 @@ fn help_documents_the_exit_codes() {
     }
 }
 
-/// The install root of the packaging issue: the release set `cargo xtask rpm`
-/// built (target/rpms), installed with rpm into a fresh root. fuel-version
-/// must give the built release, build number and id, and for the workspace's
-/// own packages the commit they were built from.
+/// The install root of the packaging issue: this tree's release set, built
+/// through the library `cargo xtask rpm` runs, published as the release's yum
+/// repositories; `rpm -i fuel-release`, then `dnf --installroot R install fuel`.
+/// fuel-version must give the built release, openstack version, build number
+/// and id, and for the workspace's own packages the commit they were built from.
 #[test]
-fn release_set_install_root() {
-    require_tool("rpm");
-    let dir = fuel_e2e::rpms_dir();
-    let rpms: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "rpm") && !p.to_string_lossy().ends_with(".src.rpm")
-        })
-        .collect();
-    assert!(
-        !rpms.is_empty(),
-        "no rpm in {}: run `cargo xtask rpm`",
-        dir.display()
+fn release_set_installed_with_dnf() {
+    for tool in ["rpm", "rpmkeys", "dnf"] {
+        require_tool(tool);
+    }
+    for binary in ["fuel-upgrade", "fuel-version", "fuel-api"] {
+        release_binary(binary);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let workspace = fuel_e2e::workspace_root();
+    let mut build = fuel_rpm::release::ReleaseBuild::for_workspace(&workspace).unwrap();
+    build.out_dir = work.path().join("rpms");
+    build.repo_baseurl = format!("file://{}/$fuelver", work.path().join("repo").display());
+    build.key = Some(
+        fuel_rpm::build::SigningKey::development(
+            &workspace.join(fuel_rpm::release::DEVELOPMENT_KEY_DIR),
+        )
+        .unwrap(),
     );
-    let build =
-        fuel_rpm::release::ReleaseBuild::for_workspace(&fuel_e2e::workspace_root()).unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let out = Command::new("rpm")
-        .arg("--root")
-        .arg(root.path())
-        .args(["-i", "--nodeps", "--nosignature"])
-        .args(&rpms)
-        .output()
+    let built = build
+        .build()
+        .unwrap_or_else(|e| panic!("building the release set: {e}"));
+    let rpms: Vec<PathBuf> = built.iter().map(|p| p.path.clone()).collect();
+    fuel_rpm::repo::write_release_repositories(
+        &work.path().join("repo"),
+        &build.fuel_version,
+        &rpms,
+        &[],
+        &[],
+        u64::from(build.source_date),
+    )
+    .unwrap();
+
+    let root = work.path().join("root");
+    let root_arg = root.to_str().unwrap();
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    };
+    let fuel_release = rpms
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("fuel-release-")
+        })
         .unwrap();
-    assert!(
-        out.status.success(),
-        "rpm -i of the release set: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run(
+        "rpm",
+        &["--root", root_arg, "-i", fuel_release.to_str().unwrap()],
+    );
+    let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    run(
+        "rpmkeys",
+        &["--root", root_arg, "--import", key.to_str().unwrap()],
+    );
+    run(
+        "dnf",
+        &[
+            "--installroot",
+            root_arg,
+            "--releasever",
+            &build.fuel_version,
+            "--disableplugin=*",
+            "--setopt=install_weak_deps=False",
+            "-y",
+            "install",
+            "fuel",
+        ],
     );
 
-    let out = run_on(root.path(), &["--format", "json", "--explain"]);
+    let out = run_on(&root, &["--format", "json", "--explain"]);
     assert_ne!(out.status.code(), Some(EXIT_FAILED), "{}", stderr(&out));
     let report: VersionReport = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report.release.value.as_deref(),
         Some(build.fuel_version.as_str())
     );
-    assert!(
-        report.openstack_version.value.is_some(),
+    let series = fuel_version::series(&build.fuel_version).unwrap();
+    assert_eq!(
+        report.openstack_version.value,
+        Some(format!("liberty-{series}")),
         "{:?}",
         report.openstack_version.source
     );
-    assert!(
-        report.build_number.value.is_some() && report.build_id.value.is_some(),
-        "{:?}",
-        report.build_id.source
+    assert_eq!(
+        report.build_number.value.as_ref(),
+        Some(&build.build_number)
     );
-    // Every package of the set that fuel-version lists carries the commit it was built from.
-    let fuel = report
-        .package("fuel")
-        .expect("the meta package is installed");
-    let commit = fuel.sha.clone().expect("fuel has a VCS commit");
-    assert_eq!(commit.len(), 40);
-    // The buildstamp of the same build names the same commit.
-    assert_eq!(report.build_commit.value.as_deref(), Some(commit.as_str()));
+    assert_eq!(report.build_id.value.as_ref(), Some(&build.build_id));
+    assert_eq!(report.build_commit.value.as_ref(), Some(&build.commit));
     let fuelmain = report
         .components
         .iter()
         .find(|c| c.component == "fuelmain")
         .unwrap();
-    assert_eq!(fuelmain.sha.value.as_deref(), Some(commit.as_str()));
+    assert_eq!(fuelmain.sha.value.as_ref(), Some(&build.commit));
+    // Every package of the set is listed, with the commit it was built from.
+    let mut names: Vec<&str> = report.packages.iter().map(|p| p.name.as_str()).collect();
+    let mut set: Vec<String> = built
+        .iter()
+        .map(|p| {
+            p.file_name
+                .split(&format!("-{}-", build.fuel_version))
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    set.sort();
+    assert_eq!(names, set);
     for p in &report.packages {
         assert_eq!(
-            p.sha.as_deref(),
-            Some(commit.as_str()),
+            p.sha.as_ref(),
+            Some(&build.commit),
             "{} was built from this tree",
             p.name
         );
         assert_eq!(p.sha_from, Some(ShaOrigin::VcsTag));
+        assert_eq!(p.version, build.fuel_version);
     }
+    // The version.yaml compatibility view of the same root.
+    let out = run_on(&root, &["--format", "version-yaml"]);
+    let doc: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["VERSION"]["release"].as_str(),
+        Some(build.fuel_version.as_str())
+    );
+    assert_eq!(
+        doc["VERSION"]["fuelmain_sha"].as_str(),
+        Some(build.commit.as_str())
+    );
 }
