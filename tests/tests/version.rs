@@ -632,6 +632,30 @@ fn root_without_rpm_database_answers_files_and_says_why_shas_are_unknown() {
     );
 }
 
+#[test]
+fn damaged_rpm_database_fails_naming_it() {
+    require_tool("rpm");
+    let root = tempfile::tempdir().unwrap();
+    write(root.path(), "/etc/fuel-issue", "Fuel release 8.0.0\n");
+    write(root.path(), "/var/lib/rpm/rpmdb.sqlite", "not a database\n");
+    let out = run_on(root.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(EXIT_FAILED));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing half-printed: {}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "Check that {}/var/lib/rpm is a readable rpm database",
+            root.path().display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("rpm --rebuilddb"), "{err}");
+}
+
 /// Each malformed source: exit "failed", the message names file, line and the
 /// package that ships the file.
 #[test]

@@ -45,7 +45,7 @@ pub fn query(root: &Path, dbpath: &Path) -> Result<Vec<InstalledPackage>, Versio
         .arg(&inner)
         .args(["-qa", "--qf", QUERY_FORMAT]);
     let shown = format!(
-        "rpm {}-qa --dbpath {} --qf '{QUERY_FORMAT}'",
+        "rpm {}--dbpath {} -qa --qf '{QUERY_FORMAT}'",
         if root == Path::new("/") {
             String::new()
         } else {
