@@ -12,7 +12,8 @@ const EXIT_COMPLETE: u8 = 0;
 const EXIT_FAILED: u8 = 1;
 const EXIT_INCOMPLETE: u8 = 3;
 
-/// What /etc/fuel/version.yaml used to say, from each field's proper home:
+/// What /etc/fuel/version.yaml used to say, from each field's proper home.
+///
 /// release from /etc/fuel-issue (fuel-release), openstack_version from
 /// /etc/fuel_openstack_version or /usr/share/fuel-openstack-metadata/openstack.yaml
 /// (fuel-openstack-metadata), build_number/build_id/build_commit from
