@@ -176,7 +176,7 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
         assert!(release_files.contains(line), "fuel-release lacks {line:?}:\n{release_files}");
     }
     let api_files = files("fuel-api");
-    for line in ["/etc/fuel-api/config.toml 100640 cn\n", "/usr/bin/fuel-api 100755 \n", "/usr/lib/systemd/system/fuel-api.service 100644 \n", "/var/lib/fuel-api 40755 \n"] {
+    for line in ["/etc/fuel-api/config.toml 100640 cn\n", "/usr/bin/fuel-api 100755 \n", "/usr/lib/systemd/system/fuel-api.service 100644 \n", "/var/lib/fuel-api 40750 \n"] {
         assert!(api_files.contains(line), "fuel-api lacks {line:?}:\n{api_files}");
     }
     let upgrade_files = files("fuel-upgrade");
