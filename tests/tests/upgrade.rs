@@ -16,12 +16,25 @@ use fuel_e2e::workspace_root;
 use upgrade_support::{build_archive, deployed_old, fixture, run, step_actions, text, Entry, Env};
 
 const TWELVE: [&str; 12] = [
-    "postgres", "rabbitmq", "rsyslog", "rsync", "keystone", "mcollective", "cobbler", "astute", "nailgun", "ostf", "api", "nginx",
+    "postgres",
+    "rabbitmq",
+    "rsyslog",
+    "rsync",
+    "keystone",
+    "mcollective",
+    "cobbler",
+    "astute",
+    "nailgun",
+    "ostf",
+    "api",
+    "nginx",
 ];
 
 /// The shipped plan template, rendered as `cargo xtask rpm` renders it.
 fn shipped_plan(release: &str) -> String {
-    let template = std::fs::read_to_string(workspace_root().join("crates/fuel-upgrade/plans/upgrade.yaml")).unwrap();
+    let template =
+        std::fs::read_to_string(workspace_root().join("crates/fuel-upgrade/plans/upgrade.yaml"))
+            .unwrap();
     let series: String = release.split('.').take(2).collect::<Vec<_>>().join(".");
     template
         .replace("@FUEL_VERSION@", release)
@@ -38,7 +51,10 @@ fn twelve_archives() -> &'static (tempfile::TempDir, Vec<PathBuf>) {
             .iter()
             .map(|release| {
                 let archive = dir.path().join(format!("fuel-images-{release}.tar"));
-                let tags: Vec<String> = TWELVE.iter().map(|s| format!("fuel/{s}:{release}")).collect();
+                let tags: Vec<String> = TWELVE
+                    .iter()
+                    .map(|s| format!("fuel/{s}:{release}"))
+                    .collect();
                 build_archive(&archive, &tags);
                 archive
             })
@@ -51,26 +67,46 @@ fn twelve_archives() -> &'static (tempfile::TempDir, Vec<PathBuf>) {
 fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
     let env = Env::new("twelve");
     for a in &twelve_archives().1 {
-        let to = env.path(&format!("var/www/nailgun/docker/images/{}", a.file_name().unwrap().to_string_lossy()));
+        let to = env.path(&format!(
+            "var/www/nailgun/docker/images/{}",
+            a.file_name().unwrap().to_string_lossy()
+        ));
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(a, to).unwrap();
     }
     let astute = "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n";
     env.write("etc/fuel/astute.yaml", astute, 0o600);
     let kilo = ("Kilo on CentOS 6.6", "2015.1.0-7.0");
-    env.write("usr/share/fuel-openstack-metadata/openstack.yaml", &fixture(&[kilo]), 0o644);
+    env.write(
+        "usr/share/fuel-openstack-metadata/openstack.yaml",
+        &fixture(&[kilo]),
+        0o644,
+    );
     let old = env.plan("upgrade-7.yaml", &shipped_plan("7.0.0"));
     let new = env.plan("upgrade-8.yaml", &shipped_plan("8.0.0"));
 
     // Release N-1, installed by fuel-upgrade as a first installation.
     let report = env.upgrade_ok(&old, &["apply", "--force"]);
     assert_eq!(report["outcome"], "applied", "{report}");
-    let running: Vec<String> = env.containers().into_iter().filter(|(_, (_, s))| s == "running").map(|(n, _)| n).collect();
+    let running: Vec<String> = env
+        .containers()
+        .into_iter()
+        .filter(|(_, (_, s))| s == "running")
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(running.len(), 12, "{running:?}");
 
     // `dnf install fuel-8.0.0` brings the new openstack.yaml.
-    let fixtures = [kilo, ("Liberty on CentOS 7", "liberty-8.0"), ("Liberty on Ubuntu 14.04", "liberty-8.0")];
-    env.write("usr/share/fuel-openstack-metadata/openstack.yaml", &fixture(&fixtures), 0o644);
+    let fixtures = [
+        kilo,
+        ("Liberty on CentOS 7", "liberty-8.0"),
+        ("Liberty on Ubuntu 14.04", "liberty-8.0"),
+    ];
+    env.write(
+        "usr/share/fuel-openstack-metadata/openstack.yaml",
+        &fixture(&fixtures),
+        0o644,
+    );
 
     let planned = env.upgrade_ok(&new, &["plan"]);
     let report = env.upgrade_ok(&new, &["apply"]);
@@ -82,15 +118,29 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
     for step in report["steps"].as_array().unwrap() {
         assert_eq!(step["status"], "done", "{step}");
     }
-    let ids: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["backup", "prepare", "switch", "files", "fixtures", "finalize"]);
-    assert!(report["downtime_ms"].as_u64().is_some(), "no downtime measured: {report}");
+    let ids: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["backup", "prepare", "switch", "files", "fixtures", "finalize"]
+    );
+    assert!(
+        report["downtime_ms"].as_u64().is_some(),
+        "no downtime measured: {report}"
+    );
 
     // New containers run the new images; the old are stopped, kept for rollback.
     let containers = env.containers();
     assert_eq!(containers.len(), 24, "{containers:?}");
     for s in TWELVE {
-        assert_eq!(containers[&format!("{s}-8.0.0")], (format!("fuel/{s}:8.0.0"), "running".to_string()));
+        assert_eq!(
+            containers[&format!("{s}-8.0.0")],
+            (format!("fuel/{s}:8.0.0"), "running".to_string())
+        );
         assert_eq!(containers[&format!("{s}-7.0.0")].1, "exited", "{s}-7.0.0");
     }
     // The HTTP health checks were real: nginx answers inside its container.
@@ -108,9 +158,28 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
 
     // Files and links as planned.
     let snapshot = env.snapshot();
-    assert_eq!(snapshot.files["etc/fuel/current"], Entry::Link { target: "/etc/fuel/8.0.0".into() });
-    assert_eq!(snapshot.files["etc/fuel/8.0.0/astute.yaml"], Entry::File { content: astute.into(), mode: 0o600, uid: 0 });
-    assert_eq!(snapshot.files["etc/fuel/8.0.0/release"], Entry::File { content: "8.0.0 (build e2e)\n".into(), mode: 0o644, uid: 0 });
+    assert_eq!(
+        snapshot.files["etc/fuel/current"],
+        Entry::Link {
+            target: "/etc/fuel/8.0.0".into()
+        }
+    );
+    assert_eq!(
+        snapshot.files["etc/fuel/8.0.0/astute.yaml"],
+        Entry::File {
+            content: astute.into(),
+            mode: 0o600,
+            uid: 0
+        }
+    );
+    assert_eq!(
+        snapshot.files["etc/fuel/8.0.0/release"],
+        Entry::File {
+            content: "8.0.0 (build e2e)\n".into(),
+            mode: 0o644,
+            uid: 0
+        }
+    );
 
     // Each fixture is in the API exactly once.
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -118,7 +187,11 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
         *counts.entry((r.0, r.1)).or_default() += 1;
     }
     for (name, version) in fixtures {
-        assert_eq!(counts.get(&(name.to_string(), version.to_string())), Some(&1), "{counts:?}");
+        assert_eq!(
+            counts.get(&(name.to_string(), version.to_string())),
+            Some(&1),
+            "{counts:?}"
+        );
     }
     assert_eq!(counts.len(), fixtures.len(), "{counts:?}");
 
@@ -135,43 +208,79 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
     env.upgrade_ok(&new, &["cleanup"]);
     let containers = env.containers();
     assert_eq!(containers.len(), 12, "{containers:?}");
-    assert!(containers.keys().all(|n| n.ends_with("-8.0.0")), "{containers:?}");
+    assert!(
+        containers.keys().all(|n| n.ends_with("-8.0.0")),
+        "{containers:?}"
+    );
 }
 
 #[test]
 fn failing_preflight_reports_every_failure_and_changes_nothing() {
     let (env, plan) = deployed_old("preflight");
-    let (status, body) = env.api.post("/api/v1/tasks", r#"{"name":"deployment","status":"running"}"#);
+    let (status, body) = env.api.post(
+        "/api/v1/tasks",
+        r#"{"name":"deployment","status":"running"}"#,
+    );
     assert_eq!(status, 201, "{body}");
     std::fs::remove_file(env.path("var/www/nailgun/docker/images/e2e-8.0.0.tar")).unwrap();
-    let text_of_plan = std::fs::read_to_string(&plan).unwrap().replace("can_upgrade_from: [\"7.0.0\"]", "can_upgrade_from: [\"6.1\"]");
+    let text_of_plan = std::fs::read_to_string(&plan).unwrap().replace(
+        "can_upgrade_from: [\"7.0.0\"]",
+        "can_upgrade_from: [\"6.1\"]",
+    );
     let plan = env.plan("plan-8-from-6.yaml", &text_of_plan);
     let start = env.snapshot();
     let journal = env.path("var/lib/fuel-upgrade/journal.json");
     let journal_before = std::fs::read(&journal).unwrap();
 
     for force in [false, true] {
-        let args: &[&str] = if force { &["apply", "--json", "--force"] } else { &["apply", "--json"] };
+        let args: &[&str] = if force {
+            &["apply", "--json", "--force"]
+        } else {
+            &["apply", "--json"]
+        };
         let out = env.upgrade(&plan, args, &[]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["outcome"], "preflight-failed");
         let checks = report["preflight"].as_array().unwrap();
-        let failed: BTreeMap<&str, &serde_json::Value> =
-            checks.iter().filter(|c| c["passed"] == false).map(|c| (c["id"].as_str().unwrap(), c)).collect();
+        let failed: BTreeMap<&str, &serde_json::Value> = checks
+            .iter()
+            .filter(|c| c["passed"] == false)
+            .map(|c| (c["id"].as_str().unwrap(), c))
+            .collect();
         // Every failure at once, each with a message and a remedy.
         for id in ["no-running-tasks", "image-archives", "upgrade-path"] {
-            let c = failed.get(id).unwrap_or_else(|| panic!("{id} not reported: {report}"));
-            assert!(!c["message"].as_str().unwrap().is_empty() && !c["remedy"].as_str().unwrap().is_empty(), "{c}");
+            let c = failed
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} not reported: {report}"));
+            assert!(
+                !c["message"].as_str().unwrap().is_empty()
+                    && !c["remedy"].as_str().unwrap().is_empty(),
+                "{c}"
+            );
         }
-        assert!(failed["no-running-tasks"]["message"].as_str().unwrap().contains("deployment"));
-        assert!(failed["image-archives"]["message"].as_str().unwrap().contains("e2e-8.0.0.tar"));
+        assert!(failed["no-running-tasks"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deployment"));
+        assert!(failed["image-archives"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("e2e-8.0.0.tar"));
         // --force overrides the skippable check only.
         assert_eq!(failed["upgrade-path"]["overridden"], force);
         assert_eq!(failed["no-running-tasks"]["overridden"], false);
         assert_eq!(failed["image-archives"]["overridden"], false);
-        assert_eq!(env.snapshot(), start, "a failed preflight changed something (force: {force})");
-        assert_eq!(std::fs::read(&journal).unwrap(), journal_before, "a failed preflight rewrote the journal");
+        assert_eq!(
+            env.snapshot(),
+            start,
+            "a failed preflight changed something (force: {force})"
+        );
+        assert_eq!(
+            std::fs::read(&journal).unwrap(),
+            journal_before,
+            "a failed preflight rewrote the journal"
+        );
     }
 }
 
@@ -179,7 +288,11 @@ fn failing_preflight_reports_every_failure_and_changes_nothing() {
 fn second_concurrent_run_refuses_naming_the_holder() {
     let (env, plan) = deployed_old("concurrent");
     let mut first = env
-        .upgrade_command(&plan, &["apply", "-q", "--json"], &[("FUEL_UPGRADE_PAUSE_AT", "before:switch")])
+        .upgrade_command(
+            &plan,
+            &["apply", "-q", "--json"],
+            &[("FUEL_UPGRADE_PAUSE_AT", "before:switch")],
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -187,8 +300,14 @@ fn second_concurrent_run_refuses_naming_the_holder() {
     let marker = env.path("var/lib/fuel-upgrade/paused");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !marker.exists() {
-        assert!(first.try_wait().unwrap().is_none(), "the first run ended before pausing");
-        assert!(Instant::now() < deadline, "the first run did not reach before:switch");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before pausing"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the first run did not reach before:switch"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let holder = format!("pid {}", first.id());
@@ -196,23 +315,43 @@ fn second_concurrent_run_refuses_naming_the_holder() {
     let second = env.upgrade(&plan, &["apply", "--json"], &[]);
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     let report: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
-    let lock = report["preflight"].as_array().unwrap().iter().find(|c| c["id"] == "no-other-upgrade").unwrap().clone();
+    let lock = report["preflight"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "no-other-upgrade")
+        .unwrap()
+        .clone();
     assert_eq!(lock["passed"], false);
     let message = lock["message"].as_str().unwrap();
-    assert!(message.contains(&holder) && message.contains("fuel-upgrade apply"), "{message}");
+    assert!(
+        message.contains(&holder) && message.contains("fuel-upgrade apply"),
+        "{message}"
+    );
 
     for command in ["rollback", "resume"] {
         let out = env.upgrade(&plan, &[command], &[]);
         assert_eq!(out.status.code(), Some(3), "{}", text(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("another fuel-upgrade run holds") && stderr.contains(&holder), "{stderr}");
+        assert!(
+            stderr.contains("another fuel-upgrade run holds") && stderr.contains(&holder),
+            "{stderr}"
+        );
     }
 
     std::fs::remove_file(&marker).unwrap();
     let status = first.wait().unwrap();
-    assert!(status.success(), "the first run failed after the pause: {status}");
+    assert!(
+        status.success(),
+        "the first run failed after the pause: {status}"
+    );
     let containers = env.containers();
-    assert!(SERVICES_NEW.iter().all(|n| containers.get(*n).map(|c| c.1.as_str()) == Some("running")), "{containers:?}");
+    assert!(
+        SERVICES_NEW
+            .iter()
+            .all(|n| containers.get(*n).map(|c| c.1.as_str()) == Some("running")),
+        "{containers:?}"
+    );
 }
 
 const SERVICES_NEW: [&str; 3] = ["db-8.0.0", "mq-8.0.0", "api-8.0.0"];
@@ -221,20 +360,37 @@ const SERVICES_NEW: [&str; 3] = ["db-8.0.0", "mq-8.0.0", "api-8.0.0"];
 fn injected_step_error_rolls_back_automatically() {
     let (env, plan) = deployed_old("inject");
     let start = env.snapshot();
-    let out = env.upgrade(&plan, &["apply", "--json"], &[("FUEL_UPGRADE_FAIL_AT", "files:half")]);
+    let out = env.upgrade(
+        &plan,
+        &["apply", "--json"],
+        &[("FUEL_UPGRADE_FAIL_AT", "files:half")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["outcome"], "rolled-back-after-failure", "{report}");
-    assert!(report["error"].as_str().unwrap().contains("files:half"), "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("files:half"),
+        "{report}"
+    );
     let after = env.snapshot();
-    assert_eq!(after, start, "automatic rollback left:\n{}", after.diff(&start));
+    assert_eq!(
+        after,
+        start,
+        "automatic rollback left:\n{}",
+        after.diff(&start)
+    );
 
     // With --no-rollback the changes stay and `resume` finishes the run.
-    let out = env.upgrade(&plan, &["apply", "--json", "--no-rollback"], &[("FUEL_UPGRADE_FAIL_AT", "fixtures:unrecorded")]);
+    let out = env.upgrade(
+        &plan,
+        &["apply", "--json", "--no-rollback"],
+        &[("FUEL_UPGRADE_FAIL_AT", "fixtures:unrecorded")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["outcome"], "failed", "{report}");
-    let status: serde_json::Value = serde_json::from_slice(&env.upgrade(&plan, &["status", "--json"], &[]).stdout).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_slice(&env.upgrade(&plan, &["status", "--json"], &[]).stdout).unwrap();
     assert_eq!(status["run_status"], "failed", "{status}");
     let resumed = env.upgrade_ok(&plan, &["resume"]);
     assert_eq!(resumed["outcome"], "applied", "{resumed}");
@@ -252,6 +408,9 @@ fn bad_plan_is_refused_naming_file_line_and_field() {
     let out = env.upgrade(&plan, &["apply"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("{}:6", plan.display())) && stderr.contains("helthcheck"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:6", plan.display())) && stderr.contains("helthcheck"),
+        "{stderr}"
+    );
     assert!(!env.path("var/lib/fuel-upgrade/journal.json").exists());
 }

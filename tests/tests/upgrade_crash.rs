@@ -20,15 +20,37 @@ fn every_crash_point_resumes_and_rolls_back_exactly() {
     let start: Snapshot = reference_env.snapshot();
     let points = reference_env.upgrade(&plan, &["plan", "--crash-points"], &[]);
     assert!(points.status.success(), "{}", text(&points));
-    let points: Vec<String> = String::from_utf8_lossy(&points.stdout).lines().map(String::from).collect();
-    for expected in ["before:backup", "before:switch", "switch:half", "switch:unrecorded", "files:half", "fixtures:unrecorded", "before:finalize", "end"] {
-        assert!(points.iter().any(|p| p == expected), "{expected} missing from {points:?}");
+    let points: Vec<String> = String::from_utf8_lossy(&points.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    for expected in [
+        "before:backup",
+        "before:switch",
+        "switch:half",
+        "switch:unrecorded",
+        "files:half",
+        "fixtures:unrecorded",
+        "before:finalize",
+        "end",
+    ] {
+        assert!(
+            points.iter().any(|p| p == expected),
+            "{expected} missing from {points:?}"
+        );
     }
     let report = reference_env.upgrade_ok(&plan, &["apply"]);
     assert_eq!(report["outcome"], "applied", "{report}");
     let upgraded = reference_env.snapshot();
     assert_ne!(start, upgraded);
-    assert_eq!(upgraded.containers.values().filter(|(_, state)| state == "running").count(), SERVICES.len());
+    assert_eq!(
+        upgraded
+            .containers
+            .values()
+            .filter(|(_, state)| state == "running")
+            .count(),
+        SERVICES.len()
+    );
     drop(reference_env);
 
     let next = AtomicUsize::new(0);
@@ -45,7 +67,13 @@ fn every_crash_point_resumes_and_rolls_back_exactly() {
         }
     });
     let failures = failures.into_inner().unwrap();
-    assert!(failures.is_empty(), "{} of {} crash points failed:\n{}", failures.len(), points.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} crash points failed:\n{}",
+        failures.len(),
+        points.len(),
+        failures.join("\n\n")
+    );
 }
 
 fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), String> {
@@ -53,13 +81,23 @@ fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), St
     let (env, plan) = deployed_old(&test);
     let here = env.snapshot();
     if &here != start {
-        return Err(format!("the starting state differs from the reference's:\n{}", here.diff(start)));
+        return Err(format!(
+            "the starting state differs from the reference's:\n{}",
+            here.diff(start)
+        ));
     }
 
     // Killed at the point, then rolled back: exactly the starting state.
-    let crashed = env.upgrade(&plan, &["apply", "--json", "-q"], &[("FUEL_UPGRADE_CRASH_AT", point)]);
+    let crashed = env.upgrade(
+        &plan,
+        &["apply", "--json", "-q"],
+        &[("FUEL_UPGRADE_CRASH_AT", point)],
+    );
     if !killed(&crashed) {
-        return Err(format!("the run was not killed at the point:\n{}", text(&crashed)));
+        return Err(format!(
+            "the run was not killed at the point:\n{}",
+            text(&crashed)
+        ));
     }
     let rollback = env.upgrade(&plan, &["rollback", "--json", "-q"], &[]);
     if !rollback.status.success() {
@@ -67,13 +105,23 @@ fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), St
     }
     let after = env.snapshot();
     if &after != start {
-        return Err(format!("rollback did not restore the starting state:\n{}", after.diff(start)));
+        return Err(format!(
+            "rollback did not restore the starting state:\n{}",
+            after.diff(start)
+        ));
     }
 
     // Killed there again, then resumed: exactly the uninterrupted result.
-    let crashed = env.upgrade(&plan, &["apply", "--json", "-q"], &[("FUEL_UPGRADE_CRASH_AT", point)]);
+    let crashed = env.upgrade(
+        &plan,
+        &["apply", "--json", "-q"],
+        &[("FUEL_UPGRADE_CRASH_AT", point)],
+    );
     if !killed(&crashed) {
-        return Err(format!("the second run was not killed at the point:\n{}", text(&crashed)));
+        return Err(format!(
+            "the second run was not killed at the point:\n{}",
+            text(&crashed)
+        ));
     }
     let resume = env.upgrade(&plan, &["resume", "--json", "-q"], &[]);
     if !resume.status.success() {
@@ -81,7 +129,10 @@ fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), St
     }
     let after = env.snapshot();
     if &after != upgraded {
-        return Err(format!("resume did not reach the uninterrupted result:\n{}", after.diff(upgraded)));
+        return Err(format!(
+            "resume did not reach the uninterrupted result:\n{}",
+            after.diff(upgraded)
+        ));
     }
     Ok(())
 }

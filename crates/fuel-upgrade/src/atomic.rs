@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let tmp = temp_beside(path);
     let _ = fs::remove_file(&tmp);
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)?;
     file.write_all(bytes)?;
     // The umask may have narrowed the mode given to open().
     file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
@@ -56,6 +60,9 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
 }
 
 fn temp_beside(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.fuel-upgrade-tmp"))
 }

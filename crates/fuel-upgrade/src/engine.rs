@@ -10,8 +10,8 @@ use std::time::Duration;
 use bollard::exec::{CreateExecOptions, StartExecOptions};
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptions, ImportImageOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
-    StartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, ImportImageOptions, InspectContainerOptions, ListContainersOptions,
+    RemoveContainerOptions, StartContainerOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -77,22 +77,44 @@ pub struct Engine {
 
 impl Engine {
     pub async fn connect() -> Result<Engine, EngineError> {
-        let docker = Docker::connect_with_defaults().map_err(|e| EngineError::Connect(e.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(|e| EngineError::Connect(e.to_string()))?;
-        docker.ping().await.map_err(|e| EngineError::Connect(e.to_string()))?;
+        let docker =
+            Docker::connect_with_defaults().map_err(|e| EngineError::Connect(e.to_string()))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| EngineError::Connect(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| EngineError::Connect(e.to_string()))?;
         Ok(Engine { docker })
     }
 
     /// Where the engine keeps images (for the free-space check).
     pub async fn root_dir(&self) -> Option<String> {
-        self.docker.info().await.ok().and_then(|i| i.docker_root_dir)
+        self.docker
+            .info()
+            .await
+            .ok()
+            .and_then(|i| i.docker_root_dir)
     }
 
     /// Every container labelled with `namespace`, running or not.
     pub async fn list(&self, namespace: &str) -> Result<Vec<LiveContainer>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_NAMESPACE}={namespace}")])]);
-        let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-        let list = self.docker.list_containers(Some(options)).await.map_err(api("list containers"))?;
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_NAMESPACE}={namespace}")],
+        )]);
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(api("list containers"))?;
         let mut out: Vec<LiveContainer> = list
             .into_iter()
             .map(|c| {
@@ -108,7 +130,11 @@ impl Engine {
                     service: label(LABEL_SERVICE),
                     release: label(LABEL_RELEASE),
                     running: c.state.map(|s| s.to_string() == "running").unwrap_or(false),
-                    depends_on: label(LABEL_DEPENDS_ON).split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                    depends_on: label(LABEL_DEPENDS_ON)
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
                 }
             })
             .collect();
@@ -118,16 +144,26 @@ impl Engine {
 
     /// Whether a container is running; None when it does not exist.
     pub async fn running(&self, name: &str) -> Result<Option<bool>, EngineError> {
-        match self.docker.inspect_container(name, None::<InspectContainerOptions>).await {
+        match self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+        {
             Ok(c) => Ok(Some(c.state.and_then(|s| s.running).unwrap_or(false))),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
             Err(e) => Err(api(format!("inspect {name}"))(e)),
         }
     }
 
     /// The container's address on its first network (for TCP/HTTP probes).
     pub async fn address(&self, name: &str) -> Result<Option<String>, EngineError> {
-        let c = self.docker.inspect_container(name, None::<InspectContainerOptions>).await.map_err(api(format!("inspect {name}")))?;
+        let c = self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .map_err(api(format!("inspect {name}")))?;
         let settings = c.network_settings.unwrap_or_default();
         let from_networks = settings
             .networks
@@ -141,7 +177,9 @@ impl Engine {
     pub async fn image_present(&self, tag: &str) -> Result<bool, EngineError> {
         match self.docker.inspect_image(tag).await {
             Ok(_) => Ok(true),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
             Err(e) => Err(api(format!("inspect image {tag}"))(e)),
         }
     }
@@ -150,9 +188,15 @@ impl Engine {
     pub async fn load_image(&self, archive: &Path) -> Result<(), EngineError> {
         let bytes = tokio::fs::read(archive)
             .await
-            .map_err(|source| EngineError::Archive { path: archive.display().to_string(), source })?;
+            .map_err(|source| EngineError::Archive {
+                path: archive.display().to_string(),
+                source,
+            })?;
         let mut stream = self.docker.import_image(
-            ImportImageOptions { quiet: true, ..Default::default() },
+            ImportImageOptions {
+                quiet: true,
+                ..Default::default()
+            },
             bollard::body_full(bytes.into()),
             None,
         );
@@ -182,7 +226,10 @@ impl Engine {
             .iter()
             .map(|v| {
                 let (host, rest) = v.split_once(':').unwrap_or((v, ""));
-                format!("{}:{rest}", spec.root.join(host.trim_start_matches('/')).display())
+                format!(
+                    "{}:{rest}",
+                    spec.root.join(host.trim_start_matches('/')).display()
+                )
             })
             .collect();
         let mut exposed = HashMap::new();
@@ -192,14 +239,22 @@ impl Engine {
                 exposed.insert(format!("{container}/tcp"), HashMap::new());
                 bindings.insert(
                     format!("{container}/tcp"),
-                    Some(vec![PortBinding { host_ip: None, host_port: Some(host.to_string()) }]),
+                    Some(vec![PortBinding {
+                        host_ip: None,
+                        host_port: Some(host.to_string()),
+                    }]),
                 );
             }
         }
         let body = ContainerCreateBody {
             image: Some(s.image.tag.clone()),
             cmd: (!s.command.is_empty()).then(|| s.command.clone()),
-            env: Some(s.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            env: Some(
+                s.environment
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+            ),
             labels: Some(labels),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             stop_timeout: Some(s.stop_timeout as i64),
@@ -208,13 +263,17 @@ impl Engine {
                 // as PID 1 (busybox sleep, httpd) stop at once instead of after
                 // the stop timeout.
                 init: Some(true),
+                network_mode: s.network_mode.clone(),
                 binds: (!binds.is_empty()).then_some(binds),
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
                 ..Default::default()
             }),
             ..Default::default()
         };
-        let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+        let options = CreateContainerOptions {
+            name: Some(spec.name.clone()),
+            ..Default::default()
+        };
         let created = self
             .docker
             .create_container(Some(options), body)
@@ -224,25 +283,44 @@ impl Engine {
     }
 
     pub async fn start(&self, name: &str) -> Result<(), EngineError> {
-        match self.docker.start_container(name, None::<StartContainerOptions>).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+        match self
+            .docker
+            .start_container(name, None::<StartContainerOptions>)
+            .await
+        {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
             Err(e) => Err(api(format!("start {name}"))(e)),
         }
     }
 
     pub async fn stop(&self, name: &str, timeout: Option<u32>) -> Result<(), EngineError> {
-        let options = StopContainerOptions { t: timeout.map(|t| t as i32), ..Default::default() };
+        let options = StopContainerOptions {
+            t: timeout.map(|t| t as i32),
+            ..Default::default()
+        };
         match self.docker.stop_container(name, Some(options)).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
             Err(e) => Err(api(format!("stop {name}"))(e)),
         }
     }
 
     /// Removes a container; absent is fine.
     pub async fn remove(&self, name: &str) -> Result<(), EngineError> {
-        let options = RemoveContainerOptions { force: true, ..Default::default() };
+        let options = RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        };
         match self.docker.remove_container(name, Some(options)).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
             Err(e) => Err(api(format!("remove {name}"))(e)),
         }
     }
@@ -253,16 +331,31 @@ impl Engine {
             .docker
             .create_exec(
                 name,
-                CreateExecOptions { cmd: Some(cmd.to_vec()), attach_stdout: Some(false), attach_stderr: Some(false), ..Default::default() },
+                CreateExecOptions {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(false),
+                    attach_stderr: Some(false),
+                    ..Default::default()
+                },
             )
             .await
             .map_err(api(format!("exec in {name}")))?;
         self.docker
-            .start_exec(&exec.id, Some(StartExecOptions { detach: true, ..Default::default() }))
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: true,
+                    ..Default::default()
+                }),
+            )
             .await
             .map_err(api(format!("exec in {name}")))?;
         loop {
-            let state = self.docker.inspect_exec(&exec.id).await.map_err(api(format!("exec in {name}")))?;
+            let state = self
+                .docker
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(api(format!("exec in {name}")))?;
             if state.running != Some(true) {
                 return Ok(state.exit_code == Some(0));
             }

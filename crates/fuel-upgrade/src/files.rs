@@ -30,24 +30,36 @@ pub fn capture(root: &Path, action: &FileAction, backup_dir: &Path) -> io::Resul
         let state = match fs::symlink_metadata(&real) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => PathState::Absent,
             Err(e) => return Err(err(&real, "inspect", e)),
-            Ok(m) if m.file_type().is_symlink() => {
-                PathState::Symlink { target: fs::read_link(&real).map_err(|e| err(&real, "read link", e))? }
-            }
+            Ok(m) if m.file_type().is_symlink() => PathState::Symlink {
+                target: fs::read_link(&real).map_err(|e| err(&real, "read link", e))?,
+            },
             Ok(m) if m.is_file() => {
                 fs::create_dir_all(backup_dir).map_err(|e| err(backup_dir, "create", e))?;
                 let backup = backup_dir.join(format!("{n}"));
                 let bytes = fs::read(&real).map_err(|e| err(&real, "read", e))?;
-                atomic::write_file(&backup, &bytes, 0o600).map_err(|e| err(&backup, "back up to", e))?;
-                PathState::File { backup, mode: m.mode() & 0o7777, uid: m.uid(), gid: m.gid() }
+                atomic::write_file(&backup, &bytes, 0o600)
+                    .map_err(|e| err(&backup, "back up to", e))?;
+                PathState::File {
+                    backup,
+                    mode: m.mode() & 0o7777,
+                    uid: m.uid(),
+                    gid: m.gid(),
+                }
             }
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{} is a directory: file actions replace files and links only", real.display()),
+                    format!(
+                        "{} is a directory: file actions replace files and links only",
+                        real.display()
+                    ),
                 ))
             }
         };
-        entries.push(PathPrior { path: path.to_path_buf(), state });
+        entries.push(PathPrior {
+            path: path.to_path_buf(),
+            state,
+        });
     }
     let mut created_dirs = Vec::new();
     for path in action.changed_paths() {
@@ -64,7 +76,10 @@ pub fn capture(root: &Path, action: &FileAction, backup_dir: &Path) -> io::Resul
             }
         }
     }
-    Ok(Prior::Paths { entries, created_dirs })
+    Ok(Prior::Paths {
+        entries,
+        created_dirs,
+    })
 }
 
 /// Runs the action; running it again after a crash completes it.
@@ -74,24 +89,39 @@ pub fn apply(root: &Path, action: &FileAction) -> io::Result<()> {
         fs::create_dir_all(dir).map_err(|e| err(dir, "create", e))?;
     }
     match action {
-        FileAction::Copy { from, mode, owner, .. } => {
+        FileAction::Copy {
+            from, mode, owner, ..
+        } => {
             let src = under(root, from);
             let bytes = fs::read(&src).map_err(|e| err(&src, "read", e))?;
             let mode = match mode {
                 Some(m) => parse_mode(m).unwrap_or(0o644),
-                None => fs::metadata(&src).map_err(|e| err(&src, "inspect", e))?.permissions().mode() & 0o7777,
+                None => {
+                    fs::metadata(&src)
+                        .map_err(|e| err(&src, "inspect", e))?
+                        .permissions()
+                        .mode()
+                        & 0o7777
+                }
             };
             atomic::write_file(&target, &bytes, mode).map_err(|e| err(&target, "write", e))?;
             chown(root, &target, owner.as_deref())
         }
-        FileAction::Write { content, mode, owner, .. } => {
+        FileAction::Write {
+            content,
+            mode,
+            owner,
+            ..
+        } => {
             let mode = mode.as_deref().and_then(parse_mode).unwrap_or(0o644);
-            atomic::write_file(&target, content.as_bytes(), mode).map_err(|e| err(&target, "write", e))?;
+            atomic::write_file(&target, content.as_bytes(), mode)
+                .map_err(|e| err(&target, "write", e))?;
             chown(root, &target, owner.as_deref())
         }
-        FileAction::Symlink { target: link_target, .. } => {
-            atomic::symlink(link_target, &target).map_err(|e| err(&target, "link", e))
-        }
+        FileAction::Symlink {
+            target: link_target,
+            ..
+        } => atomic::symlink(link_target, &target).map_err(|e| err(&target, "link", e)),
         FileAction::Move { from, .. } => {
             let src = under(root, from);
             match fs::symlink_metadata(&src) {
@@ -106,7 +136,13 @@ pub fn apply(root: &Path, action: &FileAction) -> io::Result<()> {
 
 /// Puts every changed path back as `prior` recorded it.
 pub fn undo(root: &Path, prior: &Prior) -> io::Result<()> {
-    let Prior::Paths { entries, created_dirs } = prior else { return Ok(()) };
+    let Prior::Paths {
+        entries,
+        created_dirs,
+    } = prior
+    else {
+        return Ok(());
+    };
     for entry in entries.iter().rev() {
         let real = under(root, &entry.path);
         match &entry.state {
@@ -117,13 +153,19 @@ pub fn undo(root: &Path, prior: &Prior) -> io::Result<()> {
                 }
                 atomic::symlink(target, &real).map_err(|e| err(&real, "restore link", e))?
             }
-            PathState::File { backup, mode, uid, gid } => {
+            PathState::File {
+                backup,
+                mode,
+                uid,
+                gid,
+            } => {
                 if let Some(dir) = real.parent() {
                     fs::create_dir_all(dir)?;
                 }
                 let bytes = fs::read(backup).map_err(|e| err(backup, "read backup", e))?;
                 atomic::write_file(&real, &bytes, *mode).map_err(|e| err(&real, "restore", e))?;
-                std::os::unix::fs::chown(&real, Some(*uid), Some(*gid)).map_err(|e| err(&real, "chown", e))?;
+                std::os::unix::fs::chown(&real, Some(*uid), Some(*gid))
+                    .map_err(|e| err(&real, "chown", e))?;
             }
         }
     }
@@ -166,7 +208,10 @@ fn resolve_id(root: &Path, db: &str, name: &str) -> io::Result<u32> {
     }
     Err(io::Error::new(
         io::ErrorKind::NotFound,
-        format!("owner `{name}` is not in {}: use a numeric id or create the account", root.join(db).display()),
+        format!(
+            "owner `{name}` is not in {}: use a numeric id or create the account",
+            root.join(db).display()
+        ),
     ))
 }
 
@@ -178,7 +223,13 @@ mod tests {
         let real = under(root, Path::new(p));
         let m = fs::symlink_metadata(&real).ok()?;
         if m.file_type().is_symlink() {
-            return Some((fs::read_link(&real).unwrap().into_os_string().into_encoded_bytes(), 0));
+            return Some((
+                fs::read_link(&real)
+                    .unwrap()
+                    .into_os_string()
+                    .into_encoded_bytes(),
+                0,
+            ));
         }
         Some((fs::read(&real).unwrap(), m.mode() & 0o7777))
     }
@@ -192,12 +243,34 @@ mod tests {
         atomic::write_file(&root.join("etc/src"), b"source", 0o600).unwrap();
         std::os::unix::fs::symlink("/etc/old", root.join("etc/link")).unwrap();
         let actions = vec![
-            FileAction::Write { path: "/etc/a".into(), content: "new a".into(), mode: Some("0644".into()), owner: None },
-            FileAction::Copy { from: "/etc/src".into(), to: "/etc/new/dir/copy".into(), mode: None, owner: Some("0:0".into()) },
-            FileAction::Symlink { link: "/etc/link".into(), target: "/etc/new".into() },
-            FileAction::Move { from: "/etc/src".into(), to: "/etc/a".into() },
+            FileAction::Write {
+                path: "/etc/a".into(),
+                content: "new a".into(),
+                mode: Some("0644".into()),
+                owner: None,
+            },
+            FileAction::Copy {
+                from: "/etc/src".into(),
+                to: "/etc/new/dir/copy".into(),
+                mode: None,
+                owner: Some("0:0".into()),
+            },
+            FileAction::Symlink {
+                link: "/etc/link".into(),
+                target: "/etc/new".into(),
+            },
+            FileAction::Move {
+                from: "/etc/src".into(),
+                to: "/etc/a".into(),
+            },
         ];
-        let paths = ["/etc/a", "/etc/src", "/etc/link", "/etc/new/dir/copy", "/etc/new"];
+        let paths = [
+            "/etc/a",
+            "/etc/src",
+            "/etc/link",
+            "/etc/new/dir/copy",
+            "/etc/new",
+        ];
         let before: Vec<_> = paths.iter().map(|p| read_state(root, p)).collect();
         let mut priors = Vec::new();
         for (i, a) in actions.iter().enumerate() {
@@ -207,7 +280,10 @@ mod tests {
         }
         assert_eq!(read_state(root, "/etc/a").unwrap().0, b"source");
         assert_eq!(read_state(root, "/etc/link").unwrap().0, b"/etc/new");
-        assert_eq!(read_state(root, "/etc/new/dir/copy").unwrap(), (b"source".to_vec(), 0o600));
+        assert_eq!(
+            read_state(root, "/etc/new/dir/copy").unwrap(),
+            (b"source".to_vec(), 0o600)
+        );
         for p in priors.iter().rev() {
             undo(root, p).unwrap();
         }

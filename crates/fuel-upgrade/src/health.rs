@@ -14,7 +14,11 @@ const POLL: Duration = Duration::from_millis(50);
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
     #[error("{container} did not pass its health check ({probe}) within {timeout}s: see `docker logs {container}`")]
-    Timeout { container: String, probe: String, timeout: u64 },
+    Timeout {
+        container: String,
+        probe: String,
+        timeout: u64,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -32,10 +36,15 @@ pub fn describe(check: &Healthcheck) -> String {
 }
 
 /// Waits until `container` passes `check`.
-pub async fn wait_healthy(engine: &Engine, container: &str, check: &Healthcheck) -> Result<(), HealthError> {
+pub async fn wait_healthy(
+    engine: &Engine,
+    container: &str,
+    check: &Healthcheck,
+    host_network: bool,
+) -> Result<(), HealthError> {
     let deadline = Instant::now() + Duration::from_secs(check.timeout);
     loop {
-        if probe(engine, container, check).await? {
+        if probe(engine, container, check, host_network).await? {
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -49,7 +58,12 @@ pub async fn wait_healthy(engine: &Engine, container: &str, check: &Healthcheck)
     }
 }
 
-async fn probe(engine: &Engine, container: &str, check: &Healthcheck) -> Result<bool, EngineError> {
+async fn probe(
+    engine: &Engine,
+    container: &str,
+    check: &Healthcheck,
+    host_network: bool,
+) -> Result<bool, EngineError> {
     if engine.running(container).await? != Some(true) {
         return Ok(false);
     }
@@ -61,11 +75,29 @@ async fn probe(engine: &Engine, container: &str, check: &Healthcheck) -> Result<
         (None, Some(h)) => h.port,
         (None, None) => return Ok(true),
     };
-    let Some(ip) = engine.address(container).await? else { return Ok(false) };
-    let connect = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect((ip.as_str(), port))).await;
-    let Ok(Ok(mut stream)) = connect else { return Ok(false) };
-    let Some(http) = &check.http else { return Ok(true) };
-    let request = format!("GET {} HTTP/1.0\r\nHost: {ip}\r\nConnection: close\r\n\r\n", http.path);
+    let ip = if host_network {
+        "127.0.0.1".to_string()
+    } else {
+        match engine.address(container).await? {
+            Some(ip) => ip,
+            None => return Ok(false),
+        }
+    };
+    let connect = tokio::time::timeout(
+        Duration::from_secs(1),
+        TcpStream::connect((ip.as_str(), port)),
+    )
+    .await;
+    let Ok(Ok(mut stream)) = connect else {
+        return Ok(false);
+    };
+    let Some(http) = &check.http else {
+        return Ok(true);
+    };
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: {ip}\r\nConnection: close\r\n\r\n",
+        http.path
+    );
     if stream.write_all(request.as_bytes()).await.is_err() {
         return Ok(false);
     }

@@ -48,7 +48,10 @@ pub enum RunStatus {
 impl RunStatus {
     /// Whether the run stopped half-way and needs `resume` or `rollback`.
     pub fn is_interrupted(self) -> bool {
-        matches!(self, RunStatus::Applying | RunStatus::Failed | RunStatus::RollingBack)
+        matches!(
+            self,
+            RunStatus::Applying | RunStatus::Failed | RunStatus::RollingBack
+        )
     }
 }
 
@@ -72,8 +75,14 @@ pub enum StepId {
 }
 
 impl StepId {
-    pub const ALL: [StepId; 6] =
-        [StepId::Backup, StepId::Prepare, StepId::Switch, StepId::Files, StepId::Fixtures, StepId::Finalize];
+    pub const ALL: [StepId; 6] = [
+        StepId::Backup,
+        StepId::Prepare,
+        StepId::Switch,
+        StepId::Files,
+        StepId::Fixtures,
+        StepId::Finalize,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -111,35 +120,64 @@ pub struct ActionRecord {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Action {
     /// Records the deployed release and the old containers (the starting state).
-    RecordStart { old_containers: Vec<ContainerRef> },
-    LoadImage { archive: PathBuf, tags: Vec<String> },
-    Create { service: String, container: String },
+    RecordStart {
+        old_containers: Vec<ContainerRef>,
+    },
+    LoadImage {
+        archive: PathBuf,
+        tags: Vec<String>,
+    },
+    Create {
+        service: String,
+        container: String,
+    },
     /// Stops old containers of one dependency level, concurrently.
-    Stop { containers: Vec<ContainerRef> },
+    Stop {
+        containers: Vec<ContainerRef>,
+    },
     /// Starts new containers of one dependency level and waits until healthy.
-    Start { services: Vec<String>, containers: Vec<String> },
+    Start {
+        services: Vec<String>,
+        containers: Vec<String>,
+    },
     File {
         index: usize,
         #[serde(with = "serde_yaml::with::singleton_map")]
         action: FileAction,
     },
-    Fixture { name: String, version: String },
-    Finalize { release: String },
+    Fixture {
+        name: String,
+        version: String,
+    },
+    Finalize {
+        release: String,
+    },
 }
 
 impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::RecordStart { old_containers } => {
-                format!("record starting state ({} old containers)", old_containers.len())
+                format!(
+                    "record starting state ({} old containers)",
+                    old_containers.len()
+                )
             }
-            Action::LoadImage { archive, tags } => format!("load {} ({})", archive.display(), tags.join(", ")),
+            Action::LoadImage { archive, tags } => {
+                format!("load {} ({})", archive.display(), tags.join(", "))
+            }
             Action::Create { container, .. } => format!("create container {container}"),
             Action::Stop { containers } => format!(
                 "stop {}",
-                containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                containers
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            Action::Start { containers, .. } => format!("start and wait healthy {}", containers.join(", ")),
+            Action::Start { containers, .. } => {
+                format!("start and wait healthy {}", containers.join(", "))
+            }
             Action::File { action, .. } => action.describe(),
             Action::Fixture { name, version } => format!("register release {name} ({version})"),
             Action::Finalize { release } => format!("record deployed release {release}"),
@@ -161,12 +199,24 @@ pub struct ContainerRef {
 pub enum Prior {
     Nothing,
     /// Whether the container of a Create existed before.
-    Container { existed: bool },
+    Container {
+        existed: bool,
+    },
     /// Which of the containers of a Stop/Start were running before.
-    Running { running: Vec<String> },
-    Paths { entries: Vec<PathPrior>, created_dirs: Vec<PathBuf> },
-    Fixture { present_before: bool, created_id: Option<i64> },
-    Deployed { previous: Option<Deployed> },
+    Running {
+        running: Vec<String>,
+    },
+    Paths {
+        entries: Vec<PathPrior>,
+        created_dirs: Vec<PathBuf>,
+    },
+    Fixture {
+        present_before: bool,
+        created_id: Option<i64>,
+    },
+    Deployed {
+        previous: Option<Deployed>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,8 +230,15 @@ pub struct PathPrior {
 pub enum PathState {
     Absent,
     /// A regular file, copied to `backup` (under the state directory).
-    File { backup: PathBuf, mode: u32, uid: u32, gid: u32 },
-    Symlink { target: PathBuf },
+    File {
+        backup: PathBuf,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Symlink {
+        target: PathBuf,
+    },
 }
 
 /// What the runner recorded at its last finalize: the deployed release.
@@ -206,19 +263,26 @@ pub enum JournalError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is damaged ({reason}): inspect it; move it aside only if no upgrade is half-done")]
+    #[error(
+        "{path} is damaged ({reason}): inspect it; move it aside only if no upgrade is half-done"
+    )]
     Corrupt { path: PathBuf, reason: String },
     #[error("another fuel-upgrade run holds {path} ({holder}): wait for it to finish")]
     Locked { path: PathBuf, holder: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |source| JournalError::Io { path: path.to_path_buf(), source }
+    move |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl StateDir {
     pub fn under(root: &Path) -> StateDir {
-        StateDir { dir: root.join("var/lib/fuel-upgrade") }
+        StateDir {
+            dir: root.join("var/lib/fuel-upgrade"),
+        }
     }
 
     pub fn journal_path(&self) -> PathBuf {
@@ -271,7 +335,13 @@ impl StateDir {
     pub fn lock(&self, command: &str) -> Result<RunLock, JournalError> {
         self.ensure()?;
         let path = self.lock_path();
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io(&path))?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -280,12 +350,19 @@ impl StateDir {
                 let holder = holder.trim();
                 return Err(JournalError::Locked {
                     path,
-                    holder: if holder.is_empty() { "unknown process".into() } else { holder.to_string() },
+                    holder: if holder.is_empty() {
+                        "unknown process".into()
+                    } else {
+                        holder.to_string()
+                    },
                 });
             }
             Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
         }
-        let me = format!("pid {} running `fuel-upgrade {command}`", std::process::id());
+        let me = format!(
+            "pid {} running `fuel-upgrade {command}`",
+            std::process::id()
+        );
         file.set_len(0).map_err(io(&path))?;
         file.rewind().map_err(io(&path))?;
         file.write_all(me.as_bytes()).map_err(io(&path))?;
@@ -302,7 +379,10 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, J
     match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| JournalError::Corrupt { path: path.to_path_buf(), reason: e.to_string() }),
+            .map_err(|e| JournalError::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(path)(e)),
     }
@@ -325,8 +405,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::under(dir.path());
         let _held = state.lock("apply").unwrap();
-        let err = state.lock("rollback").err().expect("second lock must fail").to_string();
-        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        let err = state
+            .lock("rollback")
+            .err()
+            .expect("second lock must fail")
+            .to_string();
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         assert!(err.contains("fuel-upgrade apply"), "{err}");
     }
 
@@ -335,7 +422,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::under(dir.path());
         assert_eq!(state.load_deployed().unwrap(), None);
-        let d = Deployed { release: "8.0.0".into(), namespace: "fuel".into(), plan_digest: "x".into() };
+        let d = Deployed {
+            release: "8.0.0".into(),
+            namespace: "fuel".into(),
+            plan_digest: "x".into(),
+        };
         state.save_deployed(Some(&d)).unwrap();
         assert_eq!(state.load_deployed().unwrap(), Some(d));
         state.save_deployed(None).unwrap();

@@ -27,10 +27,20 @@ struct Global {
     #[arg(long, global = true, default_value = "/")]
     root: PathBuf,
     /// Label value grouping this master node's containers.
-    #[arg(long, global = true, env = "FUEL_UPGRADE_NAMESPACE", default_value = "fuel")]
+    #[arg(
+        long,
+        global = true,
+        env = "FUEL_UPGRADE_NAMESPACE",
+        default_value = "fuel"
+    )]
     namespace: String,
     /// The master node's REST API.
-    #[arg(long, global = true, env = "FUEL_API_URL", default_value = "http://127.0.0.1:8000")]
+    #[arg(
+        long,
+        global = true,
+        env = "FUEL_API_URL",
+        default_value = "http://127.0.0.1:8000"
+    )]
     api_url: String,
     /// Token for the API (X-Auth-Token).
     #[arg(long, global = true, env = "FUEL_API_TOKEN", hide_env_values = true)]
@@ -79,7 +89,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = cli.global;
-    let command = cli.command.unwrap_or(Command::Apply { force: false, no_rollback: false });
+    let command = cli.command.unwrap_or(Command::Apply {
+        force: false,
+        no_rollback: false,
+    });
     let (force, no_rollback) = match &command {
         Command::Apply { force, no_rollback } => (*force, *no_rollback),
         Command::Resume { no_rollback } => (false, *no_rollback),
@@ -96,7 +109,11 @@ fn main() -> ExitCode {
         no_rollback,
         quiet: g.quiet,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let runner = Runner::new(opts);
     let json = g.json;
     let result: Result<i32, RunError> = runtime.block_on(async {
@@ -117,7 +134,10 @@ fn main() -> ExitCode {
             Command::Status => {
                 let status = runner.status().await?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&status).expect("status serialises"));
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&status).expect("status serialises")
+                    );
                 } else {
                     print!("{}", status.to_text());
                 }
@@ -136,7 +156,10 @@ fn main() -> ExitCode {
 
 fn print_report(report: &Report, json: bool) -> i32 {
     if json {
-        println!("{}", serde_json::to_string_pretty(report).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("report serialises")
+        );
     } else {
         print!("{}", report.to_text());
     }

@@ -49,6 +49,16 @@ pub struct Service {
     /// Seconds `docker stop` waits before killing (default 10).
     #[serde(default = "default_stop_timeout")]
     pub stop_timeout: u32,
+    /// `host` shares the master's network (as Fuel's containers did: no
+    /// per-container network setup, probes go to 127.0.0.1); default bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+}
+
+impl Service {
+    pub fn host_network(&self) -> bool {
+        self.network_mode.as_deref() == Some("host")
+    }
 }
 
 fn default_stop_timeout() -> u32 {
@@ -87,7 +97,13 @@ pub struct Healthcheck {
 
 impl Default for Healthcheck {
     fn default() -> Self {
-        Healthcheck { exec: None, tcp: None, http: None, running: Some(true), timeout: default_health_timeout() }
+        Healthcheck {
+            exec: None,
+            tcp: None,
+            http: None,
+            running: Some(true),
+            timeout: default_health_timeout(),
+        }
     }
 }
 
@@ -157,7 +173,9 @@ impl FileAction {
 
     pub fn describe(&self) -> String {
         match self {
-            FileAction::Copy { from, to, .. } => format!("copy {} -> {}", from.display(), to.display()),
+            FileAction::Copy { from, to, .. } => {
+                format!("copy {} -> {}", from.display(), to.display())
+            }
             FileAction::Move { from, to } => format!("move {} -> {}", from.display(), to.display()),
             FileAction::Symlink { link, target } => {
                 format!("symlink {} -> {}", link.display(), target.display())
@@ -197,7 +215,11 @@ pub enum PlanError {
         source: std::io::Error,
     },
     #[error("{file}:{line}: {message}")]
-    Invalid { file: PathBuf, line: usize, message: String },
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Many(Vec<PlanError>),
 }
@@ -205,8 +227,10 @@ pub enum PlanError {
 impl Plan {
     /// Reads, parses and checks a plan file.
     pub fn load(file: &Path) -> Result<Plan, PlanError> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|source| PlanError::Read { file: file.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(file).map_err(|source| PlanError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
         Plan::parse(&text, file)
     }
 
@@ -239,57 +263,148 @@ impl Plan {
     fn check(&self, text: &str, file: &Path) -> Vec<PlanError> {
         let mut errors = Vec::new();
         let fail = |errors: &mut Vec<PlanError>, needle: &str, message: String| {
-            errors.push(PlanError::Invalid { file: file.to_path_buf(), line: line_of(text, needle), message });
+            errors.push(PlanError::Invalid {
+                file: file.to_path_buf(),
+                line: line_of(text, needle),
+                message,
+            });
         };
         if self.release.trim().is_empty() {
-            fail(&mut errors, "release:", "field `release` is empty: name the release the plan installs".into());
+            fail(
+                &mut errors,
+                "release:",
+                "field `release` is empty: name the release the plan installs".into(),
+            );
         }
         let mut names = BTreeSet::new();
         for (i, s) in self.services.iter().enumerate() {
             let at = format!("name: {}", s.name);
             if !valid_name(&s.name) {
-                fail(&mut errors, &at, format!("services[{i}].name `{}`: use letters, digits, `-` and `_` only", s.name));
+                fail(
+                    &mut errors,
+                    &at,
+                    format!(
+                        "services[{i}].name `{}`: use letters, digits, `-` and `_` only",
+                        s.name
+                    ),
+                );
             }
             if !names.insert(s.name.as_str()) {
-                fail(&mut errors, &at, format!("services[{i}].name: duplicate service `{}`: service names must be unique", s.name));
+                fail(
+                    &mut errors,
+                    &at,
+                    format!(
+                        "services[{i}].name: duplicate service `{}`: service names must be unique",
+                        s.name
+                    ),
+                );
             }
             if !s.image.archive.is_absolute() {
-                fail(&mut errors, &at, format!("services[{i}] ({}).image.archive `{}` is relative: give an absolute path", s.name, s.image.archive.display()));
+                fail(
+                    &mut errors,
+                    &at,
+                    format!(
+                        "services[{i}] ({}).image.archive `{}` is relative: give an absolute path",
+                        s.name,
+                        s.image.archive.display()
+                    ),
+                );
             }
             if s.image.tag.is_empty() || !s.image.tag.contains(':') {
-                fail(&mut errors, &at, format!("services[{i}] ({}).image.tag `{}`: give repository:tag", s.name, s.image.tag));
+                fail(
+                    &mut errors,
+                    &at,
+                    format!(
+                        "services[{i}] ({}).image.tag `{}`: give repository:tag",
+                        s.name, s.image.tag
+                    ),
+                );
             }
             for v in &s.volumes {
                 let host = v.split(':').next().unwrap_or("");
                 if !host.starts_with('/') || v.split(':').count() < 2 {
-                    fail(&mut errors, &at, format!("services[{i}] ({}).volumes `{v}`: use /HOST/PATH:/CONTAINER/PATH[:ro]", s.name));
+                    fail(
+                        &mut errors,
+                        &at,
+                        format!(
+                            "services[{i}] ({}).volumes `{v}`: use /HOST/PATH:/CONTAINER/PATH[:ro]",
+                            s.name
+                        ),
+                    );
                 }
             }
             for p in &s.ports {
-                let ok = p.split_once(':').map(|(h, c)| h.parse::<u16>().is_ok() && c.parse::<u16>().is_ok());
+                let ok = p
+                    .split_once(':')
+                    .map(|(h, c)| h.parse::<u16>().is_ok() && c.parse::<u16>().is_ok());
                 if ok != Some(true) {
-                    fail(&mut errors, &at, format!("services[{i}] ({}).ports `{p}`: use HOSTPORT:CONTAINERPORT", s.name));
+                    fail(
+                        &mut errors,
+                        &at,
+                        format!(
+                            "services[{i}] ({}).ports `{p}`: use HOSTPORT:CONTAINERPORT",
+                            s.name
+                        ),
+                    );
                 }
             }
             let h = &s.healthcheck;
-            let probes = h.exec.is_some() as u8 + h.tcp.is_some() as u8 + h.http.is_some() as u8 + h.running.is_some() as u8;
+            let probes = h.exec.is_some() as u8
+                + h.tcp.is_some() as u8
+                + h.http.is_some() as u8
+                + h.running.is_some() as u8;
+            match s.network_mode.as_deref() {
+                None | Some("bridge") => {}
+                Some("host") if !s.ports.is_empty() => fail(
+                    &mut errors,
+                    &at,
+                    format!("services[{i}] ({}).ports: a host-network service publishes no ports: drop them", s.name),
+                ),
+                Some("host") => {}
+                Some(other) => fail(
+                    &mut errors,
+                    &at,
+                    format!("services[{i}] ({}).network_mode `{other}`: use host or bridge", s.name),
+                ),
+            }
             if probes != 1 {
                 fail(&mut errors, &at, format!("services[{i}] ({}).healthcheck: give exactly one of exec, tcp, http, running", s.name));
             }
             if matches!(&h.exec, Some(c) if c.is_empty()) {
-                fail(&mut errors, &at, format!("services[{i}] ({}).healthcheck.exec is empty: give the command", s.name));
+                fail(
+                    &mut errors,
+                    &at,
+                    format!(
+                        "services[{i}] ({}).healthcheck.exec is empty: give the command",
+                        s.name
+                    ),
+                );
             }
         }
         for (i, s) in self.services.iter().enumerate() {
             for d in &s.depends_on {
                 if !names.contains(d.as_str()) {
-                    fail(&mut errors, &format!("name: {}", s.name), format!("services[{i}] ({}).depends_on: unknown service `{d}`", s.name));
+                    fail(
+                        &mut errors,
+                        &format!("name: {}", s.name),
+                        format!(
+                            "services[{i}] ({}).depends_on: unknown service `{d}`",
+                            s.name
+                        ),
+                    );
                 }
             }
         }
         if errors.is_empty() {
             if let Err(cycle) = self.start_levels() {
-                fail(&mut errors, &format!("name: {}", cycle[0]), format!("services: depends_on cycle {}: break it", cycle.join(" -> ")));
+                fail(
+                    &mut errors,
+                    &format!("name: {}", cycle[0]),
+                    format!(
+                        "services: depends_on cycle {}: break it",
+                        cycle.join(" -> ")
+                    ),
+                );
             }
         }
         for (i, f) in self.files.iter().enumerate() {
@@ -300,23 +415,43 @@ impl Plan {
             };
             for p in paths {
                 if !p.is_absolute() {
-                    fail(&mut errors, &p.display().to_string(), format!("files[{i}] ({}): path `{}` is relative: give an absolute path", f.describe(), p.display()));
+                    fail(
+                        &mut errors,
+                        &p.display().to_string(),
+                        format!(
+                            "files[{i}] ({}): path `{}` is relative: give an absolute path",
+                            f.describe(),
+                            p.display()
+                        ),
+                    );
                 }
             }
             if let Some(m) = f.mode() {
                 if parse_mode(m).is_none() {
-                    fail(&mut errors, m, format!("files[{i}].mode `{m}`: give an octal mode such as \"0644\""));
+                    fail(
+                        &mut errors,
+                        m,
+                        format!("files[{i}].mode `{m}`: give an octal mode such as \"0644\""),
+                    );
                 }
             }
             if let Some(o) = f.owner() {
                 if o.split(':').count() != 2 {
-                    fail(&mut errors, o, format!("files[{i}].owner `{o}`: give USER:GROUP"));
+                    fail(
+                        &mut errors,
+                        o,
+                        format!("files[{i}].owner `{o}`: give USER:GROUP"),
+                    );
                 }
             }
         }
         if let Some(fx) = &self.fixtures {
             if !fx.openstack_yaml.is_absolute() {
-                fail(&mut errors, "openstack_yaml", "fixtures.openstack_yaml is relative: give an absolute path".into());
+                fail(
+                    &mut errors,
+                    "openstack_yaml",
+                    "fixtures.openstack_yaml is relative: give an absolute path".into(),
+                );
             }
         }
         errors
@@ -325,10 +460,19 @@ impl Plan {
     /// Services grouped by dependency level: level 0 depends on nothing,
     /// level n only on lower levels. Err holds a cycle.
     pub fn start_levels(&self) -> Result<Vec<Vec<String>>, Vec<String>> {
-        let deps: HashMap<&str, &Vec<String>> = self.services.iter().map(|s| (s.name.as_str(), &s.depends_on)).collect();
-        dependency_levels(&self.services.iter().map(|s| s.name.clone()).collect::<Vec<_>>(), |n| {
-            deps.get(n).map(|d| d.to_vec()).unwrap_or_default()
-        })
+        let deps: HashMap<&str, &Vec<String>> = self
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), &s.depends_on))
+            .collect();
+        dependency_levels(
+            &self
+                .services
+                .iter()
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>(),
+            |n| deps.get(n).map(|d| d.to_vec()).unwrap_or_default(),
+        )
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {
@@ -338,7 +482,10 @@ impl Plan {
 
 /// Groups `names` into levels so that each name comes after what it
 /// depends on (dependencies outside `names` are ignored).
-pub fn dependency_levels(names: &[String], deps: impl Fn(&str) -> Vec<String>) -> Result<Vec<Vec<String>>, Vec<String>> {
+pub fn dependency_levels(
+    names: &[String],
+    deps: impl Fn(&str) -> Vec<String>,
+) -> Result<Vec<Vec<String>>, Vec<String>> {
     let known: BTreeSet<&str> = names.iter().map(|s| s.as_str()).collect();
     let mut level: BTreeMap<String, usize> = BTreeMap::new();
     fn visit(
@@ -397,7 +544,12 @@ fn unrendered_token(text: &str) -> Option<(usize, String)> {
         if line.trim_start().starts_with('#') {
             continue;
         }
-        for token in ["@FUEL_VERSION@", "@FUEL_SERIES@", "@FUEL_RELEASE@", "@BUILD_COMMIT@"] {
+        for token in [
+            "@FUEL_VERSION@",
+            "@FUEL_SERIES@",
+            "@FUEL_RELEASE@",
+            "@BUILD_COMMIT@",
+        ] {
             if line.contains(token) {
                 return Some((i + 1, token.to_string()));
             }
@@ -407,12 +559,18 @@ fn unrendered_token(text: &str) -> Option<(usize, String)> {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// 1-based line of the first occurrence of `needle` (0 when absent).
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or(0)
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -438,14 +596,19 @@ files:
     #[test]
     fn parses_and_orders_by_dependency() {
         let plan = Plan::parse(GOOD, Path::new("p.yaml")).unwrap();
-        assert_eq!(plan.start_levels().unwrap(), vec![vec!["db".to_string()], vec!["api".to_string()]]);
+        assert_eq!(
+            plan.start_levels().unwrap(),
+            vec![vec!["db".to_string()], vec!["api".to_string()]]
+        );
         assert_eq!(plan.services[0].healthcheck.running, Some(true));
     }
 
     #[test]
     fn unknown_field_names_file_line_and_field() {
         let text = GOOD.replace("command: [sleep, \"1000\"]", "comand: [sleep]");
-        let err = Plan::parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        let err = Plan::parse(&text, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("p.yaml:7:"), "{err}");
         assert!(err.contains("comand"), "{err}");
     }
@@ -457,27 +620,48 @@ files:
             .replace("/img/a.tar, tag: \"fuel/db", "img/a.tar, tag: \"fuel/db")
             .replace("/etc/fuel/current", "etc/current");
         let err = Plan::parse(&text, Path::new("p.yaml")).unwrap_err();
-        let PlanError::Many(all) = err else { panic!("{err}") };
+        let PlanError::Many(all) = err else {
+            panic!("{err}")
+        };
         let text: Vec<String> = all.iter().map(|e| e.to_string()).collect();
         assert_eq!(all.len(), 3, "{text:?}");
-        assert!(text.iter().any(|e| e.contains("unknown service `nope`")), "{text:?}");
-        assert!(text.iter().any(|e| e.contains("image.archive `img/a.tar` is relative")), "{text:?}");
-        assert!(text.iter().any(|e| e.contains("`etc/current` is relative")), "{text:?}");
+        assert!(
+            text.iter().any(|e| e.contains("unknown service `nope`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.contains("image.archive `img/a.tar` is relative")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|e| e.contains("`etc/current` is relative")),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn cycles_and_duplicates_are_refused() {
         let text = GOOD.replace("command: [sleep, \"1000\"]", "depends_on: [api]");
-        let err = Plan::parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        let err = Plan::parse(&text, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cycle"), "{err}");
         let text = GOOD.replace("name: api", "name: db");
-        let err = Plan::parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        let err = Plan::parse(&text, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("duplicate service `db`"), "{err}");
     }
 
     #[test]
     fn unrendered_template_is_refused() {
-        let err = Plan::parse("release: \"@FUEL_VERSION@\"\n", Path::new("t.yaml")).unwrap_err().to_string();
-        assert!(err.contains("t.yaml:1") && err.contains("@FUEL_VERSION@"), "{err}");
+        let err = Plan::parse("release: \"@FUEL_VERSION@\"\n", Path::new("t.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.yaml:1") && err.contains("@FUEL_VERSION@"),
+            "{err}"
+        );
     }
 }

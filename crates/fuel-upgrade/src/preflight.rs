@@ -27,11 +27,25 @@ pub struct Check {
 
 impl Check {
     pub fn pass(id: &str, message: impl Into<String>) -> Check {
-        Check { id: id.into(), passed: true, message: message.into(), remedy: String::new(), skippable: false, overridden: false }
+        Check {
+            id: id.into(),
+            passed: true,
+            message: message.into(),
+            remedy: String::new(),
+            skippable: false,
+            overridden: false,
+        }
     }
 
     pub fn fail(id: &str, message: impl Into<String>, remedy: impl Into<String>) -> Check {
-        Check { id: id.into(), passed: false, message: message.into(), remedy: remedy.into(), skippable: false, overridden: false }
+        Check {
+            id: id.into(),
+            passed: false,
+            message: message.into(),
+            remedy: remedy.into(),
+            skippable: false,
+            overridden: false,
+        }
     }
 
     pub fn skippable(mut self) -> Check {
@@ -64,8 +78,14 @@ pub fn release_checks(plan: &Plan, current: Option<&str>) -> Vec<Check> {
             )
             .skippable(),
         ),
-        Some(cur) => out.push(Check::pass("target-newer", format!("{target} is newer than {cur}"))),
-        None => out.push(Check::pass("target-newer", format!("no deployed release recorded; installing {target}"))),
+        Some(cur) => out.push(Check::pass(
+            "target-newer",
+            format!("{target} is newer than {cur}"),
+        )),
+        None => out.push(Check::pass(
+            "target-newer",
+            format!("no deployed release recorded; installing {target}"),
+        )),
     }
     match current {
         Some(cur) if plan.can_upgrade_from.iter().any(|f| fuel_version::compare_releases(f, cur).is_eq()) => {
@@ -95,7 +115,13 @@ pub fn journal_check(journal: Option<&Journal>) -> Check {
     match journal {
         Some(j) if j.status.is_interrupted() => Check::fail(
             "interrupted-run",
-            format!("the run {} ({} -> {}) stopped half-way ({:?})", j.run_id, j.from_release.as_deref().unwrap_or("none"), j.to_release, j.status),
+            format!(
+                "the run {} ({} -> {}) stopped half-way ({:?})",
+                j.run_id,
+                j.from_release.as_deref().unwrap_or("none"),
+                j.to_release,
+                j.status
+            ),
             "finish it with `fuel-upgrade resume` or undo it with `fuel-upgrade rollback`",
         ),
         _ => Check::pass("interrupted-run", "no half-done run in the journal"),
@@ -104,7 +130,11 @@ pub fn journal_check(journal: Option<&Journal>) -> Check {
 
 pub fn archive_check(plan: &Plan, root: &Path) -> Check {
     let mut bad = Vec::new();
-    let mut archives: Vec<&Path> = plan.services.iter().map(|s| s.image.archive.as_path()).collect();
+    let mut archives: Vec<&Path> = plan
+        .services
+        .iter()
+        .map(|s| s.image.archive.as_path())
+        .collect();
     archives.sort();
     archives.dedup();
     for a in &archives {
@@ -118,7 +148,10 @@ pub fn archive_check(plan: &Plan, root: &Path) -> Check {
         }
     }
     if bad.is_empty() {
-        Check::pass("image-archives", format!("{} image archives readable", archives.len()))
+        Check::pass(
+            "image-archives",
+            format!("{} image archives readable", archives.len()),
+        )
     } else {
         Check::fail(
             "image-archives",
@@ -131,7 +164,12 @@ pub fn archive_check(plan: &Plan, root: &Path) -> Check {
 /// Free space summed per mount point: image archives land in the engine's
 /// root, written and copied files on their target's mount, backups of
 /// overwritten files in the state directory.
-pub fn space_check(plan: &Plan, root: &Path, docker_root: Option<&Path>, state_dir: &Path) -> Check {
+pub fn space_check(
+    plan: &Plan,
+    root: &Path,
+    docker_root: Option<&Path>,
+    state_dir: &Path,
+) -> Check {
     let mounts = mount_points();
     let mut need: BTreeMap<PathBuf, u64> = BTreeMap::new();
     let mut add = |path: &Path, bytes: u64| {
@@ -139,16 +177,26 @@ pub fn space_check(plan: &Plan, root: &Path, docker_root: Option<&Path>, state_d
         *need.entry(m).or_default() += bytes;
     };
     if let Some(docker_root) = docker_root.filter(|d| d.exists()) {
-        let mut archives: Vec<&Path> = plan.services.iter().map(|s| s.image.archive.as_path()).collect();
+        let mut archives: Vec<&Path> = plan
+            .services
+            .iter()
+            .map(|s| s.image.archive.as_path())
+            .collect();
         archives.sort();
         archives.dedup();
-        let total: u64 = archives.iter().filter_map(|a| std::fs::metadata(under(root, a)).ok()).map(|m| m.len()).sum();
+        let total: u64 = archives
+            .iter()
+            .filter_map(|a| std::fs::metadata(under(root, a)).ok())
+            .map(|m| m.len())
+            .sum();
         add(docker_root, total);
     }
     for f in &plan.files {
         let target = under(root, f.target());
         let written = match f {
-            FileAction::Copy { from, .. } => std::fs::metadata(under(root, from)).map(|m| m.len()).unwrap_or(0),
+            FileAction::Copy { from, .. } => std::fs::metadata(under(root, from))
+                .map(|m| m.len())
+                .unwrap_or(0),
             FileAction::Write { content, .. } => content.len() as u64,
             _ => 0,
         };
@@ -167,15 +215,36 @@ pub fn space_check(plan: &Plan, root: &Path, docker_root: Option<&Path>, state_d
         let free = free_bytes(mount).unwrap_or(u64::MAX);
         // Keep a margin: a full disk mid-upgrade is the failure we avoid.
         let wanted = bytes + bytes / 10 + (1 << 20);
-        summary.push(format!("{}: {} needed, {} free", mount.display(), human(wanted), human(free)));
+        summary.push(format!(
+            "{}: {} needed, {} free",
+            mount.display(),
+            human(wanted),
+            human(free)
+        ));
         if free < wanted {
-            short.push(format!("{} needs {} but has {} free", mount.display(), human(wanted), human(free)));
+            short.push(format!(
+                "{} needs {} but has {} free",
+                mount.display(),
+                human(wanted),
+                human(free)
+            ));
         }
     }
     if short.is_empty() {
-        Check::pass("free-space", if summary.is_empty() { "nothing to write".into() } else { summary.join("; ") })
+        Check::pass(
+            "free-space",
+            if summary.is_empty() {
+                "nothing to write".into()
+            } else {
+                summary.join("; ")
+            },
+        )
     } else {
-        Check::fail("free-space", short.join("; "), "free disk space on those file systems")
+        Check::fail(
+            "free-space",
+            short.join("; "),
+            "free disk space on those file systems",
+        )
     }
 }
 
@@ -187,7 +256,10 @@ fn human(bytes: u64) -> String {
 }
 
 fn existing_ancestor(path: &Path) -> PathBuf {
-    path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/")).to_path_buf()
+    path.ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"))
+        .to_path_buf()
 }
 
 fn mount_points() -> Vec<PathBuf> {
@@ -204,8 +276,16 @@ fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
-            out.push(u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 4]).unwrap(), 8).unwrap_or(b'?'));
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 4]).unwrap(), 8)
+                    .unwrap_or(b'?'),
+            );
             i += 4;
         } else {
             out.push(bytes[i]);
@@ -216,7 +296,9 @@ fn unescape_octal(s: &str) -> String {
 }
 
 fn mount_of(mounts: &[PathBuf], path: &Path) -> PathBuf {
-    let path = existing_ancestor(path).canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let path = existing_ancestor(path)
+        .canonicalize()
+        .unwrap_or_else(|_| path.to_path_buf());
     mounts
         .iter()
         .filter(|m| path.starts_with(m))
@@ -245,11 +327,19 @@ mod tests {
 
     #[test]
     fn release_checks_follow_fuel_version_ordering() {
-        let plan = Plan::parse("release: \"8.0.0\"\ncan_upgrade_from: [\"7.0\"]\n", Path::new("p")).unwrap();
+        let plan = Plan::parse(
+            "release: \"8.0.0\"\ncan_upgrade_from: [\"7.0\"]\n",
+            Path::new("p"),
+        )
+        .unwrap();
         let ok = release_checks(&plan, Some("7.0.0"));
         assert!(ok.iter().all(|c| c.passed), "{ok:?}");
         let bad = release_checks(&plan, Some("8.0"));
-        let ids: Vec<&str> = bad.iter().filter(|c| !c.passed).map(|c| c.id.as_str()).collect();
+        let ids: Vec<&str> = bad
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.id.as_str())
+            .collect();
         assert_eq!(ids, ["target-newer", "upgrade-path"]);
         assert!(bad.iter().all(|c| c.skippable));
     }

@@ -25,9 +25,20 @@ impl ProgressLog {
         let log = log_path
             .parent()
             .map(std::fs::create_dir_all)
-            .and_then(|_| OpenOptions::new().create(true).append(true).open(&log_path).ok())
+            .and_then(|_| {
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log_path)
+                    .ok()
+            })
             .map(Mutex::new);
-        ProgressLog { started: Instant::now(), log, log_path, quiet }
+        ProgressLog {
+            started: Instant::now(),
+            log,
+            log_path,
+            quiet,
+        }
     }
 
     pub fn line(&self, message: impl AsRef<str>) {
@@ -106,7 +117,10 @@ impl Report {
                 actions: s
                     .actions
                     .iter()
-                    .map(|a| ActionReport { action: a.action.describe(), status: a.status })
+                    .map(|a| ActionReport {
+                        action: a.action.describe(),
+                        status: a.status,
+                    })
                     .collect(),
             })
             .collect();
@@ -122,27 +136,56 @@ impl Report {
         let mut out = String::new();
         let from = self.from_release.as_deref().unwrap_or("(none)");
         let to = self.to_release.as_deref().unwrap_or("?");
-        out.push_str(&format!("fuel-upgrade {}: {} ({from} -> {to}, namespace {})\n", self.command, self.outcome, self.namespace));
+        out.push_str(&format!(
+            "fuel-upgrade {}: {} ({from} -> {to}, namespace {})\n",
+            self.command, self.outcome, self.namespace
+        ));
         let failed: Vec<&Check> = self.preflight.iter().filter(|c| !c.passed).collect();
         if !self.preflight.is_empty() {
-            out.push_str(&format!("preflight: {} checks, {} failed\n", self.preflight.len(), failed.len()));
+            out.push_str(&format!(
+                "preflight: {} checks, {} failed\n",
+                self.preflight.len(),
+                failed.len()
+            ));
         }
         for c in &self.preflight {
-            let mark = if c.passed { "ok  " } else if c.overridden { "skip" } else { "FAIL" };
+            let mark = if c.passed {
+                "ok  "
+            } else if c.overridden {
+                "skip"
+            } else {
+                "FAIL"
+            };
             out.push_str(&format!("  [{mark}] {}: {}", c.id, c.message));
             if !c.passed {
-                out.push_str(&format!("\n         remedy: {}{}", c.remedy, if c.skippable && !c.overridden { " (skippable with --force)" } else { "" }));
+                out.push_str(&format!(
+                    "\n         remedy: {}{}",
+                    c.remedy,
+                    if c.skippable && !c.overridden {
+                        " (skippable with --force)"
+                    } else {
+                        ""
+                    }
+                ));
             }
             out.push('\n');
         }
         for s in &self.steps {
-            out.push_str(&format!("step {:<9} {:<8} {:>8.2}s\n", s.id, status_word(s.status), s.elapsed_ms as f64 / 1000.0));
+            out.push_str(&format!(
+                "step {:<9} {:<8} {:>8.2}s\n",
+                s.id,
+                status_word(s.status),
+                s.elapsed_ms as f64 / 1000.0
+            ));
             for a in &s.actions {
                 out.push_str(&format!("    {:<8} {}\n", status_word(a.status), a.action));
             }
         }
         if let Some(d) = self.downtime_ms {
-            out.push_str(&format!("service downtime: {:.2}s (first old container stopped -> every new one healthy)\n", d as f64 / 1000.0));
+            out.push_str(&format!(
+                "service downtime: {:.2}s (first old container stopped -> every new one healthy)\n",
+                d as f64 / 1000.0
+            ));
         }
         if let Some(e) = &self.error {
             out.push_str(&format!("error: {e}\n"));

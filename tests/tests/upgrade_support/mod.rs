@@ -47,9 +47,17 @@ fn base_image() -> &'static str {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
         std::fs::write(rootfs.join("www/index.html"), "fuel\n").unwrap();
         let tar = dir.path().join("rootfs.tar");
-        run(Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg("."));
+        run(Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."));
         let tag = "fuel-e2e/busybox:base".to_string();
-        let present = Command::new("docker").args(["image", "inspect", &tag]).output().map(|o| o.status.success());
+        let present = Command::new("docker")
+            .args(["image", "inspect", &tag])
+            .output()
+            .map(|o| o.status.success());
         if matches!(present, Ok(true)) {
             return tag;
         }
@@ -65,17 +73,27 @@ pub fn build_archive(archive: &Path, tags: &[String]) {
         run(Command::new("docker").args(["tag", base, t]));
     }
     std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
-    run(Command::new("docker").arg("save").arg("-o").arg(archive).args(tags));
+    run(Command::new("docker")
+        .arg("save")
+        .arg("-o")
+        .arg(archive)
+        .args(tags));
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One HTTP/1.1 exchange with the API; returns status and body.
 pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to fuel-api");
-    let auth = token.map(|t| format!("X-Auth-Token: {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("X-Auth-Token: {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -84,8 +102,15 @@ pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str
     .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
-    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not HTTP: {answer}"));
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -98,7 +123,12 @@ fn password_hash() -> &'static str {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(b"upgrade-e2e\n").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"upgrade-e2e\n")
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -134,16 +164,35 @@ impl Api {
             .spawn()
             .expect("start fuel-api");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() || http(port, "GET", "/api/health", None, "").0 != 200 {
-            assert!(child.try_wait().unwrap().is_none(), "fuel-api exited before answering");
-            assert!(Instant::now() < deadline, "fuel-api did not answer within 30 s");
+        while TcpStream::connect(("127.0.0.1", port)).is_err()
+            || http(port, "GET", "/api/health", None, "").0 != 200
+        {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "fuel-api exited before answering"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "fuel-api did not answer within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(30));
         }
-        let (status, body) = http(port, "POST", "/api/v1/auth/tokens", None, r#"{"username":"admin","password":"upgrade-e2e"}"#);
+        let (status, body) = http(
+            port,
+            "POST",
+            "/api/v1/auth/tokens",
+            None,
+            r#"{"username":"admin","password":"upgrade-e2e"}"#,
+        );
         assert_eq!(status, 201, "{body}");
         let token: serde_json::Value = serde_json::from_str(&body).unwrap();
         let token = token["token"].as_str().unwrap().to_string();
-        Api { child, port, url: format!("http://127.0.0.1:{port}"), token }
+        Api {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            token,
+        }
     }
 
     /// Every release as (name, version, operating_system, description, state).
@@ -154,7 +203,15 @@ impl Api {
         let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
         let mut out: Vec<_> = list
             .iter()
-            .map(|r| (text(r, "name"), text(r, "version"), text(r, "operating_system"), text(r, "description"), text(r, "state")))
+            .map(|r| {
+                (
+                    text(r, "name"),
+                    text(r, "version"),
+                    text(r, "operating_system"),
+                    text(r, "description"),
+                    text(r, "state"),
+                )
+            })
             .collect();
         out.sort();
         out
@@ -185,10 +242,21 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         std::fs::create_dir_all(&root).unwrap();
-        let unique = dir.path().file_name().unwrap().to_string_lossy().to_lowercase().replace(['.', '_'], "");
+        let unique = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_lowercase()
+            .replace(['.', '_'], "");
         let namespace = format!("e2e-{test}-{unique}");
         let api = Api::start(dir.path());
-        Env { dir, root, namespace, api }
+        Env {
+            dir,
+            root,
+            namespace,
+            api,
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -241,8 +309,19 @@ impl Env {
         let mut all = args.to_vec();
         all.push("--json");
         let out = self.upgrade(plan, &all, &[]);
-        assert!(out.status.success(), "fuel-upgrade {args:?} failed ({}):\n{}\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "fuel-upgrade {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "report is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 
     /// Everything an upgrade may change, with this environment's namespace
@@ -260,18 +339,29 @@ impl Env {
             // Config.Image is the tag the container was created from, even if
             // another test re-pointed the tag since (docker ps would show an id).
             let inspect = run(Command::new("docker")
-                .args(["inspect", "--format", "{{.Name}}\t{{.Config.Image}}\t{{.State.Status}}"])
+                .args([
+                    "inspect",
+                    "--format",
+                    "{{.Name}}\t{{.Config.Image}}\t{{.State.Status}}",
+                ])
                 .args(&ids));
             for line in inspect.lines().filter(|l| !l.is_empty()) {
                 let f: Vec<&str> = line.split('\t').collect();
                 let full = f[0].trim_start_matches('/');
-                let name = full.strip_prefix(&format!("{}-", self.namespace)).unwrap_or(full).to_string();
+                let name = full
+                    .strip_prefix(&format!("{}-", self.namespace))
+                    .unwrap_or(full)
+                    .to_string();
                 containers.insert(name, (f[1].to_string(), f[2].to_string()));
             }
         }
         let mut files = BTreeMap::new();
         walk(&self.root, &self.root, &self.namespace, &mut files);
-        Snapshot { containers, files, releases: self.api.releases().into_iter().collect() }
+        Snapshot {
+            containers,
+            files,
+            releases: self.api.releases().into_iter().collect(),
+        }
     }
 
     /// Containers as name → (image, state).
@@ -283,22 +373,38 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         let ids = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label={LABEL_NAMESPACE}={}", self.namespace)])
+            .args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label={LABEL_NAMESPACE}={}", self.namespace),
+            ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
         let ids: Vec<&str> = ids.split_whitespace().collect();
         if !ids.is_empty() {
-            let _ = Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    Dir { mode: u32 },
-    File { content: String, mode: u32, uid: u32 },
-    Link { target: String },
+    Dir {
+        mode: u32,
+    },
+    File {
+        content: String,
+        mode: u32,
+        uid: u32,
+    },
+    Link {
+        target: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,11 +420,21 @@ impl Snapshot {
         let mut out = String::new();
         for (k, v) in &self.containers {
             if other.containers.get(k) != Some(v) {
-                out.push_str(&format!("container {k}: {v:?} vs {:?}\n", other.containers.get(k)));
+                out.push_str(&format!(
+                    "container {k}: {v:?} vs {:?}\n",
+                    other.containers.get(k)
+                ));
             }
         }
-        for k in other.containers.keys().filter(|k| !self.containers.contains_key(*k)) {
-            out.push_str(&format!("container {k}: absent vs {:?}\n", other.containers[k]));
+        for k in other
+            .containers
+            .keys()
+            .filter(|k| !self.containers.contains_key(*k))
+        {
+            out.push_str(&format!(
+                "container {k}: absent vs {:?}\n",
+                other.containers[k]
+            ));
         }
         for (k, v) in &self.files {
             if other.files.get(k) != Some(v) {
@@ -329,7 +445,10 @@ impl Snapshot {
             out.push_str(&format!("file {k}: absent vs {:?}\n", other.files[k]));
         }
         if self.releases != other.releases {
-            out.push_str(&format!("releases: {:?} vs {:?}\n", self.releases, other.releases));
+            out.push_str(&format!(
+                "releases: {:?} vs {:?}\n",
+                self.releases, other.releases
+            ));
         }
         out
     }
@@ -345,22 +464,41 @@ fn ignored(rel: &str) -> bool {
 }
 
 fn walk(root: &Path, dir: &Path, namespace: &str, out: &mut BTreeMap<String, Entry>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if ignored(&rel) {
             continue;
         }
         let meta = std::fs::symlink_metadata(&path).unwrap();
         let entry = if meta.file_type().is_symlink() {
-            Entry::Link { target: std::fs::read_link(&path).unwrap().to_string_lossy().into_owned() }
+            Entry::Link {
+                target: std::fs::read_link(&path)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            }
         } else if meta.is_dir() {
             walk(root, &path, namespace, out);
-            Entry::Dir { mode: meta.mode() & 0o7777 }
+            Entry::Dir {
+                mode: meta.mode() & 0o7777,
+            }
         } else {
-            let content = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).replace(namespace, "NS");
-            Entry::File { content, mode: meta.mode() & 0o7777, uid: meta.uid() }
+            let content =
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap()).replace(namespace, "NS");
+            Entry::File {
+                content,
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+            }
         };
         out.insert(rel, entry);
     }
@@ -372,7 +510,12 @@ pub fn killed(out: &Output) -> bool {
 }
 
 pub fn text(out: &Output) -> String {
-    format!("status {}\nstdout:\n{}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// (step id, action) pairs of a plan or apply report.
@@ -380,7 +523,10 @@ pub fn step_actions(report: &serde_json::Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for s in report["steps"].as_array().expect("steps") {
         for a in s["actions"].as_array().expect("actions") {
-            out.push((s["id"].as_str().unwrap().to_string(), a["action"].as_str().unwrap().to_string()));
+            out.push((
+                s["id"].as_str().unwrap().to_string(),
+                a["action"].as_str().unwrap().to_string(),
+            ));
         }
     }
     out
@@ -450,7 +596,10 @@ fn archives() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
         let mut paths = Vec::new();
         for release in ["7.0.0", "8.0.0"] {
             let archive = dir.path().join(format!("e2e-{release}.tar"));
-            let tags: Vec<String> = SERVICES.iter().map(|s| format!("fuel-e2e/{s}:{release}")).collect();
+            let tags: Vec<String> = SERVICES
+                .iter()
+                .map(|s| format!("fuel-e2e/{s}:{release}"))
+                .collect();
             build_archive(&archive, &tags);
             paths.push(archive);
         }
@@ -466,13 +615,26 @@ pub fn deployed_old(test: &str) -> (Env, PathBuf) {
     let env = Env::new(test);
     let (_, old_archive, new_archive) = archives();
     for a in [old_archive, new_archive] {
-        let to = env.path(&format!("var/www/nailgun/docker/images/{}", a.file_name().unwrap().to_string_lossy()));
+        let to = env.path(&format!(
+            "var/www/nailgun/docker/images/{}",
+            a.file_name().unwrap().to_string_lossy()
+        ));
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::hard_link(a, &to).or_else(|_| std::fs::copy(a, &to).map(drop)).unwrap();
+        std::fs::hard_link(a, &to)
+            .or_else(|_| std::fs::copy(a, &to).map(drop))
+            .unwrap();
     }
-    env.write("etc/fuel/astute.yaml", "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n", 0o600);
+    env.write(
+        "etc/fuel/astute.yaml",
+        "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n",
+        0o600,
+    );
     env.write("var/lib/fuel/settings.yaml", "settings: from 7.0\n", 0o644);
-    env.write("usr/share/fuel-openstack-metadata/openstack-7.yaml", &fixture(&[("Kilo on CentOS 6.6", "2015.1.0-7.0")]), 0o644);
+    env.write(
+        "usr/share/fuel-openstack-metadata/openstack-7.yaml",
+        &fixture(&[("Kilo on CentOS 6.6", "2015.1.0-7.0")]),
+        0o644,
+    );
     env.write(
         "usr/share/fuel-openstack-metadata/openstack.yaml",
         &fixture(&[
@@ -482,10 +644,25 @@ pub fn deployed_old(test: &str) -> (Env, PathBuf) {
         ]),
         0o644,
     );
-    let old = env.plan("plan-7.yaml", &plan_text("7.0.0", "6.1", "/usr/share/fuel-openstack-metadata/openstack-7.yaml", false));
-    let new = env.plan("plan-8.yaml", &plan_text("8.0.0", "7.0.0", "/usr/share/fuel-openstack-metadata/openstack.yaml", true));
+    let old = env.plan(
+        "plan-7.yaml",
+        &plan_text(
+            "7.0.0",
+            "6.1",
+            "/usr/share/fuel-openstack-metadata/openstack-7.yaml",
+            false,
+        ),
+    );
+    let new = env.plan(
+        "plan-8.yaml",
+        &plan_text(
+            "8.0.0",
+            "7.0.0",
+            "/usr/share/fuel-openstack-metadata/openstack.yaml",
+            true,
+        ),
+    );
     let report = env.upgrade_ok(&old, &["apply", "--force"]);
     assert_eq!(report["outcome"], "applied", "{report}");
     (env, new)
 }
-

@@ -17,13 +17,27 @@ use anyhow::{bail, Context};
 use xshell::{cmd, Shell};
 
 const SERVICES: [&str; 12] = [
-    "postgres", "rabbitmq", "rsyslog", "rsync", "keystone", "mcollective", "cobbler", "astute", "nailgun", "ostf", "api", "nginx",
+    "postgres",
+    "rabbitmq",
+    "rsyslog",
+    "rsync",
+    "keystone",
+    "mcollective",
+    "cobbler",
+    "astute",
+    "nailgun",
+    "ostf",
+    "api",
+    "nginx",
 ];
 const TARGET_MS: u64 = 3_000;
 
 pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?.to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?
+        .to_path_buf();
     sh.change_dir(&root);
     let format = "{{.Server.Version}}";
     cmd!(sh, "docker version --format {format}")
@@ -42,24 +56,36 @@ pub fn run() -> anyhow::Result<()> {
     let rootfs = work.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin"))?;
     std::fs::create_dir_all(rootfs.join("www"))?;
-    std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox")).context("busybox-static is missing: apt-get install busybox-static")?;
+    std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox"))
+        .context("busybox-static is missing: apt-get install busybox-static")?;
     std::fs::write(rootfs.join("www/index.html"), "fuel\n")?;
     let tar = work.path().join("rootfs.tar");
     cmd!(sh, "tar -C {rootfs} -cf {tar} .").quiet().run()?;
     let base = "fuel-bench/busybox:base";
-    cmd!(sh, "docker import {tar} {base}").quiet().ignore_stdout().run()?;
+    cmd!(sh, "docker import {tar} {base}")
+        .quiet()
+        .ignore_stdout()
+        .run()?;
     let images = master.join("var/www/nailgun/docker/images");
     std::fs::create_dir_all(&images)?;
     for release in ["7.0.0", "8.0.0"] {
-        let tags: Vec<String> = SERVICES.iter().map(|s| format!("fuel/{s}:{release}")).collect();
+        let tags: Vec<String> = SERVICES
+            .iter()
+            .map(|s| format!("fuel/{s}:{release}"))
+            .collect();
         for t in &tags {
             cmd!(sh, "docker tag {base} {t}").quiet().run()?;
         }
         let archive = images.join(format!("fuel-images-{release}.tar"));
-        cmd!(sh, "docker save -o {archive} {tags...}").quiet().run()?;
+        cmd!(sh, "docker save -o {archive} {tags...}")
+            .quiet()
+            .run()?;
     }
     std::fs::create_dir_all(master.join("etc/fuel"))?;
-    std::fs::write(master.join("etc/fuel/astute.yaml"), "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n")?;
+    std::fs::write(
+        master.join("etc/fuel/astute.yaml"),
+        "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n",
+    )?;
     std::fs::create_dir_all(master.join("usr/share/fuel-openstack-metadata"))?;
     std::fs::write(
         master.join("usr/share/fuel-openstack-metadata/openstack.yaml"),
@@ -79,7 +105,9 @@ pub fn run() -> anyhow::Result<()> {
     std::fs::write(&new_plan, render("8.0.0", "8.0"))?;
 
     let (api, url, token) = start_api(&sh, &api_binary, work.path())?;
-    let result = measure(&sh, &upgrade, &master, &namespace, &url, &token, &old_plan, &new_plan);
+    let result = measure(
+        &sh, &upgrade, &master, &namespace, &url, &token, &old_plan, &new_plan,
+    );
     let mut api = api;
     let _ = api.kill();
     let _ = api.wait();
@@ -87,7 +115,10 @@ pub fn run() -> anyhow::Result<()> {
     let ids = cmd!(sh, "docker ps -aq --filter {filter}").quiet().read()?;
     let ids: Vec<&str> = ids.split_whitespace().collect();
     if !ids.is_empty() {
-        cmd!(sh, "docker rm -f {ids...}").quiet().ignore_stdout().run()?;
+        cmd!(sh, "docker rm -f {ids...}")
+            .quiet()
+            .ignore_stdout()
+            .run()?;
     }
     let (downtime_ms, baseline_ms) = result?;
     println!("bench upgrade: 12 services, 7.0.0 -> 8.0.0");
@@ -96,7 +127,11 @@ pub fn run() -> anyhow::Result<()> {
     println!(
         "  ratio downtime / baseline: {:.2}; target <= {TARGET_MS} ms: {}",
         downtime_ms as f64 / baseline_ms.max(1) as f64,
-        if downtime_ms <= TARGET_MS { "met" } else { "MISSED" }
+        if downtime_ms <= TARGET_MS {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     Ok(())
 }
@@ -112,11 +147,30 @@ fn measure(
     old_plan: &Path,
     new_plan: &Path,
 ) -> anyhow::Result<(u64, u64)> {
-    let common = ["--root".to_string(), master.display().to_string(), "--namespace".into(), namespace.into(), "--api-url".into(), url.into(), "--api-token".into(), token.into(), "-q".into(), "--json".into()];
-    cmd!(sh, "{upgrade} apply --force --plan {old_plan} {common...}").quiet().ignore_stdout().run().context("deploying 7.0.0")?;
+    let common = vec![
+        "--root".to_string(),
+        master.display().to_string(),
+        "--namespace".into(),
+        namespace.into(),
+        "--api-url".into(),
+        url.into(),
+        "--api-token".into(),
+        token.into(),
+        "-q".into(),
+        "--json".into(),
+    ];
+    let deploy_args = common.clone();
+    cmd!(sh, "{upgrade} apply --force --plan {old_plan} {deploy_args...}")
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .context("deploying 7.0.0")?;
 
     // Baseline: the same 12 containers, one docker CLI call at a time.
-    let names: Vec<String> = SERVICES.iter().map(|s| format!("{namespace}-{s}-7.0.0")).collect();
+    let names: Vec<String> = SERVICES
+        .iter()
+        .map(|s| format!("{namespace}-{s}-7.0.0"))
+        .collect();
     let started = Instant::now();
     for n in names.iter().rev() {
         cmd!(sh, "docker stop {n}").quiet().ignore_stdout().run()?;
@@ -126,18 +180,26 @@ fn measure(
     }
     let baseline_ms = started.elapsed().as_millis() as u64;
 
-    let report = cmd!(sh, "{upgrade} apply --plan {new_plan} {common...}").quiet().read().context("upgrading to 8.0.0")?;
-    let report: serde_json::Value = serde_json::from_str(&report).context("the report is not JSON")?;
+    let report = cmd!(sh, "{upgrade} apply --plan {new_plan} {common...}")
+        .quiet()
+        .read()
+        .context("upgrading to 8.0.0")?;
+    let report: serde_json::Value =
+        serde_json::from_str(&report).context("the report is not JSON")?;
     if report["outcome"] != "applied" {
         bail!("the upgrade did not apply: {report}");
     }
-    let downtime_ms = report["downtime_ms"].as_u64().context("no downtime in the report")?;
+    let downtime_ms = report["downtime_ms"]
+        .as_u64()
+        .context("no downtime in the report")?;
     Ok((downtime_ms, baseline_ms))
 }
 
 /// The release fuel-api on SQLite, with a user whose token fuel-upgrade uses.
 fn start_api(sh: &Shell, binary: &Path, dir: &Path) -> anyhow::Result<(Child, String, String)> {
-    let hash = cmd!(sh, "{binary} hash-password").stdin("bench-password\n").read()?;
+    let hash = cmd!(sh, "{binary} hash-password")
+        .stdin("bench-password\n")
+        .read()?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let config = dir.join("fuel-api.toml");
     std::fs::write(
@@ -148,16 +210,30 @@ fn start_api(sh: &Shell, binary: &Path, dir: &Path) -> anyhow::Result<(Child, St
             hash.trim()
         ),
     )?;
-    let child = Command::new(binary).arg("--config").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let child = Command::new(binary)
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let body = r#"{"username":"admin","password":"bench-password"}"#;
     let tokens = format!("{url}/api/v1/auth/tokens");
     loop {
         // curl is on every test bed (dnf needs it); xshell keeps the body off a shell.
-        if let Ok(answer) = cmd!(sh, "curl -sf -X POST -H Content-Type:application/json -d {body} {tokens}").quiet().read() {
+        if let Ok(answer) = cmd!(
+            sh,
+            "curl -sf -X POST -H Content-Type:application/json -d {body} {tokens}"
+        )
+        .quiet()
+        .read()
+        {
             let v: serde_json::Value = serde_json::from_str(&answer)?;
-            let token = v["token"].as_str().context("no token in the login answer")?.to_string();
+            let token = v["token"]
+                .as_str()
+                .context("no token in the login answer")?
+                .to_string();
             return Ok((child, url, token));
         }
         if Instant::now() > deadline {
