@@ -16,20 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use xshell::{cmd, Shell};
 
-const SERVICES: [&str; 12] = [
-    "postgres",
-    "rabbitmq",
-    "rsyslog",
-    "rsync",
-    "keystone",
-    "mcollective",
-    "cobbler",
-    "astute",
-    "nailgun",
-    "ostf",
-    "api",
-    "nginx",
-];
 const TARGET_MS: u64 = 3_000;
 
 pub fn run() -> anyhow::Result<()> {
@@ -66,10 +52,23 @@ pub fn run() -> anyhow::Result<()> {
         .quiet()
         .ignore_stdout()
         .run()?;
+    let template = std::fs::read_to_string(root.join("crates/fuel-upgrade/plans/upgrade.yaml"))?;
+    // The services of the shipped plan, in its order.
+    let services: Vec<String> = template
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - name: "))
+        .map(|n| n.trim().to_string())
+        .collect();
+    if services.len() != 12 {
+        bail!(
+            "the shipped plan has {} services, the benchmark expects 12",
+            services.len()
+        );
+    }
     let images = master.join("var/www/nailgun/docker/images");
     std::fs::create_dir_all(&images)?;
     for release in ["7.0.0", "8.0.0"] {
-        let tags: Vec<String> = SERVICES
+        let tags: Vec<String> = services
             .iter()
             .map(|s| format!("fuel/{s}:{release}"))
             .collect();
@@ -91,7 +90,6 @@ pub fn run() -> anyhow::Result<()> {
         master.join("usr/share/fuel-openstack-metadata/openstack.yaml"),
         "- pk: 1\n  model: nailgun.release\n  fields: {name: Liberty on CentOS 7, version: liberty-8.0, operating_system: CentOS}\n",
     )?;
-    let template = std::fs::read_to_string(root.join("crates/fuel-upgrade/plans/upgrade.yaml"))?;
     let render = |release: &str, series: &str| {
         template
             .replace("@FUEL_VERSION@", release)
@@ -106,7 +104,7 @@ pub fn run() -> anyhow::Result<()> {
 
     let (api, url, token) = start_api(&sh, &api_binary, work.path())?;
     let result = measure(
-        &sh, &upgrade, &master, &namespace, &url, &token, &old_plan, &new_plan,
+        &sh, &upgrade, &master, &namespace, &url, &token, &old_plan, &new_plan, &services,
     );
     let mut api = api;
     let _ = api.kill();
@@ -146,6 +144,7 @@ fn measure(
     token: &str,
     old_plan: &Path,
     new_plan: &Path,
+    services: &[String],
 ) -> anyhow::Result<(u64, u64)> {
     let common = vec![
         "--root".to_string(),
@@ -160,14 +159,17 @@ fn measure(
         "--json".into(),
     ];
     let deploy_args = common.clone();
-    cmd!(sh, "{upgrade} apply --force --plan {old_plan} {deploy_args...}")
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .context("deploying 7.0.0")?;
+    cmd!(
+        sh,
+        "{upgrade} apply --force --plan {old_plan} {deploy_args...}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .context("deploying 7.0.0")?;
 
     // Baseline: the same 12 containers, one docker CLI call at a time.
-    let names: Vec<String> = SERVICES
+    let names: Vec<String> = services
         .iter()
         .map(|s| format!("{namespace}-{s}-7.0.0"))
         .collect();
