@@ -242,7 +242,7 @@ mod tests {
         atomic::write_file(&root.join("etc/a"), b"old a", 0o640).unwrap();
         atomic::write_file(&root.join("etc/src"), b"source", 0o600).unwrap();
         std::os::unix::fs::symlink("/etc/old", root.join("etc/link")).unwrap();
-        let actions = vec![
+        let actions = [
             FileAction::Write {
                 path: "/etc/a".into(),
                 content: "new a".into(),

@@ -281,8 +281,7 @@ impl Runner {
     async fn preflight(
         &self,
         plan: &Plan,
-        engine: Option<&Engine>,
-        engine_error: Option<String>,
+        engine: Result<&Engine, &str>,
         live: Option<&Live>,
         lock_error: Option<String>,
         journal: Option<&Journal>,
@@ -297,11 +296,11 @@ impl Runner {
             Some(e) => Check::fail("no-other-upgrade", e, "wait until the other run finishes"),
         });
         checks.push(preflight::journal_check(journal));
-        checks.push(match &engine_error {
-            None => Check::pass("docker-engine", "the Docker engine answers"),
-            Some(e) => Check::fail(
+        checks.push(match engine {
+            Ok(_) => Check::pass("docker-engine", "the Docker engine answers"),
+            Err(e) => Check::fail(
                 "docker-engine",
-                e.clone(),
+                e,
                 "start dockerd (systemctl start docker) or set DOCKER_HOST",
             ),
         });
@@ -311,8 +310,8 @@ impl Runner {
         ));
         checks.push(preflight::archive_check(plan, &self.opts.root));
         let docker_root = match engine {
-            Some(e) => e.root_dir().await.map(PathBuf::from),
-            None => None,
+            Ok(e) => e.root_dir().await.map(PathBuf::from),
+            Err(_) => None,
         };
         checks.push(preflight::space_check(
             plan,
@@ -390,8 +389,7 @@ impl Runner {
         let checks = self
             .preflight(
                 &plan,
-                engine.as_ref(),
-                engine_error,
+                engine.as_ref().ok_or(engine_error.as_deref().unwrap_or("no engine")),
                 live.as_ref(),
                 lock_error,
                 journal.as_ref(),
