@@ -2,6 +2,8 @@
 //! which real tools a test needs. A missing tool is a failure, never a skip:
 //! `cargo xtask test` installs them, so a missing one means the test bed is wrong.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

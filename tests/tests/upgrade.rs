@@ -8,11 +8,12 @@ mod upgrade_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use fuel_e2e::workspace_root;
+use fuel_e2e::{require_tool, workspace_root};
+use fuel_rpm::release::ReleaseBuild;
 use upgrade_support::{build_archive, deployed_old, fixture, run, step_actions, text, Entry, Env};
 
 const TWELVE: [&str; 12] = [
@@ -30,17 +31,28 @@ const TWELVE: [&str; 12] = [
     "nginx",
 ];
 
-/// The shipped plan template, rendered as `cargo xtask rpm` renders it.
+/// The plan the fuel-upgrade rpm of `release` ships: that release's set is
+/// built from this tree (as `cargo xtask rpm --fuel-version` builds it), its
+/// fuel-upgrade rpm installed into a scratch root by the real rpm, and the
+/// installed plan read back.
 fn shipped_plan(release: &str) -> String {
-    let template =
-        std::fs::read_to_string(workspace_root().join("crates/fuel-upgrade/plans/upgrade.yaml"))
-            .unwrap();
-    let series: String = release.split('.').take(2).collect::<Vec<_>>().join(".");
-    template
-        .replace("@FUEL_VERSION@", release)
-        .replace("@FUEL_SERIES@", &series)
-        .replace("@FUEL_RELEASE@", "1")
-        .replace("@BUILD_COMMIT@", "e2e")
+    let scratch = tempfile::tempdir().unwrap();
+    let mut build = ReleaseBuild::for_workspace(&workspace_root()).unwrap();
+    build.fuel_version = release.to_string();
+    build.out_dir = scratch.path().join("rpms");
+    let built = build.build().unwrap();
+    let package = built
+        .iter()
+        .find(|p| p.file_name.starts_with("fuel-upgrade-"))
+        .expect("the release set has a fuel-upgrade rpm");
+    let root = scratch.path().join("root");
+    run(Command::new(require_tool("rpm"))
+        .arg("--root")
+        .arg(&root)
+        .args(["-i", "--nodeps", "--noscripts"])
+        .arg(&package.path));
+    std::fs::read_to_string(root.join("usr/share/fuel-upgrade/plans/upgrade.yaml"))
+        .expect("the fuel-upgrade rpm installs /usr/share/fuel-upgrade/plans/upgrade.yaml")
 }
 
 fn twelve_archives() -> &'static (tempfile::TempDir, Vec<PathBuf>) {
@@ -175,7 +187,11 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
     assert_eq!(
         snapshot.files["etc/fuel/8.0.0/release"],
         Entry::File {
-            content: "8.0.0 (build e2e)\n".into(),
+            // The plan writes the commit the rpm set was built from.
+            content: format!(
+                "8.0.0 (build {})\n",
+                ReleaseBuild::for_workspace(&workspace_root()).unwrap().commit
+            ),
             mode: 0o644,
             uid: 0
         }

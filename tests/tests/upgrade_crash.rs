@@ -87,52 +87,31 @@ fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), St
         ));
     }
 
-    // Killed at the point, then rolled back: exactly the starting state.
-    let crashed = env.upgrade(
-        &plan,
-        &["apply", "--json", "-q"],
-        &[("FUEL_UPGRADE_CRASH_AT", point)],
-    );
-    if !killed(&crashed) {
-        return Err(format!(
-            "the run was not killed at the point:\n{}",
-            text(&crashed)
-        ));
-    }
-    let rollback = env.upgrade(&plan, &["rollback", "--json", "-q"], &[]);
-    if !rollback.status.success() {
-        return Err(format!("rollback failed:\n{}", text(&rollback)));
-    }
-    let after = env.snapshot();
-    if &after != start {
-        return Err(format!(
-            "rollback did not restore the starting state:\n{}",
-            after.diff(start)
-        ));
-    }
-
+    // Killed at the point, then `command`: exactly `expected`.
+    let recover = |command: &str, expected: &Snapshot, what: &str| -> Result<(), String> {
+        let crashed = env.upgrade(
+            &plan,
+            &["apply", "--json", "-q"],
+            &[("FUEL_UPGRADE_CRASH_AT", point)],
+        );
+        if !killed(&crashed) {
+            return Err(format!(
+                "the run before {command} was not killed at the point:\n{}",
+                text(&crashed)
+            ));
+        }
+        let out = env.upgrade(&plan, &[command, "--json", "-q"], &[]);
+        if !out.status.success() {
+            return Err(format!("{command} failed:\n{}", text(&out)));
+        }
+        let after = env.snapshot();
+        if &after != expected {
+            return Err(format!("{command} did not {what}:\n{}", after.diff(expected)));
+        }
+        Ok(())
+    };
+    recover("rollback", start, "restore the starting state")?;
     // Killed there again, then resumed: exactly the uninterrupted result.
-    let crashed = env.upgrade(
-        &plan,
-        &["apply", "--json", "-q"],
-        &[("FUEL_UPGRADE_CRASH_AT", point)],
-    );
-    if !killed(&crashed) {
-        return Err(format!(
-            "the second run was not killed at the point:\n{}",
-            text(&crashed)
-        ));
-    }
-    let resume = env.upgrade(&plan, &["resume", "--json", "-q"], &[]);
-    if !resume.status.success() {
-        return Err(format!("resume failed:\n{}", text(&resume)));
-    }
-    let after = env.snapshot();
-    if &after != upgraded {
-        return Err(format!(
-            "resume did not reach the uninterrupted result:\n{}",
-            after.diff(upgraded)
-        ));
-    }
+    recover("resume", upgraded, "reach the uninterrupted result")?;
     Ok(())
 }

@@ -4,7 +4,6 @@
 //! baseline `GET /api/health/live` (no database, no token check).
 //! Target with SQLite: ≥ 10,000 requests/s and p99 < 10 ms on the release list.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,10 +23,7 @@ struct Figures {
 
 pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?
-        .to_path_buf();
+    let root = crate::project_root();
     sh.change_dir(&root);
     cmd!(sh, "wrk --version")
         .ignore_status()

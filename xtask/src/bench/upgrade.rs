@@ -20,10 +20,7 @@ const TARGET_MS: u64 = 3_000;
 
 pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?
-        .to_path_buf();
+    let root = crate::project_root();
     sh.change_dir(&root);
     let format = "{{.Server.Version}}";
     cmd!(sh, "docker version --format {format}")
