@@ -1,28 +1,54 @@
 //! Just enough HTTP/1.1 to drive the packaged `fuel-api` binary from tests
 //! without a client stack: one request per connection, status and body back.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 /// One HTTP/1.1 exchange with a server on 127.0.0.1:`port`; returns the status and the body.
 pub fn exchange(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to fuel-api");
+    try_exchange(port, method, path, token, body)
+        .unwrap_or_else(|e| panic!("{method} {path} on 127.0.0.1:{port}: {e}"))
+}
+
+/// [`exchange`], with connection errors returned instead of panicking.
+pub fn try_exchange(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     let auth = token.map(|t| format!("X-Auth-Token: {t}\r\n")).unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    stream.read_to_string(&mut answer)?;
     let status = answer
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not HTTP: {answer}"));
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("not HTTP: {answer}")))?;
     let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    Ok((status, body))
+}
+
+/// Waits until the fuel-api `child` listening on `port` answers its health
+/// endpoint with 200. A server still starting may refuse or reset
+/// connections: those are retried; its exit, or 30 s, fail the test.
+pub fn wait_healthy(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = match try_exchange(port, "GET", "/api/health", None, "") {
+            Ok((200, _)) => return,
+            Ok((status, body)) => format!("status {status}: {body}"),
+            Err(e) => e.to_string(),
+        };
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("fuel-api exited ({status}) before answering on port {port}; last answer: {last}");
+        }
+        assert!(Instant::now() < deadline, "fuel-api did not answer within 30 s on port {port}; last answer: {last}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
 }
 
 /// A TCP port free on the loopback right now, for a server the test starts.

@@ -4,12 +4,11 @@
 //! refused configuration naming its file.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fuel_e2e::http::{exchange as http, free_port};
+use fuel_e2e::http::{exchange as http, free_port, wait_healthy};
 use fuel_e2e::release_binary;
 
 fn start(config: &Path, log: &Path) -> Child {
@@ -20,26 +19,6 @@ fn start(config: &Path, log: &Path) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start fuel-api")
-}
-
-fn wait_ready(port: u16, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http(port, "GET", "/api/health", None, "").0 == 200
-        {
-            return;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "fuel-api exited before answering"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "fuel-api did not answer within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// SIGTERM, as systemd stops it; the graceful shutdown exits 0.
@@ -107,7 +86,7 @@ fn packaged_binary_serves_logs_stops_gracefully_and_keeps_data() {
     .unwrap();
     let log = dir.path().join("first.log");
     let mut child = start(&config, &log);
-    wait_ready(port, &mut child);
+    wait_healthy(port, &mut child);
 
     let (status, body) = http(
         port,
@@ -155,7 +134,7 @@ fn packaged_binary_serves_logs_stops_gracefully_and_keeps_data() {
 
     // Started again on the same database: the release and the token are there.
     let mut child = start(&config, &dir.path().join("second.log"));
-    wait_ready(port, &mut child);
+    wait_healthy(port, &mut child);
     let (status, body) = http(port, "GET", "/api/v1/releases", Some(&token), "");
     assert_eq!(status, 200, "{body}");
     assert!(

@@ -8,16 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 pub use fuel_e2e::http::exchange as http;
-use fuel_e2e::http::free_port;
+use fuel_e2e::http::{free_port, wait_healthy};
 use fuel_e2e::{release_binary, require_tool};
 
 pub const LABEL_NAMESPACE: &str = "org.openstack.fuel.namespace";
@@ -131,20 +129,7 @@ impl Api {
             .stderr(Stdio::null())
             .spawn()
             .expect("start fuel-api");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err()
-            || http(port, "GET", "/api/health", None, "").0 != 200
-        {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "fuel-api exited before answering"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "fuel-api did not answer within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        wait_healthy(port, &mut child);
         let (status, body) = http(
             port,
             "POST",
