@@ -530,15 +530,6 @@ pub fn parse_mode(text: &str) -> Option<u32> {
     u32::from_str_radix(text, 8).ok().filter(|m| *m <= 0o7777)
 }
 
-/// Substitutes the build-time placeholders of a plan template.
-pub fn render_template(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (key, value) in vars {
-        out = out.replace(&format!("@{key}@"), value);
-    }
-    out
-}
-
 fn unrendered_token(text: &str) -> Option<(usize, String)> {
     for (i, line) in text.lines().enumerate() {
         if line.trim_start().starts_with('#') {

@@ -87,17 +87,16 @@ pub fn run() -> anyhow::Result<()> {
         master.join("usr/share/fuel-openstack-metadata/openstack.yaml"),
         "- pk: 1\n  model: nailgun.release\n  fields: {name: Liberty on CentOS 7, version: liberty-8.0, operating_system: CentOS}\n",
     )?;
-    let render = |release: &str, series: &str| {
-        template
-            .replace("@FUEL_VERSION@", release)
-            .replace("@FUEL_SERIES@", series)
-            .replace("@FUEL_RELEASE@", "1")
-            .replace("@BUILD_COMMIT@", "bench")
+    // Rendered by the same code and values as `cargo xtask rpm --fuel-version`.
+    let render = |release: &str| -> anyhow::Result<String> {
+        let mut build = fuel_rpm::release::ReleaseBuild::for_workspace(&root)?;
+        build.fuel_version = release.to_string();
+        Ok(build.variables().substitute(&template))
     };
     let old_plan = work.path().join("upgrade-7.yaml");
     let new_plan = work.path().join("upgrade-8.yaml");
-    std::fs::write(&old_plan, render("7.0.0", "7.0"))?;
-    std::fs::write(&new_plan, render("8.0.0", "8.0"))?;
+    std::fs::write(&old_plan, render("7.0.0")?)?;
+    std::fs::write(&new_plan, render("8.0.0")?)?;
 
     let (api, url, token) = start_api(&sh, &api_binary, work.path())?;
     let result = measure(
