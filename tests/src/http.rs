@@ -7,15 +7,29 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// One HTTP/1.1 exchange with a server on 127.0.0.1:`port`; returns the status and the body.
-pub fn exchange(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+pub fn exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
     try_exchange(port, method, path, token, body)
         .unwrap_or_else(|e| panic!("{method} {path} on 127.0.0.1:{port}: {e}"))
 }
 
 /// [`exchange`], with connection errors returned instead of panicking.
-pub fn try_exchange(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> io::Result<(u16, String)> {
+pub fn try_exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    let auth = token.map(|t| format!("X-Auth-Token: {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("X-Auth-Token: {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -28,7 +42,10 @@ pub fn try_exchange(port: u16, method: &str, path: &str, token: Option<&str>, bo
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("not HTTP: {answer}")))?;
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -44,14 +61,23 @@ pub fn wait_healthy(port: u16, child: &mut Child) {
             Err(e) => e.to_string(),
         };
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("fuel-api exited ({status}) before answering on port {port}; last answer: {last}");
+            panic!(
+                "fuel-api exited ({status}) before answering on port {port}; last answer: {last}"
+            );
         }
-        assert!(Instant::now() < deadline, "fuel-api did not answer within 30 s on port {port}; last answer: {last}");
+        assert!(
+            Instant::now() < deadline,
+            "fuel-api did not answer within 30 s on port {port}; last answer: {last}"
+        );
         std::thread::sleep(Duration::from_millis(30));
     }
 }
 
 /// A TCP port free on the loopback right now, for a server the test starts.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

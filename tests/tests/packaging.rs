@@ -46,15 +46,28 @@ fn build_set(configure: impl FnOnce(&mut ReleaseBuild, &Path)) -> BuiltSet {
     let key = SigningKey::development(&root.join(DEVELOPMENT_KEY_DIR)).expect("development key");
     build.key = Some(key.clone());
     configure(&mut build, dir.path());
-    let defs = build.package_defs(&key).unwrap_or_else(|e| panic!("the committed specs must lint clean:\n{e}"));
-    let packages = build.build().unwrap_or_else(|e| panic!("building the set: {e}"));
+    let defs = build
+        .package_defs(&key)
+        .unwrap_or_else(|e| panic!("the committed specs must lint clean:\n{e}"));
+    let packages = build
+        .build()
+        .unwrap_or_else(|e| panic!("building the set: {e}"));
     assert_eq!(packages.len(), defs.len());
-    BuiltSet { dir, build, key, defs, packages }
+    BuiltSet {
+        dir,
+        build,
+        key,
+        defs,
+        packages,
+    }
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
     let tool = require_tool(program);
-    Command::new(tool).args(args).output().unwrap_or_else(|e| panic!("running {program}: {e}"))
+    Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -63,8 +76,22 @@ fn text(bytes: &[u8]) -> String {
 
 /// `rpm -qp --qf FORMAT` of one package.
 fn query(package: &Path, format: &str) -> String {
-    let out = run("rpm", &["-qp", "--nosignature", "--qf", format, package.to_str().unwrap()]);
-    assert!(out.status.success(), "rpm -qp {}: {}", package.display(), text(&out.stderr));
+    let out = run(
+        "rpm",
+        &[
+            "-qp",
+            "--nosignature",
+            "--qf",
+            format,
+            package.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "rpm -qp {}: {}",
+        package.display(),
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -81,7 +108,10 @@ fn the_set_is_the_release_packages_with_the_designed_names_and_arches() {
         let parts: Vec<&str> = fields.split('|').collect();
         assert_eq!(parts[1], set.build.fuel_version, "{}", package.file_name);
         assert_eq!(parts[2], set.build.release, "{}", package.file_name);
-        assert_eq!(package.file_name, format!("{}-{}-{}.{}.rpm", parts[0], parts[1], parts[2], parts[3]));
+        assert_eq!(
+            package.file_name,
+            format!("{}-{}-{}.{}.rpm", parts[0], parts[1], parts[2], parts[3])
+        );
         found.insert(parts[0].to_string(), parts[3].to_string());
     }
     let expected: BTreeMap<String, String> = [
@@ -94,7 +124,10 @@ fn the_set_is_the_release_packages_with_the_designed_names_and_arches() {
     .into_iter()
     .map(|(n, a)| (n.to_string(), a.to_string()))
     .collect();
-    assert_eq!(found, expected, "without --images the set is these five packages");
+    assert_eq!(
+        found, expected,
+        "without --images the set is these five packages"
+    );
 }
 
 #[test]
@@ -104,17 +137,45 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
     assert_eq!(set.build.commit, head);
     for def in &set.defs {
         let path = &set.package(&def.name).path;
-        let header = query(path, "%{VCS}\n%{VENDOR}\n%{URL}\n%{LICENSE}\n%{PACKAGER}\n%{SUMMARY}\n");
+        let header = query(
+            path,
+            "%{VCS}\n%{VENDOR}\n%{URL}\n%{LICENSE}\n%{PACKAGER}\n%{SUMMARY}\n",
+        );
         let lines: Vec<&str> = header.lines().collect();
         assert_eq!(lines[0], head, "{}: VCS is the source commit", def.name);
         assert_eq!(lines[0].len(), 40, "{}: VCS is a full sha", def.name);
-        assert_eq!(&lines[1..5], [&def.vendor, &def.url, &def.license, def.packager.as_ref().unwrap()]);
-        assert!(!lines[1].is_empty() && !lines[2].is_empty() && !lines[3].is_empty(), "{}: vendor, url, license set", def.name);
-        assert!(lines[5].contains(&set.build.fuel_version), "{}: summary names the release: {}", def.name, lines[5]);
+        assert_eq!(
+            &lines[1..5],
+            [
+                &def.vendor,
+                &def.url,
+                &def.license,
+                def.packager.as_ref().unwrap()
+            ]
+        );
+        assert!(
+            !lines[1].is_empty() && !lines[2].is_empty() && !lines[3].is_empty(),
+            "{}: vendor, url, license set",
+            def.name
+        );
+        assert!(
+            lines[5].contains(&set.build.fuel_version),
+            "{}: summary names the release: {}",
+            def.name,
+            lines[5]
+        );
 
         let changelog = query(path, "[%{CHANGELOGNAME}\n%{CHANGELOGTEXT}\n]");
-        assert!(changelog.contains(&format!("- {}", evr(&set))), "{}: changelog entry for this build: {changelog}", def.name);
-        assert!(changelog.contains(&head), "{}: changelog names the commit", def.name);
+        assert!(
+            changelog.contains(&format!("- {}", evr(&set))),
+            "{}: changelog entry for this build: {changelog}",
+            def.name
+        );
+        assert!(
+            changelog.contains(&head),
+            "{}: changelog names the commit",
+            def.name
+        );
 
         // Requires as the spec says (rpm's own rpmlib() requirements aside).
         let requires: BTreeSet<String> = query(path, "[%{REQUIRENEVRS}\n]")
@@ -146,7 +207,10 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
                 .collect();
         assert_eq!(
             listed.keys().cloned().collect::<BTreeSet<_>>(),
-            def.files.iter().map(|f| f.dest.clone()).collect::<BTreeSet<_>>(),
+            def.files
+                .iter()
+                .map(|f| f.dest.clone())
+                .collect::<BTreeSet<_>>(),
             "{}: file list",
             def.name
         );
@@ -158,40 +222,116 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
                 FileKind::Symlink { .. } => 0o120000,
                 _ => 0o100000,
             };
-            assert_eq!(mode & 0o170000, file_type, "{}: {} type", def.name, file.dest);
-            assert_eq!((user.as_str(), group.as_str()), (file.user.as_str(), file.group.as_str()), "{}: {} owner", def.name, file.dest);
-            assert_eq!(flags.contains('c'), file.attrs.config, "{}: {} %config ({flags})", def.name, file.dest);
-            assert_eq!(flags.contains('n'), file.attrs.noreplace, "{}: {} noreplace ({flags})", def.name, file.dest);
-            assert_eq!(flags.contains('g'), file.kind == FileKind::Ghost, "{}: {} %ghost ({flags})", def.name, file.dest);
+            assert_eq!(
+                mode & 0o170000,
+                file_type,
+                "{}: {} type",
+                def.name,
+                file.dest
+            );
+            assert_eq!(
+                (user.as_str(), group.as_str()),
+                (file.user.as_str(), file.group.as_str()),
+                "{}: {} owner",
+                def.name,
+                file.dest
+            );
+            assert_eq!(
+                flags.contains('c'),
+                file.attrs.config,
+                "{}: {} %config ({flags})",
+                def.name,
+                file.dest
+            );
+            assert_eq!(
+                flags.contains('n'),
+                file.attrs.noreplace,
+                "{}: {} noreplace ({flags})",
+                def.name,
+                file.dest
+            );
+            assert_eq!(
+                flags.contains('g'),
+                file.kind == FileKind::Ghost,
+                "{}: {} %ghost ({flags})",
+                def.name,
+                file.dest
+            );
         }
     }
 
     // What the design asks for, spelled out.
-    let files = |name: &str| query(&set.package(name).path, "[%{FILENAMES} %{FILEMODES:octal} %{FILEFLAGS:fflags}\n]");
+    let files = |name: &str| {
+        query(
+            &set.package(name).path,
+            "[%{FILENAMES} %{FILEMODES:octal} %{FILEFLAGS:fflags}\n]",
+        )
+    };
     let release_files = files("fuel-release");
     for repo in ["base", "updates", "security"] {
-        assert!(release_files.contains(&format!("/etc/yum.repos.d/fuel-{repo}.repo 100644 cn\n")), "{release_files}");
+        assert!(
+            release_files.contains(&format!("/etc/yum.repos.d/fuel-{repo}.repo 100644 cn\n")),
+            "{release_files}"
+        );
     }
-    for line in ["/etc/fuel-issue 100644 \n", "/etc/yum/vars/fuelver 100644 \n", "/etc/pki/fuel-gpg 40755 \n", "/etc/pki/fuel-gpg/RPM-GPG-KEY-fuel 100644 \n"] {
-        assert!(release_files.contains(line), "fuel-release lacks {line:?}:\n{release_files}");
+    for line in [
+        "/etc/fuel-issue 100644 \n",
+        "/etc/yum/vars/fuelver 100644 \n",
+        "/etc/pki/fuel-gpg 40755 \n",
+        "/etc/pki/fuel-gpg/RPM-GPG-KEY-fuel 100644 \n",
+    ] {
+        assert!(
+            release_files.contains(line),
+            "fuel-release lacks {line:?}:\n{release_files}"
+        );
     }
     let api_files = files("fuel-api");
-    for line in ["/etc/fuel-api/config.toml 100640 cn\n", "/usr/bin/fuel-api 100755 \n", "/usr/lib/systemd/system/fuel-api.service 100644 \n", "/var/lib/fuel-api 40750 \n"] {
-        assert!(api_files.contains(line), "fuel-api lacks {line:?}:\n{api_files}");
+    for line in [
+        "/etc/fuel-api/config.toml 100640 cn\n",
+        "/usr/bin/fuel-api 100755 \n",
+        "/usr/lib/systemd/system/fuel-api.service 100644 \n",
+        "/var/lib/fuel-api 40750 \n",
+    ] {
+        assert!(
+            api_files.contains(line),
+            "fuel-api lacks {line:?}:\n{api_files}"
+        );
     }
     let upgrade_files = files("fuel-upgrade");
-    for line in ["/usr/bin/fuel-upgrade 100755 \n", "/usr/bin/fuel-version 100755 \n", "/var/lib/fuel-upgrade 40755 \n", "/var/log/fuel-upgrade.log 100644 g\n", "/usr/share/fuel-upgrade/plans 40755 \n"] {
-        assert!(upgrade_files.contains(line), "fuel-upgrade lacks {line:?}:\n{upgrade_files}");
+    for line in [
+        "/usr/bin/fuel-upgrade 100755 \n",
+        "/usr/bin/fuel-version 100755 \n",
+        "/var/lib/fuel-upgrade 40755 \n",
+        "/var/log/fuel-upgrade.log 100644 g\n",
+        "/usr/share/fuel-upgrade/plans 40755 \n",
+    ] {
+        assert!(
+            upgrade_files.contains(line),
+            "fuel-upgrade lacks {line:?}:\n{upgrade_files}"
+        );
     }
     assert!(files("fuel").contains("/etc/fuel-buildstamp 100644 \n"));
-    assert!(files("fuel-openstack-metadata").contains("/usr/share/fuel-openstack-metadata/openstack.yaml 100644 \n"));
+    assert!(files("fuel-openstack-metadata")
+        .contains("/usr/share/fuel-openstack-metadata/openstack.yaml 100644 \n"));
 
     let meta_requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
-    for name in ["fuel-release", "fuel-openstack-metadata", "fuel-upgrade", "fuel-api"] {
-        assert!(meta_requires.contains(&format!("{name} = {}\n", evr(&set))), "fuel requires {name} = {}: {meta_requires}", evr(&set));
+    for name in [
+        "fuel-release",
+        "fuel-openstack-metadata",
+        "fuel-upgrade",
+        "fuel-api",
+    ] {
+        assert!(
+            meta_requires.contains(&format!("{name} = {}\n", evr(&set))),
+            "fuel requires {name} = {}: {meta_requires}",
+            evr(&set)
+        );
     }
     let upgrade_requires = query(&set.package("fuel-upgrade").path, "[%{REQUIRENEVRS}\n]");
-    assert!(upgrade_requires.contains(&format!("fuel-openstack-metadata = {}\n", evr(&set))), "{upgrade_requires}");
+    assert!(
+        upgrade_requires.contains(&format!("fuel-openstack-metadata = {}\n", evr(&set))),
+        "{upgrade_requires}"
+    );
 }
 
 #[test]
@@ -202,11 +342,24 @@ fn rpmlint_finds_no_errors() {
     let home = set.dir.path().join("home");
     let db = set.dir.path().join("rpmdb");
     fs::create_dir_all(&home).unwrap();
-    fs::write(home.join(".rpmmacros"), format!("%_dbpath {}\n", db.display())).unwrap();
+    fs::write(
+        home.join(".rpmmacros"),
+        format!("%_dbpath {}\n", db.display()),
+    )
+    .unwrap();
     let key = set.dir.path().join("key.asc");
     fs::write(&key, set.key.public_key_armored()).unwrap();
-    let out = Command::new(require_tool("rpmkeys")).env("HOME", &home).arg("--import").arg(&key).output().unwrap();
-    assert!(out.status.success(), "rpmkeys --import: {}", text(&out.stderr));
+    let out = Command::new(require_tool("rpmkeys"))
+        .env("HOME", &home)
+        .arg("--import")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rpmkeys --import: {}",
+        text(&out.stderr)
+    );
 
     let rpmlintrc = workspace_root().join("specs/rpmlintrc");
     let out = Command::new(require_tool("rpmlint"))
@@ -217,10 +370,21 @@ fn rpmlint_finds_no_errors() {
         .output()
         .unwrap();
     let report = text(&out.stdout);
-    let summary = report.lines().rev().find(|l| l.contains("packages and")).unwrap_or_else(|| panic!("no rpmlint summary:\n{report}"));
-    assert!(summary.contains(&format!("{} packages", set.packages.len())), "{summary}");
+    let summary = report
+        .lines()
+        .rev()
+        .find(|l| l.contains("packages and"))
+        .unwrap_or_else(|| panic!("no rpmlint summary:\n{report}"));
+    assert!(
+        summary.contains(&format!("{} packages", set.packages.len())),
+        "{summary}"
+    );
     assert!(summary.contains(" 0 errors"), "rpmlint errors:\n{report}");
-    assert!(out.status.success(), "rpmlint failed:\n{report}\n{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rpmlint failed:\n{report}\n{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -229,24 +393,72 @@ fn every_signature_verifies_with_the_key_fuel_release_ships() {
     let root = set.dir.path().join("root");
     let root_arg = root.to_str().unwrap();
     // Before the key is known, rpm cannot check the signatures.
-    let unknown = run("rpmkeys", &["--root", root_arg, "-K", set.package("fuel").path.to_str().unwrap()]);
-    assert!(!unknown.status.success(), "no key imported yet, yet: {}", text(&unknown.stdout));
+    let unknown = run(
+        "rpmkeys",
+        &[
+            "--root",
+            root_arg,
+            "-K",
+            set.package("fuel").path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !unknown.status.success(),
+        "no key imported yet, yet: {}",
+        text(&unknown.stdout)
+    );
 
-    let out = run("rpm", &["--root", root_arg, "-i", set.package("fuel-release").path.to_str().unwrap()]);
-    assert!(out.status.success(), "rpm -i fuel-release: {}", text(&out.stderr));
+    let out = run(
+        "rpm",
+        &[
+            "--root",
+            root_arg,
+            "-i",
+            set.package("fuel-release").path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "rpm -i fuel-release: {}",
+        text(&out.stderr)
+    );
     let shipped = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
-    assert_eq!(fs::read_to_string(&shipped).unwrap(), set.key.public_key_armored(), "fuel-release ships the signing key's public key");
-    let out = run("rpmkeys", &["--root", root_arg, "--import", shipped.to_str().unwrap()]);
-    assert!(out.status.success(), "rpmkeys --import: {}", text(&out.stderr));
+    assert_eq!(
+        fs::read_to_string(&shipped).unwrap(),
+        set.key.public_key_armored(),
+        "fuel-release ships the signing key's public key"
+    );
+    let out = run(
+        "rpmkeys",
+        &["--root", root_arg, "--import", shipped.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "rpmkeys --import: {}",
+        text(&out.stderr)
+    );
     for package in &set.packages {
-        let out = run("rpmkeys", &["--root", root_arg, "-K", package.path.to_str().unwrap()]);
+        let out = run(
+            "rpmkeys",
+            &["--root", root_arg, "-K", package.path.to_str().unwrap()],
+        );
         let report = text(&out.stdout);
-        assert!(out.status.success() && report.contains("signatures OK"), "{}: {report}{}", package.file_name, text(&out.stderr));
+        assert!(
+            out.status.success() && report.contains("signatures OK"),
+            "{}: {report}{}",
+            package.file_name,
+            text(&out.stderr)
+        );
     }
     // The package records the key it was signed with.
     let signature = query(&set.package("fuel-api").path, "%{RSAHEADER:pgpsig}");
     let fingerprint = set.key.fingerprint_hex().to_lowercase();
-    assert!(signature.to_lowercase().contains(&fingerprint[fingerprint.len() - 16..]), "{signature} vs {fingerprint}");
+    assert!(
+        signature
+            .to_lowercase()
+            .contains(&fingerprint[fingerprint.len() - 16..]),
+        "{signature} vs {fingerprint}"
+    );
 }
 
 #[test]
@@ -256,69 +468,169 @@ fn release_and_repositories_install_the_whole_set_in_a_fresh_root() {
     let set = build_set(|build, _| build.repo_baseurl = baseurl.clone());
     let version = set.build.fuel_version.clone();
     let rpms: Vec<PathBuf> = set.packages.iter().map(|p| p.path.clone()).collect();
-    let repos = fuel_rpm::repo::write_release_repositories(repo_root.path(), &version, &rpms, &[], &[], u64::from(set.build.source_date)).unwrap();
+    let repos = fuel_rpm::repo::write_release_repositories(
+        repo_root.path(),
+        &version,
+        &rpms,
+        &[],
+        &[],
+        u64::from(set.build.source_date),
+    )
+    .unwrap();
     assert_eq!(repos.len(), 3);
 
     let root = set.dir.path().join("root");
     let root_arg = root.to_str().unwrap();
     // 1. rpm -i fuel-release-X.Y.Z: the release's repositories and key.
-    let out = run("rpm", &["--root", root_arg, "-i", set.package("fuel-release").path.to_str().unwrap()]);
-    assert!(out.status.success(), "rpm -i fuel-release: {}", text(&out.stderr));
-    assert_eq!(fs::read_to_string(root.join("etc/fuel-issue")).unwrap(), format!("Fuel release {version}\n"));
-    assert_eq!(fs::read_to_string(root.join("etc/yum/vars/fuelver")).unwrap(), format!("{version}\n"));
+    let out = run(
+        "rpm",
+        &[
+            "--root",
+            root_arg,
+            "-i",
+            set.package("fuel-release").path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "rpm -i fuel-release: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("etc/fuel-issue")).unwrap(),
+        format!("Fuel release {version}\n")
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("etc/yum/vars/fuelver")).unwrap(),
+        format!("{version}\n")
+    );
     for repo in ["base", "updates", "security"] {
-        let file = fs::read_to_string(root.join(format!("etc/yum.repos.d/fuel-{repo}.repo"))).unwrap();
-        for line in [format!("baseurl={baseurl}/{repo}/"), "gpgcheck=1".into(), "skip_if_unavailable=0".into(), "gpgkey=file:///etc/pki/fuel-gpg/RPM-GPG-KEY-fuel".into()] {
-            assert!(file.lines().any(|l| l == line), "fuel-{repo}.repo lacks `{line}`:\n{file}");
+        let file =
+            fs::read_to_string(root.join(format!("etc/yum.repos.d/fuel-{repo}.repo"))).unwrap();
+        for line in [
+            format!("baseurl={baseurl}/{repo}/"),
+            "gpgcheck=1".into(),
+            "skip_if_unavailable=0".into(),
+            "gpgkey=file:///etc/pki/fuel-gpg/RPM-GPG-KEY-fuel".into(),
+        ] {
+            assert!(
+                file.lines().any(|l| l == line),
+                "fuel-{repo}.repo lacks `{line}`:\n{file}"
+            );
         }
     }
     // dnf imports gpgkey= files from the host's path, not the root's: trust
     // the key fuel-release installed in the root's rpm database instead.
     let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
-    let out = run("rpmkeys", &["--root", root_arg, "--import", key.to_str().unwrap()]);
-    assert!(out.status.success(), "rpmkeys --import: {}", text(&out.stderr));
+    let out = run(
+        "rpmkeys",
+        &["--root", root_arg, "--import", key.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "rpmkeys --import: {}",
+        text(&out.stderr)
+    );
 
     // 2. dnf install fuel, with gpgcheck on: the meta package pulls in the set.
     let out = run(
         "dnf",
         &[
-            "--installroot", root_arg, "--releasever", &version, "--disableplugin=*", "--setopt=gpgcheck=1",
-            "--setopt=install_weak_deps=False", "-y", "install", "fuel",
+            "--installroot",
+            root_arg,
+            "--releasever",
+            &version,
+            "--disableplugin=*",
+            "--setopt=gpgcheck=1",
+            "--setopt=install_weak_deps=False",
+            "-y",
+            "install",
+            "fuel",
         ],
     );
-    assert!(out.status.success(), "dnf install fuel:\n{}\n{}", text(&out.stdout), text(&out.stderr));
-    let installed: BTreeSet<String> = text(&run("rpm", &["--root", root_arg, "-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}.rpm\n"]).stdout)
-        .lines()
-        .map(str::to_string)
-        .filter(|n| !n.starts_with("gpg-pubkey"))
-        .collect();
+    assert!(
+        out.status.success(),
+        "dnf install fuel:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let installed: BTreeSet<String> = text(
+        &run(
+            "rpm",
+            &[
+                "--root",
+                root_arg,
+                "-qa",
+                "--qf",
+                "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}.rpm\n",
+            ],
+        )
+        .stdout,
+    )
+    .lines()
+    .map(str::to_string)
+    .filter(|n| !n.starts_with("gpg-pubkey"))
+    .collect();
     let built: BTreeSet<String> = set.packages.iter().map(|p| p.file_name.clone()).collect();
     assert_eq!(installed, built, "dnf installed exactly the set");
 
     // 3. Nothing changed on disk compared with the rpm database.
     let out = run("rpm", &["--root", root_arg, "-Va"]);
-    assert!(out.status.success() && out.stdout.is_empty(), "rpm -Va:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "rpm -Va:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 
     // What version.yaml used to hold, now in files.
     let series = release::series(&version);
-    assert_eq!(fs::read_to_string(root.join("etc/fuel_openstack_version")).unwrap(), format!("liberty-{series}\n"));
-    let fixtures: serde_yaml::Value = serde_yaml::from_str(&fs::read_to_string(root.join("usr/share/fuel-openstack-metadata/openstack.yaml")).unwrap()).unwrap();
+    assert_eq!(
+        fs::read_to_string(root.join("etc/fuel_openstack_version")).unwrap(),
+        format!("liberty-{series}\n")
+    );
+    let fixtures: serde_yaml::Value = serde_yaml::from_str(
+        &fs::read_to_string(root.join("usr/share/fuel-openstack-metadata/openstack.yaml")).unwrap(),
+    )
+    .unwrap();
     assert!(fixtures.as_sequence().unwrap().len() >= 2, "a few releases");
     for release in fixtures.as_sequence().unwrap() {
         let fields = &release["fields"];
-        for key in ["name", "version", "operating_system", "description", "state"] {
-            assert!(fields[key].as_str().is_some_and(|v| !v.is_empty()), "{key} in {release:?}");
+        for key in [
+            "name",
+            "version",
+            "operating_system",
+            "description",
+            "state",
+        ] {
+            assert!(
+                fields[key].as_str().is_some_and(|v| !v.is_empty()),
+                "{key} in {release:?}"
+            );
         }
         assert_eq!(release["model"].as_str(), Some("nailgun.release"));
     }
     let stamp = fs::read_to_string(root.join("etc/fuel-buildstamp")).unwrap();
     let stamp: BTreeMap<&str, &str> = stamp.lines().filter_map(|l| l.split_once('=')).collect();
-    assert_eq!(stamp.keys().copied().collect::<Vec<_>>(), ["BUILD_COMMIT", "BUILD_ID", "BUILD_NUMBER"]);
+    assert_eq!(
+        stamp.keys().copied().collect::<Vec<_>>(),
+        ["BUILD_COMMIT", "BUILD_ID", "BUILD_NUMBER"]
+    );
     assert_eq!(stamp["BUILD_COMMIT"], set.build.commit);
     assert_eq!(stamp["BUILD_ID"], set.build.build_id);
     let id: Vec<&str> = stamp["BUILD_ID"].split(['-', '_']).collect();
-    assert_eq!(id.iter().map(|p| p.len()).collect::<Vec<_>>(), [4, 2, 2, 2, 2, 2], "BUILD_ID like 2015-07-23_10-59-34: {}", stamp["BUILD_ID"]);
-    assert!(fs::metadata(root.join("usr/bin/fuel-upgrade")).unwrap().len() > 0);
+    assert_eq!(
+        id.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [4, 2, 2, 2, 2, 2],
+        "BUILD_ID like 2015-07-23_10-59-34: {}",
+        stamp["BUILD_ID"]
+    );
+    assert!(
+        fs::metadata(root.join("usr/bin/fuel-upgrade"))
+            .unwrap()
+            .len()
+            > 0
+    );
 }
 
 #[test]
@@ -335,17 +647,51 @@ fn dnf_refuses_packages_signed_by_another_key() {
     });
     let version = trusted.build.fuel_version.clone();
     let rpms: Vec<PathBuf> = foreign.packages.iter().map(|p| p.path.clone()).collect();
-    fuel_rpm::repo::write_release_repositories(repo_root.path(), &version, &rpms, &[], &[], 0).unwrap();
+    fuel_rpm::repo::write_release_repositories(repo_root.path(), &version, &rpms, &[], &[], 0)
+        .unwrap();
 
     let root = trusted.dir.path().join("root");
     let root_arg = root.to_str().unwrap();
-    assert!(run("rpm", &["--root", root_arg, "-i", trusted.package("fuel-release").path.to_str().unwrap()]).status.success());
+    assert!(run(
+        "rpm",
+        &[
+            "--root",
+            root_arg,
+            "-i",
+            trusted.package("fuel-release").path.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
     let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
-    assert!(run("rpmkeys", &["--root", root_arg, "--import", key.to_str().unwrap()]).status.success());
-    let out = run("dnf", &["--installroot", root_arg, "--releasever", &version, "--disableplugin=*", "-y", "install", "fuel-api"]);
+    assert!(run(
+        "rpmkeys",
+        &["--root", root_arg, "--import", key.to_str().unwrap()]
+    )
+    .status
+    .success());
+    let out = run(
+        "dnf",
+        &[
+            "--installroot",
+            root_arg,
+            "--releasever",
+            &version,
+            "--disableplugin=*",
+            "-y",
+            "install",
+            "fuel-api",
+        ],
+    );
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(!out.status.success(), "dnf installed packages signed by an untrusted key:\n{said}");
-    assert!(said.contains("GPG") || said.contains("Public key"), "dnf refused for the signature, not something else:\n{said}");
+    assert!(
+        !out.status.success(),
+        "dnf installed packages signed by an untrusted key:\n{said}"
+    );
+    assert!(
+        said.contains("GPG") || said.contains("Public key"),
+        "dnf refused for the signature, not something else:\n{said}"
+    );
     let installed = text(&run("rpm", &["--root", root_arg, "-q", "fuel-api"]).stdout);
     assert!(installed.contains("not installed"), "{installed}");
 }
@@ -354,18 +700,35 @@ fn dnf_refuses_packages_signed_by_another_key() {
 fn two_builds_of_one_tree_are_byte_identical() {
     let first = build_set(|_, _| {});
     let second = build_set(|_, _| {});
-    let sums = |set: &BuiltSet| set.packages.iter().map(|p| (p.file_name.clone(), p.sha256.clone())).collect::<BTreeMap<_, _>>();
+    let sums = |set: &BuiltSet| {
+        set.packages
+            .iter()
+            .map(|p| (p.file_name.clone(), p.sha256.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
     assert_eq!(sums(&first), sums(&second));
     for (a, b) in first.packages.iter().zip(&second.packages) {
-        assert_eq!(fs::read(&a.path).unwrap(), fs::read(&b.path).unwrap(), "{}", a.file_name);
+        assert_eq!(
+            fs::read(&a.path).unwrap(),
+            fs::read(&b.path).unwrap(),
+            "{}",
+            a.file_name
+        );
     }
     // And the repository metadata written from them.
-    let rpms = |set: &BuiltSet| set.packages.iter().map(|p| p.path.clone()).collect::<Vec<_>>();
+    let rpms = |set: &BuiltSet| {
+        set.packages
+            .iter()
+            .map(|p| p.path.clone())
+            .collect::<Vec<_>>()
+    };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let ts = u64::from(first.build.source_date);
-    fuel_rpm::repo::write_release_repositories(a.path(), "8.0.0", &rpms(&first), &[], &[], ts).unwrap();
-    fuel_rpm::repo::write_release_repositories(b.path(), "8.0.0", &rpms(&second), &[], &[], ts).unwrap();
+    fuel_rpm::repo::write_release_repositories(a.path(), "8.0.0", &rpms(&first), &[], &[], ts)
+        .unwrap();
+    fuel_rpm::repo::write_release_repositories(b.path(), "8.0.0", &rpms(&second), &[], &[], ts)
+        .unwrap();
     let repomd = |dir: &Path| fs::read(dir.join("8.0.0/base/repodata/repomd.xml")).unwrap();
     assert_eq!(repomd(a.path()), repomd(b.path()));
 }
@@ -377,7 +740,12 @@ fn another_release_builds_from_the_same_tree() {
         build.release = "3".into();
     });
     for package in &set.packages {
-        assert_eq!(query(&package.path, "%{VERSION}-%{RELEASE}"), "7.0.0-3", "{}", package.file_name);
+        assert_eq!(
+            query(&package.path, "%{VERSION}-%{RELEASE}"),
+            "7.0.0-3",
+            "{}",
+            package.file_name
+        );
     }
     let requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
     assert!(requires.contains("fuel-upgrade = 7.0.0-3\n"), "{requires}");
@@ -390,15 +758,25 @@ fn images_build_fuel_docker_images_and_the_meta_package_requires_it() {
     let set = build_set(|build, dir| {
         let images = dir.join("images");
         fs::create_dir_all(&images).unwrap();
-        fs::write(images.join("nailgun.tar"), b"not really a docker save archive, but a file to ship").unwrap();
+        fs::write(
+            images.join("nailgun.tar"),
+            b"not really a docker save archive, but a file to ship",
+        )
+        .unwrap();
         build.images_dir = Some(images);
     });
     let images = set.package("fuel-docker-images");
     let files = query(&images.path, "[%{FILENAMES} %{FILEMODES:octal}\n]");
-    assert!(files.contains("/var/www/nailgun/docker/images/nailgun.tar 100644\n"), "{files}");
+    assert!(
+        files.contains("/var/www/nailgun/docker/images/nailgun.tar 100644\n"),
+        "{files}"
+    );
     assert_eq!(query(&images.path, "%{ARCH}"), "noarch");
     let requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
-    assert!(requires.contains(&format!("fuel-docker-images = {}\n", evr(&set))), "{requires}");
+    assert!(
+        requires.contains(&format!("fuel-docker-images = {}\n", evr(&set))),
+        "{requires}"
+    );
 }
 
 #[test]
@@ -415,17 +793,36 @@ fn our_repository_metadata_answers_like_createrepo_c() {
     let cache = tempfile::tempdir().unwrap();
     let ask = |dir: &Path, args: &[&str]| {
         let repo = format!("--repofrompath=r,file://{}", dir.display());
-        let cache_arg = format!("--setopt=cachedir={}", cache.path().join(dir.file_name().unwrap()).display());
-        let mut all = vec!["-q", "--disableplugin=*", "--setopt=reposdir=/nonexistent", cache_arg.as_str(), repo.as_str(), "--repo=r", "repoquery"];
+        let cache_arg = format!(
+            "--setopt=cachedir={}",
+            cache.path().join(dir.file_name().unwrap()).display()
+        );
+        let mut all = vec![
+            "-q",
+            "--disableplugin=*",
+            "--setopt=reposdir=/nonexistent",
+            cache_arg.as_str(),
+            repo.as_str(),
+            "--repo=r",
+            "repoquery",
+        ];
         all.extend_from_slice(args);
         let out = run("dnf", &all);
-        assert!(out.status.success(), "dnf repoquery {args:?} on {}: {}", dir.display(), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "dnf repoquery {args:?} on {}: {}",
+            dir.display(),
+            text(&out.stderr)
+        );
         let mut lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
         lines.sort();
         lines
     };
     for args in [
-        &["--qf", "%{name} %{epoch}:%{version}-%{release} %{arch} %{location} %{size} %{installsize}"][..],
+        &[
+            "--qf",
+            "%{name} %{epoch}:%{version}-%{release} %{arch} %{location} %{size} %{installsize}",
+        ][..],
         &["--requires"][..],
         &["--provides"][..],
         &["-l"][..],
@@ -447,7 +844,12 @@ fn copy_rpms(rpms: &[PathBuf], dir: &Path) -> PathBuf {
 }
 
 fn git(args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(workspace_root()).args(args).output().unwrap();
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(workspace_root())
+        .args(args)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     text(&out.stdout).trim().to_string()
 }
@@ -474,16 +876,75 @@ dest = "/etc/fuel-example"
 /// (what is wrong, how the spec says it, field named in the error, words the error must hold)
 fn bad_specs(outside: &Path) -> Vec<(&'static str, String, &'static str, &'static str)> {
     vec![
-        ("missing field", GOOD_SPEC.replace("summary = \"Example @FUEL_VERSION@\"\n", ""), "summary", "missing"),
-        ("missing source", GOOD_SPEC.replace("repos/fuel-base.repo", "repos/no-such.repo"), "assets[0].source", "does not exist"),
-        ("source outside the workspace", GOOD_SPEC.replace("repos/fuel-base.repo", &outside.display().to_string()), "assets[0].source", "outside the workspace"),
-        ("relative dest", GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"etc/fuel-example/base.repo\""), "assets[0].dest", "not absolute"),
-        ("`..` in dest", GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"/etc/fuel-example/../passwd\""), "assets[0].dest", "`..`"),
-        ("duplicate dest", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc/fuel-example/base.repo\""), "assets[1].dest", "also packaged"),
-        ("base-system dir", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/usr/bin\""), "assets[1].dest", "base system owns"),
-        ("base-system dir /etc", GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc\""), "assets[1].dest", "base system owns"),
-        ("description line too long", GOOD_SPEC.replace("An example package.", &"An example package. ".repeat(5)), "description", "wrap it at 79"),
-        ("unknown template variable", GOOD_SPEC.replace("Example @FUEL_VERSION@", "Example @FUEL_VERSON@"), "summary", "@FUEL_VERSON@"),
+        (
+            "missing field",
+            GOOD_SPEC.replace("summary = \"Example @FUEL_VERSION@\"\n", ""),
+            "summary",
+            "missing",
+        ),
+        (
+            "missing source",
+            GOOD_SPEC.replace("repos/fuel-base.repo", "repos/no-such.repo"),
+            "assets[0].source",
+            "does not exist",
+        ),
+        (
+            "source outside the workspace",
+            GOOD_SPEC.replace("repos/fuel-base.repo", &outside.display().to_string()),
+            "assets[0].source",
+            "outside the workspace",
+        ),
+        (
+            "relative dest",
+            GOOD_SPEC.replace(
+                "\"/etc/fuel-example/base.repo\"",
+                "\"etc/fuel-example/base.repo\"",
+            ),
+            "assets[0].dest",
+            "not absolute",
+        ),
+        (
+            "`..` in dest",
+            GOOD_SPEC.replace(
+                "\"/etc/fuel-example/base.repo\"",
+                "\"/etc/fuel-example/../passwd\"",
+            ),
+            "assets[0].dest",
+            "`..`",
+        ),
+        (
+            "duplicate dest",
+            GOOD_SPEC.replace(
+                "dest = \"/etc/fuel-example\"",
+                "dest = \"/etc/fuel-example/base.repo\"",
+            ),
+            "assets[1].dest",
+            "also packaged",
+        ),
+        (
+            "base-system dir",
+            GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/usr/bin\""),
+            "assets[1].dest",
+            "base system owns",
+        ),
+        (
+            "base-system dir /etc",
+            GOOD_SPEC.replace("dest = \"/etc/fuel-example\"", "dest = \"/etc\""),
+            "assets[1].dest",
+            "base system owns",
+        ),
+        (
+            "description line too long",
+            GOOD_SPEC.replace("An example package.", &"An example package. ".repeat(5)),
+            "description",
+            "wrap it at 79",
+        ),
+        (
+            "unknown template variable",
+            GOOD_SPEC.replace("Example @FUEL_VERSION@", "Example @FUEL_VERSON@"),
+            "summary",
+            "@FUEL_VERSON@",
+        ),
     ]
 }
 
@@ -498,18 +959,31 @@ fn each_bad_spec_is_refused_naming_the_file_and_field() {
         let specs = release::load_specs(&root, dir.path(), false).unwrap();
         let errors = lint::lint(&specs, None).expect_err(case).0;
         assert!(
-            errors.iter().any(|e| e.file == file && e.field == field && e.message.contains(words)),
+            errors
+                .iter()
+                .any(|e| e.file == file && e.field == field && e.message.contains(words)),
             "{case}: expected {}: {field}: …{words}…, got:\n{}",
             file.display(),
-            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         let shown = errors[0].to_string();
-        assert!(shown.starts_with(&file.display().to_string()), "{case}: {shown}");
+        assert!(
+            shown.starts_with(&file.display().to_string()),
+            "{case}: {shown}"
+        );
     }
     // The good spec itself is clean: each error comes from its one change.
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("fuel-example.toml"), GOOD_SPEC).unwrap();
-    lint::lint(&release::load_specs(&root, dir.path(), false).unwrap(), None).expect("the good spec lints clean");
+    lint::lint(
+        &release::load_specs(&root, dir.path(), false).unwrap(),
+        None,
+    )
+    .expect("the good spec lints clean");
 }
 
 #[test]
@@ -520,10 +994,22 @@ fn a_template_with_an_unknown_variable_is_refused_naming_file_and_line() {
     fs::write(&template, "version=@FUEL_VERSION@\nseries=@FUEL_SERISE@\n").unwrap();
     let spec = GOOD_SPEC.replace("repos/fuel-base.repo", &template.display().to_string());
     fs::write(dir.path().join("fuel-example.toml"), spec).unwrap();
-    let errors = lint::lint(&release::load_specs(&root, dir.path(), false).unwrap(), None).unwrap_err().0;
+    let errors = lint::lint(
+        &release::load_specs(&root, dir.path(), false).unwrap(),
+        None,
+    )
+    .unwrap_err()
+    .0;
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].field, "assets[0].source");
-    assert!(errors[0].message.contains(&format!("{}:2", template.display())) && errors[0].message.contains("@FUEL_SERISE@"), "{}", errors[0]);
+    assert!(
+        errors[0]
+            .message
+            .contains(&format!("{}:2", template.display()))
+            && errors[0].message.contains("@FUEL_SERISE@"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -542,7 +1028,10 @@ fn xtask_lint_exits_non_zero_on_a_bad_spec_and_a_failed_build_writes_nothing() {
             .unwrap();
         let stderr = text(&out.stderr);
         assert!(!out.status.success(), "{case}: cargo xtask lint succeeded");
-        assert!(stderr.contains("fuel-example.toml") && stderr.contains(field), "{case}: {stderr}");
+        assert!(
+            stderr.contains("fuel-example.toml") && stderr.contains(field),
+            "{case}: {stderr}"
+        );
     }
 
     // The same bad spec in a release build: an error, and no rpm written.
@@ -550,16 +1039,34 @@ fn xtask_lint_exits_non_zero_on_a_bad_spec_and_a_failed_build_writes_nothing() {
     fs::copy(root.join("Cargo.toml"), workspace.path().join("Cargo.toml")).unwrap();
     fs::create_dir(workspace.path().join("specs")).unwrap();
     fs::create_dir(workspace.path().join("repos")).unwrap();
-    fs::copy(root.join("repos/fuel-base.repo"), workspace.path().join("repos/fuel-base.repo")).unwrap();
-    fs::write(workspace.path().join("specs/good.toml"), GOOD_SPEC.replace("fuel-example", "fuel-good")).unwrap();
-    fs::write(workspace.path().join("specs/bad.toml"), GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"relative/base.repo\"")).unwrap();
+    fs::copy(
+        root.join("repos/fuel-base.repo"),
+        workspace.path().join("repos/fuel-base.repo"),
+    )
+    .unwrap();
+    fs::write(
+        workspace.path().join("specs/good.toml"),
+        GOOD_SPEC.replace("fuel-example", "fuel-good"),
+    )
+    .unwrap();
+    fs::write(
+        workspace.path().join("specs/bad.toml"),
+        GOOD_SPEC.replace("\"/etc/fuel-example/base.repo\"", "\"relative/base.repo\""),
+    )
+    .unwrap();
     let mut build = ReleaseBuild::for_workspace(&root).unwrap();
     build.workspace_root = workspace.path().to_path_buf();
     build.out_dir = workspace.path().join("rpms");
     build.key = Some(SigningKey::development(&root.join(DEVELOPMENT_KEY_DIR)).unwrap());
-    let error = build.build().expect_err("a bad spec fails the build").to_string();
+    let error = build
+        .build()
+        .expect_err("a bad spec fails the build")
+        .to_string();
     assert!(error.contains("specs/bad.toml: assets[0].dest"), "{error}");
-    assert!(!build.out_dir.exists() || fs::read_dir(&build.out_dir).unwrap().next().is_none(), "a failed build wrote files");
+    assert!(
+        !build.out_dir.exists() || fs::read_dir(&build.out_dir).unwrap().next().is_none(),
+        "a failed build wrote files"
+    );
 }
 
 #[test]
@@ -575,7 +1082,10 @@ fn the_busybox_base_package_lets_scriptlets_run_in_an_empty_root() {
     probe.name = "fuel-scriptlet-probe".into();
     probe.arch = "noarch".into();
     probe.deps = fuel_rpm::Dependencies {
-        requires: vec![fuel_rpm::Dependency { name: "/bin/sh".into(), constraint: None }],
+        requires: vec![fuel_rpm::Dependency {
+            name: "/bin/sh".into(),
+            constraint: None,
+        }],
         ..Default::default()
     };
     probe.files = vec![fuel_rpm::FileDef {
@@ -586,20 +1096,66 @@ fn the_busybox_base_package_lets_scriptlets_run_in_an_empty_root() {
         group: "root".into(),
         attrs: Default::default(),
     }];
-    probe.scriptlets.post = Some(fuel_rpm::Scriptlet { body: "echo ran > /var/lib/fuel-probe/stamp\n".into(), interpreter: None });
+    probe.scriptlets.post = Some(fuel_rpm::Scriptlet {
+        body: "echo ran > /var/lib/fuel-probe/stamp\n".into(),
+        interpreter: None,
+    });
     let probe_rpm = fuel_rpm::build::write_package(&probe, None, &rpms).unwrap();
 
     let empty = dir.path().join("empty");
-    let out = run("rpm", &["--root", empty.to_str().unwrap(), "-i", probe_rpm.path.to_str().unwrap()]);
-    assert!(!out.status.success(), "an empty root has no /bin/sh, yet the probe installed");
-    assert!(text(&out.stderr).contains("/bin/sh"), "{}", text(&out.stderr));
+    let out = run(
+        "rpm",
+        &[
+            "--root",
+            empty.to_str().unwrap(),
+            "-i",
+            probe_rpm.path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "an empty root has no /bin/sh, yet the probe installed"
+    );
+    assert!(
+        text(&out.stderr).contains("/bin/sh"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let root = dir.path().join("root");
-    let out = run("rpm", &["--root", root.to_str().unwrap(), "-i", base_rpm.path.to_str().unwrap(), probe_rpm.path.to_str().unwrap()]);
-    assert!(out.status.success(), "rpm -i base + probe: {}", text(&out.stderr));
-    assert_eq!(fs::read_to_string(root.join("var/lib/fuel-probe/stamp")).unwrap(), "ran\n");
-    let out = run("rpm", &["--root", root.to_str().unwrap(), "-Va", fuel_rpm::base_system::BASE_PACKAGE]);
-    assert!(out.status.success() && out.stdout.is_empty(), "rpm -V base: {}", text(&out.stdout));
+    let out = run(
+        "rpm",
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "-i",
+            base_rpm.path.to_str().unwrap(),
+            probe_rpm.path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "rpm -i base + probe: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("var/lib/fuel-probe/stamp")).unwrap(),
+        "ran\n"
+    );
+    let out = run(
+        "rpm",
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "-Va",
+            fuel_rpm::base_system::BASE_PACKAGE,
+        ],
+    );
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "rpm -V base: {}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -623,12 +1179,23 @@ assets = [
     )
     .unwrap();
     let spec = fuel_rpm::spec::load_cargo_manifest(&manifest, &root).unwrap();
-    assert_eq!(spec.doc.name.as_deref(), Some("fuel-example"), "name comes from [package] as cargo-generate-rpm does");
-    assert_eq!(spec.doc.summary.as_deref(), Some("Example crate"), "summary from the crate description");
+    assert_eq!(
+        spec.doc.name.as_deref(),
+        Some("fuel-example"),
+        "name comes from [package] as cargo-generate-rpm does"
+    );
+    assert_eq!(
+        spec.doc.summary.as_deref(),
+        Some("Example crate"),
+        "summary from the crate description"
+    );
     let errors = lint::lint(&[spec], None).unwrap_err().0;
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].file, manifest);
-    assert_eq!(errors[0].field, "package.metadata.generate-rpm.assets[0].dest");
+    assert_eq!(
+        errors[0].field,
+        "package.metadata.generate-rpm.assets[0].dest"
+    );
     assert!(errors[0].message.contains("not absolute"), "{}", errors[0]);
 }
 
@@ -636,12 +1203,27 @@ assets = [
 fn a_spec_that_is_not_valid_toml_is_refused_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("fuel-example.toml");
-    fs::write(&file, GOOD_SPEC.replace("arch = \"noarch\"", "arch = noarch")).unwrap();
-    let error = release::load_specs(&workspace_root(), dir.path(), false).unwrap_err().to_string();
+    fs::write(
+        &file,
+        GOOD_SPEC.replace("arch = \"noarch\"", "arch = noarch"),
+    )
+    .unwrap();
+    let error = release::load_specs(&workspace_root(), dir.path(), false)
+        .unwrap_err()
+        .to_string();
     assert!(error.starts_with(&file.display().to_string()), "{error}");
     assert!(error.contains("line 3"), "{error}");
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("fuel-example.toml"), GOOD_SPEC.replace("arch =", "architecture =")).unwrap();
-    let error = release::load_specs(&workspace_root(), dir.path(), false).unwrap_err().to_string();
-    assert!(error.contains("architecture"), "an unknown key is named: {error}");
+    fs::write(
+        dir.path().join("fuel-example.toml"),
+        GOOD_SPEC.replace("arch =", "architecture ="),
+    )
+    .unwrap();
+    let error = release::load_specs(&workspace_root(), dir.path(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("architecture"),
+        "an unknown key is named: {error}"
+    );
 }

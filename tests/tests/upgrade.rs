@@ -190,7 +190,9 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
             // The plan writes the commit the rpm set was built from.
             content: format!(
                 "8.0.0 (build {})\n",
-                ReleaseBuild::for_workspace(&workspace_root()).unwrap().commit
+                ReleaseBuild::for_workspace(&workspace_root())
+                    .unwrap()
+                    .commit
             ),
             mode: 0o644,
             uid: 0

@@ -106,7 +106,10 @@ fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), St
         }
         let after = env.snapshot();
         if &after != expected {
-            return Err(format!("{command} did not {what}:\n{}", after.diff(expected)));
+            return Err(format!(
+                "{command} did not {what}:\n{}",
+                after.diff(expected)
+            ));
         }
         Ok(())
     };

@@ -26,7 +26,11 @@ pub fn run(args: Args) -> Result<()> {
     let specs = release::load_specs(&root, &dir, with_crates)?;
     lint::lint(&specs, args.images.as_deref())?;
     for spec in &specs {
-        println!("ok  {} ({})", spec.doc.name.as_deref().unwrap_or("?"), spec.origin);
+        println!(
+            "ok  {} ({})",
+            spec.doc.name.as_deref().unwrap_or("?"),
+            spec.origin
+        );
     }
     println!("{} specs clean", specs.len());
     Ok(())

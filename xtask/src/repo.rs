@@ -42,9 +42,16 @@ pub fn run(args: Args) -> Result<()> {
     let base = repo::rpms_in(&rpms_dir).context("no rpms to index: run `cargo xtask rpm` first")?;
     let base: Vec<PathBuf> = base
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&format!("-{version}-"))))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(&format!("-{version}-")))
+        })
         .collect();
-    anyhow::ensure!(!base.is_empty(), "{} holds no rpms of release {version}: run `cargo xtask rpm` first", rpms_dir.display());
+    anyhow::ensure!(
+        !base.is_empty(),
+        "{} holds no rpms of release {version}: run `cargo xtask rpm` first",
+        rpms_dir.display()
+    );
     let summaries = repo::write_release_repositories(
         &out,
         &version,
@@ -54,7 +61,11 @@ pub fn run(args: Args) -> Result<()> {
         u64::from(release.source_date),
     )?;
     for summary in &summaries {
-        println!("{:<60} {} packages", summary.dir.display(), summary.packages.len());
+        println!(
+            "{:<60} {} packages",
+            summary.dir.display(),
+            summary.packages.len()
+        );
     }
     let out = std::fs::canonicalize(&out)?;
     println!("repository base URL: file://{}/{version}  (cargo xtask rpm --repo-baseurl 'file://{}/$fuelver')", out.display(), out.display());

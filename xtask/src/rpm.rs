@@ -42,10 +42,13 @@ pub fn run(args: Args) -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(&root);
     // The rpms ship these binaries: build them first (release profile, stripped).
-    cmd!(sh, "cargo build --release -p fuel-upgrade -p fuel-version -p fuel-api")
-        .quiet()
-        .run()
-        .context("building the release binaries")?;
+    cmd!(
+        sh,
+        "cargo build --release -p fuel-upgrade -p fuel-version -p fuel-api"
+    )
+    .quiet()
+    .run()
+    .context("building the release binaries")?;
 
     let mut build = ReleaseBuild::for_workspace(&root)?;
     if let Some(version) = args.fuel_version {
@@ -55,7 +58,11 @@ pub fn run(args: Args) -> Result<()> {
         build.release = release;
     }
     if let Some(out) = args.out {
-        build.out_dir = if out.is_absolute() { out } else { std::env::current_dir()?.join(out) };
+        build.out_dir = if out.is_absolute() {
+            out
+        } else {
+            std::env::current_dir()?.join(out)
+        };
     }
     build.images_dir = args.images;
     build.repo_baseurl = args.repo_baseurl;
@@ -70,7 +77,11 @@ pub fn run(args: Args) -> Result<()> {
     let packages = build.build()?;
     let elapsed = started.elapsed();
     let total: u64 = packages.iter().map(|p| p.size).sum();
-    let key_kind = if key.is_development() { "development key" } else { "release key" };
+    let key_kind = if key.is_development() {
+        "development key"
+    } else {
+        "release key"
+    };
 
     if args.json {
         let json = serde_json::json!({
@@ -98,7 +109,12 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     for p in &packages {
-        println!("{:<48} {:>12} {:>8.2} s", p.file_name, human_size(p.size), p.elapsed.as_secs_f64());
+        println!(
+            "{:<48} {:>12} {:>8.2} s",
+            p.file_name,
+            human_size(p.size),
+            p.elapsed.as_secs_f64()
+        );
     }
     println!(
         "Fuel {}-{}: {} packages, {} in {:.2} s into {}",
@@ -109,7 +125,11 @@ pub fn run(args: Args) -> Result<()> {
         elapsed.as_secs_f64(),
         build.out_dir.display()
     );
-    println!("signed with the {key_kind} {} ({})", key.fingerprint_hex(), key.user_id());
+    println!(
+        "signed with the {key_kind} {} ({})",
+        key.fingerprint_hex(),
+        key.user_id()
+    );
     if key.is_development() {
         println!(
             "  development key: not for release; its public key is {}/public.asc (pass --sign-key FILE for a release)",
@@ -127,5 +147,9 @@ pub fn human_size(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

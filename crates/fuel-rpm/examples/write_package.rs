@@ -40,7 +40,11 @@ fn main() {
         packager: None,
         group: None,
         source_date: 1_700_000_000,
-        compression: Compression { kind: CompressionKind::Zstd, level, threads },
+        compression: Compression {
+            kind: CompressionKind::Zstd,
+            level,
+            threads,
+        },
         files: vec![FileDef {
             dest: DEST.into(),
             kind: FileKind::Source(PathBuf::from(source)),
@@ -59,12 +63,22 @@ fn main() {
 }
 
 fn with_rpm_rs(source: &Path, out_dir: &Path, level: i32) {
-    let package = rpm::PackageBuilder::new("fuel-bench-images", "8.0.0", "Apache-2.0", "noarch", "Benchmark payload")
-        .using_config(rpm::BuildConfig::v4().compression(rpm::CompressionWithLevel::Zstd(level)).source_date(1_700_000_000))
-        .with_file(source, rpm::FileOptions::new(DEST))
-        .expect("source file")
-        .build()
-        .expect("rpm-rs build");
+    let package = rpm::PackageBuilder::new(
+        "fuel-bench-images",
+        "8.0.0",
+        "Apache-2.0",
+        "noarch",
+        "Benchmark payload",
+    )
+    .using_config(
+        rpm::BuildConfig::v4()
+            .compression(rpm::CompressionWithLevel::Zstd(level))
+            .source_date(1_700_000_000),
+    )
+    .with_file(source, rpm::FileOptions::new(DEST))
+    .expect("source file")
+    .build()
+    .expect("rpm-rs build");
     let path = out_dir.join("fuel-bench-images-rpm-rs.rpm");
     package.write_file(&path).expect("write");
     println!("{}", path.display());

@@ -11,10 +11,10 @@ pub const BASE_PACKAGE: &str = "fuel-test-base";
 
 /// Applets linked to busybox (the shell and what scripts usually call).
 pub const APPLETS: &[&str] = &[
-    "sh", "ash", "cat", "chmod", "chown", "cp", "cut", "date", "dirname", "basename", "echo", "env",
-    "false", "find", "grep", "gzip", "head", "id", "ln", "ls", "mkdir", "mktemp", "mv", "readlink",
-    "rm", "rmdir", "sed", "sleep", "sort", "stat", "tail", "tar", "test", "[", "touch", "tr", "true",
-    "uname", "wc", "xargs",
+    "sh", "ash", "cat", "chmod", "chown", "cp", "cut", "date", "dirname", "basename", "echo",
+    "env", "false", "find", "grep", "gzip", "head", "id", "ln", "ls", "mkdir", "mktemp", "mv",
+    "readlink", "rm", "rmdir", "sed", "sleep", "sort", "stat", "tail", "tar", "test", "[", "touch",
+    "tr", "true", "uname", "wc", "xargs",
 ];
 
 /// `fuel-test-base`: /usr/bin/busybox (`busybox`, e.g. /bin/busybox from
@@ -29,14 +29,33 @@ pub fn busybox_base(busybox: &Path, source_date: u32) -> PackageDef {
         group: "root".into(),
         attrs: FileAttrs::default(),
     };
-    let mut files = vec![file("/usr/bin/busybox", FileKind::Source(busybox.to_path_buf()), 0o755)];
+    let mut files = vec![file(
+        "/usr/bin/busybox",
+        FileKind::Source(busybox.to_path_buf()),
+        0o755,
+    )];
     for applet in APPLETS {
-        files.push(file(&format!("/usr/bin/{applet}"), FileKind::Symlink { target: "busybox".into() }, 0o777));
+        files.push(file(
+            &format!("/usr/bin/{applet}"),
+            FileKind::Symlink {
+                target: "busybox".into(),
+            },
+            0o777,
+        ));
     }
-    files.push(file("/bin/sh", FileKind::Symlink { target: "/usr/bin/busybox".into() }, 0o777));
+    files.push(file(
+        "/bin/sh",
+        FileKind::Symlink {
+            target: "/usr/bin/busybox".into(),
+        },
+        0o777,
+    ));
     let provides = ["/bin/sh", "/usr/bin/sh"]
         .iter()
-        .map(|name| Dependency { name: name.to_string(), constraint: None })
+        .map(|name| Dependency {
+            name: name.to_string(),
+            constraint: None,
+        })
         .collect();
     PackageDef {
         name: BASE_PACKAGE.into(),

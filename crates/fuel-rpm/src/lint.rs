@@ -20,7 +20,11 @@ pub struct SpecError {
 
 impl SpecError {
     pub fn new(origin: &Origin, field: &str, message: String) -> Self {
-        SpecError { file: origin.display_file(), field: origin.field(field), message }
+        SpecError {
+            file: origin.display_file(),
+            field: origin.field(field),
+            message,
+        }
     }
 }
 
@@ -31,7 +35,11 @@ pub struct LintErrors(pub Vec<SpecError>);
 impl fmt::Display for LintErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.0.len();
-        writeln!(f, "{count} problem{} in the specs:", if count == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{count} problem{} in the specs:",
+            if count == 1 { "" } else { "s" }
+        )?;
         for error in &self.0 {
             writeln!(f, "  {error}")?;
         }
@@ -45,12 +53,53 @@ impl std::error::Error for LintErrors {}
 /// Fuel package that owned one would fight those packages over its mode and
 /// remove it on erase.
 pub const BASE_SYSTEM_DIRS: &[&str] = &[
-    "/", "/bin", "/boot", "/dev", "/etc", "/etc/pki", "/etc/yum", "/etc/yum/vars", "/etc/yum.repos.d",
-    "/etc/dnf", "/etc/dnf/vars", "/etc/systemd", "/etc/systemd/system", "/home", "/lib", "/lib64",
-    "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr",
-    "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib/systemd", "/usr/lib/systemd/system", "/usr/lib64",
-    "/usr/libexec", "/usr/local", "/usr/sbin", "/usr/share", "/usr/share/doc", "/usr/share/licenses",
-    "/usr/share/man", "/var", "/var/cache", "/var/lib", "/var/log", "/var/run", "/var/tmp", "/var/www",
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/etc/pki",
+    "/etc/yum",
+    "/etc/yum/vars",
+    "/etc/yum.repos.d",
+    "/etc/dnf",
+    "/etc/dnf/vars",
+    "/etc/systemd",
+    "/etc/systemd/system",
+    "/home",
+    "/lib",
+    "/lib64",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/include",
+    "/usr/lib",
+    "/usr/lib/systemd",
+    "/usr/lib/systemd/system",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/usr/share/doc",
+    "/usr/share/licenses",
+    "/usr/share/man",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/run",
+    "/var/tmp",
+    "/var/www",
 ];
 
 /// rpmlint's limit for a description line.
@@ -85,7 +134,14 @@ pub fn lint(specs: &[Spec], images_dir: Option<&Path>) -> Result<(), LintErrors>
         lint_package_fields(spec, &mut errors);
         if let Some(name) = &spec.doc.name {
             if let Some(first) = names.insert(name.clone(), spec.origin.display_file()) {
-                errors.push(SpecError::new(&spec.origin, "name", format!("`{name}` is also the name in {}: rename one", first.display())));
+                errors.push(SpecError::new(
+                    &spec.origin,
+                    "name",
+                    format!(
+                        "`{name}` is also the name in {}: rename one",
+                        first.display()
+                    ),
+                ));
             }
         }
         let values = ReleaseValues {
@@ -105,7 +161,10 @@ pub fn lint(specs: &[Spec], images_dir: Option<&Path>) -> Result<(), LintErrors>
         for (index, asset) in spec.doc.assets.iter().enumerate() {
             let before = errors.len();
             lint_asset(spec, index, asset, images_dir, &mut errors);
-            let needs_images = asset.source.as_deref().is_some_and(|s| s.starts_with(IMAGES_DIR_VAR));
+            let needs_images = asset
+                .source
+                .as_deref()
+                .is_some_and(|s| s.starts_with(IMAGES_DIR_VAR));
             if errors.len() > before || (skipped && needs_images) {
                 continue;
             }
@@ -114,12 +173,23 @@ pub fn lint(specs: &[Spec], images_dir: Option<&Path>) -> Result<(), LintErrors>
                     let field = spec.origin.field(&format!("assets[{index}].dest"));
                     for file in files {
                         if BASE_SYSTEM_DIRS.contains(&file.dest.as_str()) {
-                            let what = if file.kind == FileKind::Dir { "owns the directory" } else { "replaces the directory" };
+                            let what = if file.kind == FileKind::Dir {
+                                "owns the directory"
+                            } else {
+                                "replaces the directory"
+                            };
                             errors.push(SpecError { file: spec.origin.display_file(), field: field.clone(), message: format!(
                                 "{what} {}, which the base system owns: package only the files and directories below it", file.dest) });
                         } else if let Some((first_file, first_field)) = owners.get(&file.dest) {
-                            errors.push(SpecError { file: spec.origin.display_file(), field: field.clone(), message: format!(
-                                "{} is also packaged by {}: {first_field}: keep one", file.dest, first_file.display()) });
+                            errors.push(SpecError {
+                                file: spec.origin.display_file(),
+                                field: field.clone(),
+                                message: format!(
+                                    "{} is also packaged by {}: {first_field}: keep one",
+                                    file.dest,
+                                    first_file.display()
+                                ),
+                            });
                         } else {
                             owners.insert(file.dest, (spec.origin.display_file(), field.clone()));
                         }
@@ -129,13 +199,23 @@ pub fn lint(specs: &[Spec], images_dir: Option<&Path>) -> Result<(), LintErrors>
             }
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(LintErrors(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LintErrors(errors))
+    }
 }
 
 fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
     let doc = &spec.doc;
-    let mut push = |field: &str, message: String| errors.push(SpecError::new(&spec.origin, field, message));
-    for (field, value) in [("name", &doc.name), ("summary", &doc.summary), ("description", &doc.description), ("arch", &doc.arch)] {
+    let mut push =
+        |field: &str, message: String| errors.push(SpecError::new(&spec.origin, field, message));
+    for (field, value) in [
+        ("name", &doc.name),
+        ("summary", &doc.summary),
+        ("description", &doc.description),
+        ("arch", &doc.arch),
+    ] {
         match value {
             None => push(field, "missing: add it".into()),
             Some(v) if v.trim().is_empty() => push(field, "empty: give it a value".into()),
@@ -143,13 +223,22 @@ fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
         }
     }
     if let Some(name) = &doc.name {
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c)) {
-            push("name", format!("`{name}` is not a package name: use letters, digits and - _ . +"));
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+        {
+            push(
+                "name",
+                format!("`{name}` is not a package name: use letters, digits and - _ . +"),
+            );
         }
     }
     if let Some(input) = &doc.only_with {
         if !OPTIONAL_INPUTS.contains(&input.as_str()) {
-            push("only_with", format!("`{input}` is not an optional input: use one of {OPTIONAL_INPUTS:?}"));
+            push(
+                "only_with",
+                format!("`{input}` is not an optional input: use one of {OPTIONAL_INPUTS:?}"),
+            );
         }
     }
     if let Some(compression) = &doc.compression {
@@ -176,7 +265,10 @@ fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
         ("pre_install_script", doc.pre_install_script.as_deref()),
         ("post_install_script", doc.post_install_script.as_deref()),
         ("pre_uninstall_script", doc.pre_uninstall_script.as_deref()),
-        ("post_uninstall_script", doc.post_uninstall_script.as_deref()),
+        (
+            "post_uninstall_script",
+            doc.post_uninstall_script.as_deref(),
+        ),
         ("pre_trans_script", doc.pre_trans_script.as_deref()),
         ("post_trans_script", doc.post_trans_script.as_deref()),
     ];
@@ -207,9 +299,19 @@ fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
     }
 }
 
-fn lint_asset(spec: &Spec, index: usize, asset: &Asset, images_dir: Option<&Path>, errors: &mut Vec<SpecError>) {
+fn lint_asset(
+    spec: &Spec,
+    index: usize,
+    asset: &Asset,
+    images_dir: Option<&Path>,
+    errors: &mut Vec<SpecError>,
+) {
     let mut push = |name: &str, message: String| {
-        errors.push(SpecError::new(&spec.origin, &format!("assets[{index}].{name}"), message))
+        errors.push(SpecError::new(
+            &spec.origin,
+            &format!("assets[{index}].{name}"),
+            message,
+        ))
     };
     let kinds = [
         ("source", asset.source.is_some()),
@@ -219,14 +321,21 @@ fn lint_asset(spec: &Spec, index: usize, asset: &Asset, images_dir: Option<&Path
         ("symlink", asset.symlink.is_some()),
         ("ghost", asset.ghost),
     ];
-    let given: Vec<&str> = kinds.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect();
+    let given: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect();
     match given.len() {
         0 => push("source", "missing: give one of source, contents, generate, dir, symlink or ghost".into()),
         1 => {}
         _ => push(given[1], format!("conflicts with `{}`: an asset is exactly one of source, contents, generate, dir, symlink or ghost", given[0])),
     }
     match &asset.dest {
-        None => push("dest", "missing: add the absolute path on the installed system".into()),
+        None => push(
+            "dest",
+            "missing: add the absolute path on the installed system".into(),
+        ),
         Some(dest) => {
             if let Err(message) = resolve::normalize_dest(dest) {
                 push("dest", message);
@@ -242,7 +351,10 @@ fn lint_asset(spec: &Spec, index: usize, asset: &Asset, images_dir: Option<&Path
         push("config", message);
     }
     if asset.template && asset.source.is_none() && asset.contents.is_none() {
-        push("template", "only a source or contents can be a template".into());
+        push(
+            "template",
+            "only a source or contents can be a template".into(),
+        );
     }
     if let Some(contents) = &asset.contents {
         if asset.template {
@@ -252,20 +364,31 @@ fn lint_asset(spec: &Spec, index: usize, asset: &Asset, images_dir: Option<&Path
     match asset.generate.as_deref() {
         None | Some("signing-key") => {}
         Some("openstack-version") => match &asset.from {
-            None => push("from", "missing: name the openstack.yaml fixture this value is extracted from".into()),
+            None => push(
+                "from",
+                "missing: name the openstack.yaml fixture this value is extracted from".into(),
+            ),
             Some(from) => {
-                if let Err(message) = check_workspace_path(&spec.origin, &spec.origin.source_path(from)) {
+                if let Err(message) =
+                    check_workspace_path(&spec.origin, &spec.origin.source_path(from))
+                {
                     push("from", message);
                 }
             }
         },
-        Some(other) => push("generate", format!("unknown generator `{other}`: use `openstack-version` or `signing-key`")),
+        Some(other) => push(
+            "generate",
+            format!("unknown generator `{other}`: use `openstack-version` or `signing-key`"),
+        ),
     }
     if let Some(source) = &asset.source {
         if source.starts_with(IMAGES_DIR_VAR) {
             if let Some(dir) = images_dir {
                 if !dir.is_dir() {
-                    push("source", format!("the images directory {} does not exist", dir.display()));
+                    push(
+                        "source",
+                        format!("the images directory {} does not exist", dir.display()),
+                    );
                 }
             }
             return;
@@ -287,8 +410,13 @@ fn lint_asset(spec: &Spec, index: usize, asset: &Asset, images_dir: Option<&Path
                 };
                 for file in files {
                     match std::fs::read_to_string(&file) {
-                        Ok(text) => lint_template_text(&text, Some(&file), &mut |m| push("source", m)),
-                        Err(e) => push("source", format!("template {} is not readable text: {e}", file.display())),
+                        Ok(text) => {
+                            lint_template_text(&text, Some(&file), &mut |m| push("source", m))
+                        }
+                        Err(e) => push(
+                            "source",
+                            format!("template {} is not readable text: {e}", file.display()),
+                        ),
                     }
                 }
             }
@@ -301,10 +429,17 @@ fn lint_asset(spec: &Spec, index: usize, asset: &Asset, images_dir: Option<&Path
 /// so a build depends on the tree and nothing else.
 fn check_workspace_path(origin: &Origin, path: &Path) -> Result<(), String> {
     let real = path.canonicalize().map_err(|_| {
-        let hint = if path.starts_with(origin.workspace_root.join("target")) { " (build it first: `cargo xtask rpm` does)" } else { "" };
+        let hint = if path.starts_with(origin.workspace_root.join("target")) {
+            " (build it first: `cargo xtask rpm` does)"
+        } else {
+            ""
+        };
         format!("{} does not exist{hint}", path.display())
     })?;
-    let root = origin.workspace_root.canonicalize().unwrap_or_else(|_| origin.workspace_root.clone());
+    let root = origin
+        .workspace_root
+        .canonicalize()
+        .unwrap_or_else(|_| origin.workspace_root.clone());
     if !real.starts_with(&root) {
         return Err(format!(
             "{} lies outside the workspace {}: copy it into the tree (builds depend on the tree alone)",
@@ -324,7 +459,11 @@ fn lint_template_text(text: &str, file: Option<&Path>, push: &mut dyn FnMut(Stri
         push(format!(
             "{place}: unknown template variable @{}@: use one of {}",
             unknown.name,
-            crate::spec::template::KNOWN.iter().map(|n| format!("@{n}@")).collect::<Vec<_>>().join(" ")
+            crate::spec::template::KNOWN
+                .iter()
+                .map(|n| format!("@{n}@"))
+                .collect::<Vec<_>>()
+                .join(" ")
         ));
     }
 }

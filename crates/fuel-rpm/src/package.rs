@@ -51,7 +51,11 @@ impl Default for Compression {
     /// zstd level 3: level 19 (the crate's default) takes minutes on an
     /// images payload for a few percent of size.
     fn default() -> Self {
-        Compression { kind: CompressionKind::Zstd, level: 3, threads: 0 }
+        Compression {
+            kind: CompressionKind::Zstd,
+            level: 3,
+            threads: 0,
+        }
     }
 }
 
@@ -75,7 +79,9 @@ pub enum FileKind {
     /// Contents generated at build time (buildstamp, fuel-issue, …).
     Contents(Vec<u8>),
     Dir,
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
     /// Owned by the package but not shipped (logs, state files).
     Ghost,
 }

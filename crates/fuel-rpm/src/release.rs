@@ -71,7 +71,10 @@ pub enum ReleaseError {
     #[error("{0}")]
     Workspace(String),
     #[error("{option}: {message}")]
-    Option { option: &'static str, message: String },
+    Option {
+        option: &'static str,
+        message: String,
+    },
 }
 
 /// Workspace-wide package defaults, from the root Cargo.toml.
@@ -87,18 +90,25 @@ pub struct WorkspaceInfo {
 impl WorkspaceInfo {
     pub fn read(workspace_root: &Path) -> Result<Self, ReleaseError> {
         let file = workspace_root.join("Cargo.toml");
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| ReleaseError::Workspace(format!("{}: cannot read: {e}", file.display())))?;
-        let value: toml::Table =
-            toml::from_str(&text).map_err(|e| ReleaseError::Workspace(format!("{}: {e}", file.display())))?;
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            ReleaseError::Workspace(format!("{}: cannot read: {e}", file.display()))
+        })?;
+        let value: toml::Table = toml::from_str(&text)
+            .map_err(|e| ReleaseError::Workspace(format!("{}: {e}", file.display())))?;
         let get = |path: &[&str]| -> Result<String, ReleaseError> {
             let mut node = value.get(path[0]);
             for key in &path[1..] {
                 node = node.and_then(|n| n.get(key));
             }
-            node.and_then(|n| n.as_str()).map(str::to_string).ok_or_else(|| {
-                ReleaseError::Workspace(format!("{}: {} is missing: add it", file.display(), path.join(".")))
-            })
+            node.and_then(|n| n.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ReleaseError::Workspace(format!(
+                        "{}: {} is missing: add it",
+                        file.display(),
+                        path.join(".")
+                    ))
+                })
         };
         Ok(WorkspaceInfo {
             version: get(&["workspace", "package", "version"])?,
@@ -112,14 +122,24 @@ impl WorkspaceInfo {
 
 /// The specs of a release set: every specs_dir/*.toml, and (when `with_crates`)
 /// every crates/*/Cargo.toml with a `[package.metadata.generate-rpm]` section.
-pub fn load_specs(workspace_root: &Path, specs_dir: &Path, with_crates: bool) -> Result<Vec<Spec>, LoadError> {
+pub fn load_specs(
+    workspace_root: &Path,
+    specs_dir: &Path,
+    with_crates: bool,
+) -> Result<Vec<Spec>, LoadError> {
     let mut specs = spec::load_dir(specs_dir, workspace_root)?;
     let crates = workspace_root.join("crates");
     if with_crates && crates.is_dir() {
         let mut manifests: Vec<PathBuf> = std::fs::read_dir(&crates)
-            .map_err(|source| LoadError::Read { file: crates.clone(), source })?
+            .map_err(|source| LoadError::Read {
+                file: crates.clone(),
+                source,
+            })?
             .filter_map(|e| e.ok().map(|e| e.path().join("Cargo.toml")))
-            .filter(|m| std::fs::read_to_string(m).is_ok_and(|t| t.contains("[package.metadata.generate-rpm")))
+            .filter(|m| {
+                std::fs::read_to_string(m)
+                    .is_ok_and(|t| t.contains("[package.metadata.generate-rpm"))
+            })
             .collect();
         manifests.sort();
         for manifest in manifests {
@@ -144,7 +164,10 @@ impl ReleaseBuild {
                 .map_err(|_| ReleaseError::Workspace("git log printed no commit time".into()))?,
         };
         let env_or = |name: &str, default: String| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or(default)
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or(default)
         };
         Ok(ReleaseBuild {
             workspace_root: workspace_root.to_path_buf(),
@@ -163,7 +186,11 @@ impl ReleaseBuild {
 
     /// The specs of this set (specs/ and the crates' manifests), unchecked.
     pub fn specs(&self) -> Result<Vec<Spec>, ReleaseError> {
-        let specs = load_specs(&self.workspace_root, &self.workspace_root.join("specs"), true)?;
+        let specs = load_specs(
+            &self.workspace_root,
+            &self.workspace_root.join("specs"),
+            true,
+        )?;
         Ok(specs
             .into_iter()
             .filter(|s| s.doc.only_with.as_deref() != Some("images") || self.images_dir.is_some())
@@ -174,7 +201,9 @@ impl ReleaseBuild {
     pub fn signing_key(&self) -> Result<SigningKey, ReleaseError> {
         match &self.key {
             Some(key) => Ok(key.clone()),
-            None => Ok(SigningKey::development(&self.workspace_root.join(DEVELOPMENT_KEY_DIR))?),
+            None => Ok(SigningKey::development(
+                &self.workspace_root.join(DEVELOPMENT_KEY_DIR),
+            )?),
         }
     }
 
@@ -230,22 +259,37 @@ impl ReleaseBuild {
             .set("BUILD_COMMIT", self.commit.clone())
             .set("BUILD_NUMBER", self.build_number.clone())
             .set("BUILD_ID", self.build_id.clone())
-            .set("REPO_BASEURL", self.repo_baseurl.trim_end_matches('/').to_string());
+            .set(
+                "REPO_BASEURL",
+                self.repo_baseurl.trim_end_matches('/').to_string(),
+            );
         vars
     }
 
     fn check_options(&self) -> Result<(), ReleaseError> {
         let parts: Vec<&str> = self.fuel_version.split('.').collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(ReleaseError::Option {
                 option: "--fuel-version",
                 message: format!("`{}` is not X.Y.Z (e.g. 8.0.0)", self.fuel_version),
             });
         }
-        if self.release.is_empty() || !self.release.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+        if self.release.is_empty()
+            || !self
+                .release
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        {
             return Err(ReleaseError::Option {
                 option: "--release-number",
-                message: format!("`{}` is not an rpm release: use digits (and . or _)", self.release),
+                message: format!(
+                    "`{}` is not an rpm release: use digits (and . or _)",
+                    self.release
+                ),
             });
         }
         if self.commit.len() != 40 || !self.commit.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -254,14 +298,24 @@ impl ReleaseBuild {
                 message: format!("`{}` is not a full 40-hex commit sha", self.commit),
             });
         }
-        for (option, value) in [("BUILD_NUMBER", &self.build_number), ("BUILD_ID", &self.build_id), ("--repo-baseurl", &self.repo_baseurl)] {
+        for (option, value) in [
+            ("BUILD_NUMBER", &self.build_number),
+            ("BUILD_ID", &self.build_id),
+            ("--repo-baseurl", &self.repo_baseurl),
+        ] {
             if value.is_empty() || value.contains(char::is_whitespace) {
-                return Err(ReleaseError::Option { option, message: format!("`{value}` must be one word without spaces") });
+                return Err(ReleaseError::Option {
+                    option,
+                    message: format!("`{value}` must be one word without spaces"),
+                });
             }
         }
         if let Some(dir) = &self.images_dir {
             if !dir.is_dir() {
-                return Err(ReleaseError::Option { option: "--images", message: format!("{} is not a directory", dir.display()) });
+                return Err(ReleaseError::Option {
+                    option: "--images",
+                    message: format!("{} is not a directory", dir.display()),
+                });
             }
         }
         Ok(())
@@ -287,7 +341,12 @@ pub fn build_id(epoch: u32) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}_{:02}-{:02}-{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}_{:02}-{:02}-{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn git(workspace_root: &Path, args: &[&str]) -> Result<String, ReleaseError> {
@@ -296,7 +355,11 @@ fn git(workspace_root: &Path, args: &[&str]) -> Result<String, ReleaseError> {
         .arg(workspace_root)
         .args(args)
         .output()
-        .map_err(|e| ReleaseError::Workspace(format!("cannot run git (needed for the source commit): {e}")))?;
+        .map_err(|e| {
+            ReleaseError::Workspace(format!(
+                "cannot run git (needed for the source commit): {e}"
+            ))
+        })?;
     if !out.status.success() {
         return Err(ReleaseError::Workspace(format!(
             "git {} failed in {}: {}",

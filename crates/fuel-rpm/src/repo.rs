@@ -27,7 +27,10 @@ pub enum RepoError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> RepoError + '_ {
-    move |source| RepoError::Io { path: path.to_path_buf(), source }
+    move |source| RepoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// What [`write_repodata`] indexed.
@@ -60,7 +63,10 @@ pub fn write_repodata(dir: &Path, timestamp: u64) -> Result<RepoSummary, RepoErr
         ("other", format!("{XML_HEADER}<otherdata xmlns=\"http://linux.duke.edu/metadata/other\" packages=\"{count}\">\n{other}</otherdata>\n")),
     ];
 
-    let staging = tempfile::Builder::new().prefix(".repodata.").tempdir_in(dir).map_err(io_error(dir))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".repodata.")
+        .tempdir_in(dir)
+        .map_err(io_error(dir))?;
     let mut repomd = format!(
         "{XML_HEADER}<repomd xmlns=\"http://linux.duke.edu/metadata/repo\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n  <revision>{timestamp}</revision>\n"
     );
@@ -91,7 +97,10 @@ pub fn write_repodata(dir: &Path, timestamp: u64) -> Result<RepoSummary, RepoErr
     } else {
         fs::rename(&staged, &target).map_err(io_error(&target))?;
     }
-    Ok(RepoSummary { dir: dir.to_path_buf(), packages: names })
+    Ok(RepoSummary {
+        dir: dir.to_path_buf(),
+        packages: names,
+    })
 }
 
 /// The layout fuel-release's .repo files expect under one base URL:
@@ -108,10 +117,16 @@ pub fn write_release_repositories(
     timestamp: u64,
 ) -> Result<Vec<RepoSummary>, RepoError> {
     let mut summaries = Vec::new();
-    for (name, rpms) in RELEASE_REPOSITORIES.iter().zip([base_rpms, updates_rpms, security_rpms]) {
+    for (name, rpms) in RELEASE_REPOSITORIES
+        .iter()
+        .zip([base_rpms, updates_rpms, security_rpms])
+    {
         let dir = root.join(version).join(name);
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        for stale in fs::read_dir(&dir).map_err(io_error(&dir))?.filter_map(|e| e.ok().map(|e| e.path())) {
+        for stale in fs::read_dir(&dir)
+            .map_err(io_error(&dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+        {
             let keep = rpms.iter().any(|r| r.file_name() == stale.file_name());
             if stale.extension().is_some_and(|e| e == "rpm") && !keep {
                 fs::remove_file(&stale).map_err(io_error(&stale))?;
@@ -170,7 +185,10 @@ struct PackageEntry {
 
 impl PackageEntry {
     fn read(path: &Path) -> Result<Self, RepoError> {
-        let rpm_error = |source| RepoError::Rpm { path: path.to_path_buf(), source };
+        let rpm_error = |source| RepoError::Rpm {
+            path: path.to_path_buf(),
+            source,
+        };
         let meta = PackageMetadata::open(path).map_err(rpm_error)?;
         let offsets = meta.get_package_segment_offsets();
         let text = |value: Result<&str, rpm::Error>| value.unwrap_or("").to_string();
@@ -198,11 +216,19 @@ impl PackageEntry {
         let archive_size = meta
             .signature
             .get_entry_data_as_u64(IndexSignatureTag::RPMSIGTAG_LONGARCHIVESIZE)
-            .or_else(|_| meta.signature.get_entry_data_as_u32(IndexSignatureTag::RPMSIGTAG_PAYLOADSIZE).map(u64::from))
+            .or_else(|_| {
+                meta.signature
+                    .get_entry_data_as_u32(IndexSignatureTag::RPMSIGTAG_PAYLOADSIZE)
+                    .map(u64::from)
+            })
             .unwrap_or(0);
         let (pkgid, package_size) = sha256_file(path)?;
         Ok(PackageEntry {
-            location: path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            location: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
             pkgid,
             name: text(meta.get_name()),
             arch: text(meta.get_arch()),
@@ -232,28 +258,63 @@ impl PackageEntry {
 
     fn provides(&self, dep: &rpm::Dependency) -> bool {
         let cmp = DependencyFlags::LESS | DependencyFlags::GREATER | DependencyFlags::EQUAL;
-        self.deps.iter().filter(|(tag, _)| *tag == "provides").flat_map(|(_, p)| p).any(|p| {
-            p.name == dep.name && p.version == dep.version && (p.flags & cmp) == (dep.flags & cmp)
-        })
+        self.deps
+            .iter()
+            .filter(|(tag, _)| *tag == "provides")
+            .flat_map(|(_, p)| p)
+            .any(|p| {
+                p.name == dep.name
+                    && p.version == dep.version
+                    && (p.flags & cmp) == (dep.flags & cmp)
+            })
     }
 
     fn version_element(&self) -> String {
-        format!("<version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>", self.epoch, esc(&self.version), esc(&self.release))
+        format!(
+            "<version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>",
+            self.epoch,
+            esc(&self.version),
+            esc(&self.release)
+        )
     }
 
     fn write_primary(&self, out: &mut String) {
         let _ = writeln!(out, "<package type=\"rpm\">");
-        let _ = writeln!(out, "  <name>{}</name>\n  <arch>{}</arch>\n  {}", esc(&self.name), esc(&self.arch), self.version_element());
-        let _ = writeln!(out, "  <checksum type=\"sha256\" pkgid=\"YES\">{}</checksum>", self.pkgid);
-        let _ = writeln!(out, "  <summary>{}</summary>\n  <description>{}</description>", esc(&self.summary), esc(&self.description));
-        let _ = writeln!(out, "  <packager>{}</packager>\n  <url>{}</url>", esc(&self.packager), esc(&self.url));
+        let _ = writeln!(
+            out,
+            "  <name>{}</name>\n  <arch>{}</arch>\n  {}",
+            esc(&self.name),
+            esc(&self.arch),
+            self.version_element()
+        );
+        let _ = writeln!(
+            out,
+            "  <checksum type=\"sha256\" pkgid=\"YES\">{}</checksum>",
+            self.pkgid
+        );
+        let _ = writeln!(
+            out,
+            "  <summary>{}</summary>\n  <description>{}</description>",
+            esc(&self.summary),
+            esc(&self.description)
+        );
+        let _ = writeln!(
+            out,
+            "  <packager>{}</packager>\n  <url>{}</url>",
+            esc(&self.packager),
+            esc(&self.url)
+        );
         let _ = writeln!(out, "  <time file=\"{0}\" build=\"{0}\"/>", self.build_time);
         let _ = writeln!(
             out,
             "  <size package=\"{}\" installed=\"{}\" archive=\"{}\"/>",
             self.package_size, self.installed_size, self.archive_size
         );
-        let _ = writeln!(out, "  <location href=\"{}\"/>\n  <format>", esc(&self.location));
+        let _ = writeln!(
+            out,
+            "  <location href=\"{}\"/>\n  <format>",
+            esc(&self.location)
+        );
         for (tag, value) in [
             ("license", &self.license),
             ("vendor", &self.vendor),
@@ -263,12 +324,18 @@ impl PackageEntry {
         ] {
             let _ = writeln!(out, "    <rpm:{tag}>{}</rpm:{tag}>", esc(value));
         }
-        let _ = writeln!(out, "    <rpm:header-range start=\"{}\" end=\"{}\"/>", self.header_start, self.header_end);
+        let _ = writeln!(
+            out,
+            "    <rpm:header-range start=\"{}\" end=\"{}\"/>",
+            self.header_start, self.header_end
+        );
         for (tag, deps) in &self.deps {
             // rpmlib(…) requirements are rpm's own business, not the solver's.
             let deps: Vec<_> = deps
                 .iter()
-                .filter(|d| !d.flags.contains(DependencyFlags::RPMLIB) && !d.name.starts_with("rpmlib("))
+                .filter(|d| {
+                    !d.flags.contains(DependencyFlags::RPMLIB) && !d.name.starts_with("rpmlib(")
+                })
                 // As createrepo_c: a requirement the package provides itself
                 // (config(name) = V-R) tells the solver nothing.
                 .filter(|d| *tag != "requires" || !self.provides(d))
@@ -336,7 +403,8 @@ fn file_element(path: &str, kind: &str, indent: &str) -> String {
 
 fn dependency_entry(dep: &rpm::Dependency, is_requires: bool) -> String {
     let mut entry = format!("      <rpm:entry name=\"{}\"", esc(&dep.name));
-    let cmp = dep.flags & (DependencyFlags::LESS | DependencyFlags::GREATER | DependencyFlags::EQUAL);
+    let cmp =
+        dep.flags & (DependencyFlags::LESS | DependencyFlags::GREATER | DependencyFlags::EQUAL);
     let flag = if cmp == DependencyFlags::EQUAL {
         Some("EQ")
     } else if cmp == DependencyFlags::LESS {
@@ -425,11 +493,17 @@ fn write_synced(path: &Path, data: &[u8]) -> Result<(), RepoError> {
 /// of the repository never sees half an rpm.
 fn copy_atomically(from: &Path, to: &Path) -> Result<(), RepoError> {
     let dir = to.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".rpm.").tempfile_in(dir).map_err(io_error(dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rpm.")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))?;
     let mut source = fs::File::open(from).map_err(io_error(from))?;
     io::copy(&mut source, tmp.as_file_mut()).map_err(io_error(to))?;
     tmp.as_file().sync_all().map_err(io_error(to))?;
-    tmp.persist(to).map_err(|e| RepoError::Io { path: to.to_path_buf(), source: e.error })?;
+    tmp.persist(to).map_err(|e| RepoError::Io {
+        path: to.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(())
 }
 
@@ -450,6 +524,9 @@ mod tests {
             "      <rpm:entry name=\"fuel-api\" flags=\"EQ\" epoch=\"0\" ver=\"8.0.0\" rel=\"1\"/>\n"
         );
         let any = rpm::Dependency::any("/bin/sh");
-        assert_eq!(dependency_entry(&any, true), "      <rpm:entry name=\"/bin/sh\"/>\n");
+        assert_eq!(
+            dependency_entry(&any, true),
+            "      <rpm:entry name=\"/bin/sh\"/>\n"
+        );
     }
 }

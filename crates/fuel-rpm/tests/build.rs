@@ -32,7 +32,7 @@ fn key() -> &'static SigningKey {
 /// broken by runs of repeated text, like a docker image tarball.
 fn big_source() -> PathBuf {
     let path = tmp_root().join("fuel-rpm-build-big.bin");
-    if fs::metadata(&path).map(|m| m.len() as usize) .ok() != Some(BIG_FILE_SIZE) {
+    if fs::metadata(&path).map(|m| m.len() as usize).ok() != Some(BIG_FILE_SIZE) {
         let mut data = Vec::with_capacity(BIG_FILE_SIZE);
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         while data.len() < BIG_FILE_SIZE {
@@ -65,7 +65,10 @@ fn file(dest: &str, kind: FileKind, mode: u32) -> FileDef {
 }
 
 fn dep(name: &str, constraint: Option<(DepOp, &str)>) -> Dependency {
-    Dependency { name: name.into(), constraint: constraint.map(|(op, v)| (op, v.into())) }
+    Dependency {
+        name: name.into(),
+        constraint: constraint.map(|(op, v)| (op, v.into())),
+    }
 }
 
 /// A package that uses every feature of PackageDef.
@@ -81,8 +84,16 @@ fn demo_package(sources: &Path) -> PackageDef {
         FileKind::Contents(b"[demo]\nanswer = 42\n".to_vec()),
         0o640,
     );
-    config.attrs = FileAttrs { config: true, noreplace: true, ..FileAttrs::default() };
-    let mut doc = file("/usr/share/doc/fuel-demo/README", FileKind::Source(readme), 0o644);
+    config.attrs = FileAttrs {
+        config: true,
+        noreplace: true,
+        ..FileAttrs::default()
+    };
+    let mut doc = file(
+        "/usr/share/doc/fuel-demo/README",
+        FileKind::Source(readme),
+        0o644,
+    );
     doc.attrs.doc = true;
     let mut ghost = file("/var/log/fuel-demo.log", FileKind::Ghost, 0o600);
     ghost.attrs.missingok = true;
@@ -102,7 +113,11 @@ fn demo_package(sources: &Path) -> PackageDef {
         packager: Some("Fuel CI <ci@fuel.invalid>".into()),
         group: Some("System Environment/Base".into()),
         source_date: 1_700_000_000,
-        compression: Compression { kind: CompressionKind::Zstd, level: 3, threads: 2 },
+        compression: Compression {
+            kind: CompressionKind::Zstd,
+            level: 3,
+            threads: 2,
+        },
         files: vec![
             // Deliberately unsorted: the builder sorts.
             file("/usr/bin/fuel-demo", FileKind::Source(binary), 0o755),
@@ -112,9 +127,19 @@ fn demo_package(sources: &Path) -> PackageDef {
             file("/etc/fuel-demo", FileKind::Dir, 0o755),
             file("/usr/share/doc/fuel-demo", FileKind::Dir, 0o755),
             file("/usr/share/fuel-demo", FileKind::Dir, 0o755),
-            file("/usr/bin/fuel-demo-link", FileKind::Symlink { target: "fuel-demo".into() }, 0o777),
+            file(
+                "/usr/bin/fuel-demo-link",
+                FileKind::Symlink {
+                    target: "fuel-demo".into(),
+                },
+                0o777,
+            ),
             ghost,
-            file("/usr/share/fuel-demo/big.bin", FileKind::Source(big_source()), 0o644),
+            file(
+                "/usr/share/fuel-demo/big.bin",
+                FileKind::Source(big_source()),
+                0o644,
+            ),
         ],
         deps: Dependencies {
             requires: vec![dep("bash", None), dep("python3", Some((DepOp::Ge, "3.6")))],
@@ -127,8 +152,14 @@ fn demo_package(sources: &Path) -> PackageDef {
             enhances: vec![dep("fuel-upgrade", Some((DepOp::Gt, "1")))],
         },
         scriptlets: Scriptlets {
-            pre: Some(Scriptlet { body: "echo pre-install\n".into(), interpreter: None }),
-            post: Some(Scriptlet { body: "echo post-install $1\n".into(), interpreter: None }),
+            pre: Some(Scriptlet {
+                body: "echo pre-install\n".into(),
+                interpreter: None,
+            }),
+            post: Some(Scriptlet {
+                body: "echo post-install $1\n".into(),
+                interpreter: None,
+            }),
             preun: None,
             postun: Some(Scriptlet {
                 body: "print('bye')\n".into(),
@@ -174,7 +205,10 @@ fn query(rpm: &Path, args: &[&str]) -> String {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn contents(kind: &FileKind) -> Option<Vec<u8>> {
@@ -190,7 +224,10 @@ fn built() -> &'static (PackageDef, PathBuf) {
     static BUILT: OnceLock<(PackageDef, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
         // Named after the test, not random: reruns replace it instead of piling up.
-        let test = std::thread::current().name().unwrap_or("main").replace("::", "-");
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("main")
+            .replace("::", "-");
         let dir = tmp_root().join(format!("fuel-rpm-build-{test}"));
         let _ = fs::remove_dir_all(&dir);
         let def = demo_package(&dir.join("src"));
@@ -244,8 +281,7 @@ fn file_list_modes_owners_flags_and_digests_match() {
         })
         .collect();
     let flags = query(rpm, &["--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]"]);
-    let flags: BTreeMap<&str, &str> =
-        flags.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    let flags: BTreeMap<&str, &str> = flags.lines().map(|l| l.split_once(' ').unwrap()).collect();
 
     assert_eq!(dumped.len(), def.files.len(), "{dump}");
     for f in &def.files {
@@ -255,11 +291,31 @@ fn file_list_modes_owners_flags_and_digests_match() {
             FileKind::Symlink { .. } => 0o120000,
             _ => 0o100000,
         };
-        assert_eq!(d[4], format!("0{:o}", type_bits | f.mode), "mode of {}", f.dest);
-        assert_eq!((d[5], d[6]), (f.user.as_str(), f.group.as_str()), "owner of {}", f.dest);
+        assert_eq!(
+            d[4],
+            format!("0{:o}", type_bits | f.mode),
+            "mode of {}",
+            f.dest
+        );
+        assert_eq!(
+            (d[5], d[6]),
+            (f.user.as_str(), f.group.as_str()),
+            "owner of {}",
+            f.dest
+        );
         assert_eq!(d[2], def.source_date.to_string(), "mtime of {}", f.dest);
-        assert_eq!(d[7], if f.attrs.config { "1" } else { "0" }, "config of {}", f.dest);
-        assert_eq!(d[8], if f.attrs.doc { "1" } else { "0" }, "doc of {}", f.dest);
+        assert_eq!(
+            d[7],
+            if f.attrs.config { "1" } else { "0" },
+            "config of {}",
+            f.dest
+        );
+        assert_eq!(
+            d[8],
+            if f.attrs.doc { "1" } else { "0" },
+            "doc of {}",
+            f.dest
+        );
         match &f.kind {
             FileKind::Symlink { target } => assert_eq!(d[10], target, "target of {}", f.dest),
             kind => {
@@ -285,7 +341,12 @@ fn file_list_modes_owners_flags_and_digests_match() {
         if f.kind == FileKind::Ghost {
             expected_flags.push('g');
         }
-        assert_eq!(flags[f.dest.as_str()], expected_flags, "flags of {}", f.dest);
+        assert_eq!(
+            flags[f.dest.as_str()],
+            expected_flags,
+            "flags of {}",
+            f.dest
+        );
     }
 }
 
@@ -322,14 +383,25 @@ fn dependencies_are_what_the_definition_says() {
         let listed = query(rpm, &[flag]);
         let listed: Vec<&str> = listed.lines().collect();
         for d in list {
-            assert!(listed.contains(&rpm_dep(d).as_str()), "{flag} lacks {}: {listed:?}", rpm_dep(d));
+            assert!(
+                listed.contains(&rpm_dep(d).as_str()),
+                "{flag} lacks {}: {listed:?}",
+                rpm_dep(d)
+            );
         }
     }
     // rpm's own: the package provides itself, and config files need their owner.
     let provides = query(rpm, &["--provides"]);
-    assert!(provides.lines().any(|l| l == format!("{} = {}-{}", def.name, def.version, def.release)));
+    assert!(provides
+        .lines()
+        .any(|l| l == format!("{} = {}-{}", def.name, def.version, def.release)));
     let requires = query(rpm, &["--requires"]);
-    assert!(requires.lines().any(|l| l.starts_with("rpmlib(PayloadIsZstd)")), "{requires}");
+    assert!(
+        requires
+            .lines()
+            .any(|l| l.starts_with("rpmlib(PayloadIsZstd)")),
+        "{requires}"
+    );
 }
 
 #[test]
@@ -337,15 +409,28 @@ fn scriptlets_and_changelog_are_what_the_definition_says() {
     let (def, rpm) = built();
     let scripts = query(rpm, &["--scripts"]);
     let s = &def.scriptlets;
-    for (label, script) in [("preinstall", &s.pre), ("postinstall", &s.post), ("postuninstall", &s.postun)] {
+    for (label, script) in [
+        ("preinstall", &s.pre),
+        ("postinstall", &s.post),
+        ("postuninstall", &s.postun),
+    ] {
         let script = script.as_ref().unwrap();
         let interpreter = script.interpreter.as_deref().unwrap_or("/bin/sh");
         let expected = format!("{label} scriptlet (using {interpreter}):\n{}", script.body);
-        assert!(scripts.contains(&expected), "missing {expected:?} in:\n{scripts}");
+        assert!(
+            scripts.contains(&expected),
+            "missing {expected:?} in:\n{scripts}"
+        );
     }
     assert!(!scripts.contains("preuninstall"), "{scripts}");
 
-    let changelog = query(rpm, &["--qf", "[%{CHANGELOGTIME} %{CHANGELOGNAME}\n%{CHANGELOGTEXT}\n]"]);
+    let changelog = query(
+        rpm,
+        &[
+            "--qf",
+            "[%{CHANGELOGTIME} %{CHANGELOGNAME}\n%{CHANGELOGTEXT}\n]",
+        ],
+    );
     let expected: String = def
         .changelog
         .iter()
@@ -364,22 +449,35 @@ fn signature_verifies_with_the_imported_public_key() {
     let mut check = rpm_tool("rpmkeys");
     check.arg("--root").arg(root.path()).arg("-K").arg(rpm);
     let before = check.output().unwrap();
-    assert!(!before.status.success(), "verified without the key imported");
+    assert!(
+        !before.status.success(),
+        "verified without the key imported"
+    );
 
     let mut import = rpm_tool("rpmkeys");
-    import.arg("--root").arg(root.path()).arg("--import").arg(&public);
+    import
+        .arg("--root")
+        .arg(root.path())
+        .arg("--import")
+        .arg(&public);
     run(import);
     let mut check = rpm_tool("rpmkeys");
     check.arg("--root").arg(root.path()).arg("-Kv").arg(rpm);
     let verified = run(check);
-    assert!(verified.contains("Header V4 RSA/SHA256 Signature, key ID"), "{verified}");
+    assert!(
+        verified.contains("Header V4 RSA/SHA256 Signature, key ID"),
+        "{verified}"
+    );
     let short_id = key().fingerprint_hex()[32..].to_lowercase();
     assert!(verified.contains(&short_id), "{verified}");
 
     let mut check = rpm_tool("rpmkeys");
     check.arg("--root").arg(root.path()).arg("-K").arg(rpm);
     let summary = run(check);
-    assert!(summary.trim_end().ends_with("digests signatures OK"), "{summary}");
+    assert!(
+        summary.trim_end().ends_with("digests signatures OK"),
+        "{summary}"
+    );
     assert!(key().is_development());
     assert!(key().user_id().contains("NOT FOR RELEASE"));
 }
@@ -401,10 +499,16 @@ fn installs_into_a_fresh_root_and_verifies_clean() {
     assert_eq!(fs::read(&big).unwrap(), fs::read(big_source()).unwrap());
     let link = root.path().join("usr/bin/fuel-demo-link");
     assert_eq!(fs::read_link(&link).unwrap(), Path::new("fuel-demo"));
-    assert!(!root.path().join("var/log/fuel-demo.log").exists(), "ghost was installed");
+    assert!(
+        !root.path().join("var/log/fuel-demo.log").exists(),
+        "ghost was installed"
+    );
 
     let mut verify = rpm_tool("rpm");
-    verify.arg("--root").arg(root.path()).args(["-Va", "--nodeps"]);
+    verify
+        .arg("--root")
+        .arg(root.path())
+        .args(["-Va", "--nodeps"]);
     let out = verify.output().unwrap();
     assert!(
         out.status.success() && out.stdout.is_empty(),
@@ -413,8 +517,14 @@ fn installs_into_a_fresh_root_and_verifies_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut installed = rpm_tool("rpm");
-    installed.arg("--root").arg(root.path()).args(["-q", &def.name]);
-    assert_eq!(run(installed).trim(), format!("{}-{}-{}.{}", def.name, def.version, def.release, def.arch));
+    installed
+        .arg("--root")
+        .arg(root.path())
+        .args(["-q", &def.name]);
+    assert_eq!(
+        run(installed).trim(),
+        format!("{}-{}-{}.{}", def.name, def.version, def.release, def.arch)
+    );
 }
 
 #[test]
@@ -431,11 +541,20 @@ fn missing_source_names_the_file_and_writes_nothing() {
     let dir = tempfile::tempdir_in(tmp_root()).unwrap();
     let mut def = demo_package(&dir.path().join("src"));
     let missing = dir.path().join("src/not-built-yet");
-    def.files.push(file("/usr/bin/fuel-missing", FileKind::Source(missing.clone()), 0o755));
+    def.files.push(file(
+        "/usr/bin/fuel-missing",
+        FileKind::Source(missing.clone()),
+        0o755,
+    ));
     let out = dir.path().join("out");
     let err = write_package(&def, Some(key()), &out).unwrap_err();
     match &err {
-        BuildError::Source { package, dest, path, .. } => {
+        BuildError::Source {
+            package,
+            dest,
+            path,
+            ..
+        } => {
             assert_eq!(package, "fuel-demo");
             assert_eq!(dest, "/usr/bin/fuel-missing");
             assert_eq!(path, &missing);
@@ -443,7 +562,10 @@ fn missing_source_names_the_file_and_writes_nothing() {
         other => panic!("unexpected error {other:?}"),
     }
     let message = err.to_string();
-    assert!(message.contains("fuel-demo") && message.contains("/usr/bin/fuel-missing"), "{message}");
+    assert!(
+        message.contains("fuel-demo") && message.contains("/usr/bin/fuel-missing"),
+        "{message}"
+    );
     let written: Vec<_> = fs::read_dir(&out).map(|d| d.collect()).unwrap_or_default();
     assert!(written.is_empty(), "left behind: {written:?}");
 }
@@ -461,20 +583,41 @@ fn zstd_output_does_not_depend_on_the_thread_count() {
 
 #[test]
 fn gzip_and_uncompressed_payloads_install_and_verify() {
-    for (kind, compressor) in [(CompressionKind::Gzip, "gzip"), (CompressionKind::None, "(none)")] {
+    for (kind, compressor) in [
+        (CompressionKind::Gzip, "gzip"),
+        (CompressionKind::None, "(none)"),
+    ] {
         let dir = tempfile::tempdir_in(tmp_root()).unwrap();
         let mut def = demo_package(&dir.path().join("src"));
-        def.compression = Compression { kind, level: 6, threads: 0 };
+        def.compression = Compression {
+            kind,
+            level: 6,
+            threads: 0,
+        };
         let built = write_package(&def, None, &dir.path().join("out")).unwrap();
-        assert_eq!(query(&built.path, &["--qf", "%{PAYLOADCOMPRESSOR}"]), compressor);
+        assert_eq!(
+            query(&built.path, &["--qf", "%{PAYLOADCOMPRESSOR}"]),
+            compressor
+        );
 
         let mut check = rpm_tool("rpmkeys");
-        check.arg("--root").arg(dir.path()).args(["-K", "--nosignature"]).arg(&built.path);
-        assert!(run(check).trim_end().ends_with("digests OK"), "{compressor}");
+        check
+            .arg("--root")
+            .arg(dir.path())
+            .args(["-K", "--nosignature"])
+            .arg(&built.path);
+        assert!(
+            run(check).trim_end().ends_with("digests OK"),
+            "{compressor}"
+        );
 
         let root = dir.path().join("root");
         let mut install = rpm_tool("rpm");
-        install.arg("--root").arg(&root).args(["-i", "--nodeps", "--noscripts", "--nosignature"]).arg(&built.path);
+        install
+            .arg("--root")
+            .arg(&root)
+            .args(["-i", "--nodeps", "--noscripts", "--nosignature"])
+            .arg(&built.path);
         run(install);
         assert_eq!(
             fs::read(root.join("usr/share/fuel-demo/big.bin")).unwrap(),
@@ -491,18 +634,33 @@ fn bad_file_lists_are_refused_naming_the_destination() {
     let out = dir.path().join("out");
     let twice = {
         let mut def = base.clone();
-        def.files.push(file("/usr/bin/fuel-demo", FileKind::Contents(b"again".to_vec()), 0o755));
+        def.files.push(file(
+            "/usr/bin/fuel-demo",
+            FileKind::Contents(b"again".to_vec()),
+            0o755,
+        ));
         def
     };
     let relative = {
         let mut def = base.clone();
-        def.files.push(file("usr/bin/relative", FileKind::Contents(b"x".to_vec()), 0o755));
+        def.files.push(file(
+            "usr/bin/relative",
+            FileKind::Contents(b"x".to_vec()),
+            0o755,
+        ));
         def
     };
-    for (def, dest, reason) in [(twice, "/usr/bin/fuel-demo", "listed twice"), (relative, "usr/bin/relative", "absolute")] {
+    for (def, dest, reason) in [
+        (twice, "/usr/bin/fuel-demo", "listed twice"),
+        (relative, "usr/bin/relative", "absolute"),
+    ] {
         let err = write_package(&def, Some(key()), &out).unwrap_err();
         match &err {
-            BuildError::Invalid { package, field, reason: why } => {
+            BuildError::Invalid {
+                package,
+                field,
+                reason: why,
+            } => {
                 assert_eq!(package, "fuel-demo");
                 assert_eq!(field, &format!("files: {dest}"));
                 assert!(why.contains(reason), "{why}");
@@ -520,13 +678,22 @@ fn bad_file_lists_are_refused_naming_the_destination() {
 fn source_whose_size_changes_is_refused() {
     let dir = tempfile::tempdir_in(tmp_root()).unwrap();
     let mut def = demo_package(&dir.path().join("src"));
-    def.files.push(file("/usr/share/fuel-demo/version", FileKind::Source("/proc/version".into()), 0o644));
+    def.files.push(file(
+        "/usr/share/fuel-demo/version",
+        FileKind::Source("/proc/version".into()),
+        0o644,
+    ));
     let out = dir.path().join("out");
     match write_package(&def, Some(key()), &out).unwrap_err() {
-        BuildError::Source { dest, path, source, .. } => {
+        BuildError::Source {
+            dest, path, source, ..
+        } => {
             assert_eq!(dest, "/usr/share/fuel-demo/version");
             assert_eq!(path, Path::new("/proc/version"));
-            assert!(source.to_string().contains("changed while being packaged"), "{source}");
+            assert!(
+                source.to_string().contains("changed while being packaged"),
+                "{source}"
+            );
         }
         other => panic!("unexpected error {other:?}"),
     }

@@ -389,7 +389,9 @@ impl Runner {
         let checks = self
             .preflight(
                 &plan,
-                engine.as_ref().ok_or(engine_error.as_deref().unwrap_or("no engine")),
+                engine
+                    .as_ref()
+                    .ok_or(engine_error.as_deref().unwrap_or("no engine")),
                 live.as_ref(),
                 lock_error,
                 journal.as_ref(),

@@ -33,12 +33,18 @@ pub fn run() -> anyhow::Result<()> {
             .quiet()
             .ignore_stdout()
             .run()
-            .with_context(|| format!("{tool} is missing: `apt-get install rpm zstd` (or `cargo xtask test-bed`)"))?;
+            .with_context(|| {
+                format!("{tool} is missing: `apt-get install rpm zstd` (or `cargo xtask test-bed`)")
+            })?;
     }
     if !Path::new("/usr/bin/time").exists() {
         bail!("/usr/bin/time is missing (it reads peak memory): `apt-get install time`");
     }
-    cmd!(sh, "cargo build --quiet --release -p fuel-rpm --example write_package").run()?;
+    cmd!(
+        sh,
+        "cargo build --quiet --release -p fuel-rpm --example write_package"
+    )
+    .run()?;
     let builder = root.join("target/release/examples/write_package");
 
     let work = root.join("target/bench/rpm");
@@ -49,7 +55,12 @@ pub fn run() -> anyhow::Result<()> {
 
     println!("\nrpm: {PAYLOAD_MIB} MiB payload (random and repetitive blocks), zstd level {LEVEL}, best of {RUNS}:");
     let args = |payload: &Path, extra: &[&str]| -> Vec<String> {
-        let mut args = vec![payload.display().to_string(), out.display().to_string(), LEVEL.to_string(), "2".into()];
+        let mut args = vec![
+            payload.display().to_string(),
+            out.display().to_string(),
+            LEVEL.to_string(),
+            "2".into(),
+        ];
         args.extend(extra.iter().map(|a| a.to_string()));
         args
     };
@@ -60,7 +71,15 @@ pub fn run() -> anyhow::Result<()> {
     let rpmbuild_2 = rpmbuild(&sh, &work, &payload, 2)?;
     let zstd_raw = {
         let zst = work.join("payload.zst");
-        let args = [format!("-{LEVEL}"), "-T2".into(), "-q".into(), "-f".into(), payload.display().to_string(), "-o".into(), zst.display().to_string()];
+        let args = [
+            format!("-{LEVEL}"),
+            "-T2".into(),
+            "-q".into(),
+            "-f".into(),
+            payload.display().to_string(),
+            "-o".into(),
+            zst.display().to_string(),
+        ];
         measure(&sh, &work, "zstd", &args)?
     };
 
@@ -75,12 +94,19 @@ pub fn run() -> anyhow::Result<()> {
         );
     };
     row("fuel-rpm streaming builder (2 threads)", &ours);
-    row(&format!("  same, {SMALL_PAYLOAD_MIB} MiB payload"), &ours_small);
+    row(
+        &format!("  same, {SMALL_PAYLOAD_MIB} MiB payload"),
+        &ours_small,
+    );
     row("rpm-rs PackageBuilder (in memory)", &naive);
     row("rpmbuild, zstd 1 thread", &rpmbuild_1);
     row("rpmbuild, zstd 2 threads (baseline)", &rpmbuild_2);
     row("zstd -T2 alone (no rpm)", &zstd_raw);
-    let verdict = if ours.seconds <= baseline.seconds { "met" } else { "NOT met" };
+    let verdict = if ours.seconds <= baseline.seconds {
+        "met"
+    } else {
+        "NOT met"
+    };
     println!("  target (no slower than rpmbuild -T2): {verdict}");
     Ok(())
 }
@@ -112,7 +138,9 @@ fn ensure_payload(path: &Path, mib: u64) -> anyhow::Result<PathBuf> {
     let mut block = vec![0u8; BLOCK];
     for _ in 0..size / BLOCK as u64 {
         match next() % 20 {
-            0..=10 => block.chunks_exact_mut(8).for_each(|c| c.copy_from_slice(&next().to_le_bytes())),
+            0..=10 => block
+                .chunks_exact_mut(8)
+                .for_each(|c| c.copy_from_slice(&next().to_le_bytes())),
             11..=16 => {
                 let start = (next() as usize) % (text.len() - BLOCK);
                 block.copy_from_slice(&text[start..start + BLOCK]);
@@ -127,20 +155,31 @@ fn ensure_payload(path: &Path, mib: u64) -> anyhow::Result<PathBuf> {
 }
 
 /// Wall time and peak RSS of a child process, via GNU time; best of RUNS.
-fn measure(sh: &Shell, work: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[String]) -> anyhow::Result<Figures> {
+fn measure(
+    sh: &Shell,
+    work: &Path,
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[String],
+) -> anyhow::Result<Figures> {
     let program = program.as_ref();
     let report = work.join("time.txt");
     let mut best: Option<Figures> = None;
     for _ in 0..RUNS {
-        cmd!(sh, "/usr/bin/time -f '%e %M' -o {report} {program} {args...}")
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .with_context(|| format!("{} {} failed", program.to_string_lossy(), args.join(" ")))?;
+        cmd!(
+            sh,
+            "/usr/bin/time -f '%e %M' -o {report} {program} {args...}"
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("{} {} failed", program.to_string_lossy(), args.join(" ")))?;
         let text = fs::read_to_string(&report)?;
         let last = text.lines().last().context("GNU time wrote nothing")?;
         let (seconds, kib) = last.split_once(' ').context("unexpected GNU time output")?;
-        let figures = Figures { seconds: seconds.parse()?, peak_mib: kib.trim().parse::<f64>()? / 1024.0 };
+        let figures = Figures {
+            seconds: seconds.parse()?,
+            peak_mib: kib.trim().parse::<f64>()? / 1024.0,
+        };
         if best.as_ref().is_none_or(|b| figures.seconds < b.seconds) {
             best = Some(figures);
         }

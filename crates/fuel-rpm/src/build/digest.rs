@@ -56,11 +56,19 @@ impl HashThread {
                 }
             }
         });
-        HashThread { sender: Some(sender), digests, handle: Some(handle) }
+        HashThread {
+            sender: Some(sender),
+            digests,
+            handle: Some(handle),
+        }
     }
 
     fn send(&self, message: Message) -> io::Result<()> {
-        self.sender.as_ref().ok_or_else(gone)?.send(message).map_err(|_| gone())
+        self.sender
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(message)
+            .map_err(|_| gone())
     }
 
     pub fn update(&self, chunk: Chunk) -> io::Result<()> {
@@ -99,7 +107,10 @@ pub(super) struct HashTee<W> {
 
 impl<W: Write> HashTee<W> {
     pub fn new(inner: W) -> Self {
-        HashTee { inner, hasher: HashThread::spawn() }
+        HashTee {
+            inner,
+            hasher: HashThread::spawn(),
+        }
     }
 
     /// Writes a shared chunk without copying it for the hasher.
@@ -130,8 +141,10 @@ impl<W: Write> Write for HashTee<W> {
 
 pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -71,14 +71,21 @@ fn dependency(d: &Dependency) -> rpm::Dependency {
             (flags, v.clone())
         }
     };
-    rpm::Dependency { name: d.name.clone(), flags, version }
+    rpm::Dependency {
+        name: d.name.clone(),
+        flags,
+        version,
+    }
 }
 
 /// rpm's order (name, version, flags), without repeats.
 fn sorted(mut deps: Vec<rpm::Dependency>) -> Vec<rpm::Dependency> {
     deps.sort_by(|a, b| {
-        (a.name.as_str(), a.version.as_str(), a.flags.bits())
-            .cmp(&(b.name.as_str(), b.version.as_str(), b.flags.bits()))
+        (a.name.as_str(), a.version.as_str(), a.flags.bits()).cmp(&(
+            b.name.as_str(),
+            b.version.as_str(),
+            b.flags.bits(),
+        ))
     });
     deps.dedup();
     deps
@@ -94,12 +101,25 @@ fn dependency_entries(
         return;
     }
     let deps = sorted(deps);
-    out.push(entry(name_tag, IndexData::StringArray(deps.iter().map(|d| d.name.clone()).collect())));
-    out.push(entry(version_tag, IndexData::StringArray(deps.iter().map(|d| d.version.clone()).collect())));
-    out.push(entry(flags_tag, IndexData::Int32(deps.iter().map(|d| d.flags.bits()).collect())));
+    out.push(entry(
+        name_tag,
+        IndexData::StringArray(deps.iter().map(|d| d.name.clone()).collect()),
+    ));
+    out.push(entry(
+        version_tag,
+        IndexData::StringArray(deps.iter().map(|d| d.version.clone()).collect()),
+    ));
+    out.push(entry(
+        flags_tag,
+        IndexData::Int32(deps.iter().map(|d| d.flags.bits()).collect()),
+    ));
 }
 
-fn scriptlet_entries(out: &mut Vec<HeaderEntry>, script: &Option<Scriptlet>, [body, prog]: [IndexTag; 2]) {
+fn scriptlet_entries(
+    out: &mut Vec<HeaderEntry>,
+    script: &Option<Scriptlet>,
+    [body, prog]: [IndexTag; 2],
+) {
     if let Some(script) = script {
         out.push(entry(body, string(&script.body)));
         out.push(entry(prog, string(interpreter(script))));
@@ -123,7 +143,11 @@ fn isa(arch: &str) -> Option<&'static str> {
     }
 }
 
-pub(super) fn main_header(def: &PackageDef, files: &[FileRecord], payload: &PayloadSummary) -> Header<IndexTag> {
+pub(super) fn main_header(
+    def: &PackageDef,
+    files: &[FileRecord],
+    payload: &PayloadSummary,
+) -> Header<IndexTag> {
     let evr = format!("{}-{}", def.version, def.release);
     let installed_size: u64 = files.iter().filter(|f| !f.ghost).map(|f| f.size).sum();
 
@@ -145,16 +169,33 @@ pub(super) fn main_header(def: &PackageDef, files: &[FileRecord], payload: &Payl
         requires.push(rpm::Dependency::rpmlib("PayloadIsZstd", "5.4.18-1"));
     }
     let deps = &def.deps;
-    let rich = [&deps.requires, &deps.provides, &deps.conflicts, &deps.obsoletes, &deps.recommends, &deps.suggests, &deps.supplements, &deps.enhances]
-        .iter()
-        .any(|list| list.iter().any(|d| d.name.starts_with('(')));
+    let rich = [
+        &deps.requires,
+        &deps.provides,
+        &deps.conflicts,
+        &deps.obsoletes,
+        &deps.recommends,
+        &deps.suggests,
+        &deps.supplements,
+        &deps.enhances,
+    ]
+    .iter()
+    .any(|list| list.iter().any(|d| d.name.starts_with('(')));
     if rich {
         requires.push(rpm::Dependency::rpmlib("RichDependencies", "4.12.0-1"));
     }
     // As rpm-rs does for v4: owners other than root are weak dependencies
     // (user()/group() provides need rpm >= 4.19).
-    let users: BTreeSet<&str> = files.iter().map(|f| f.user.as_str()).filter(|u| *u != "root").collect();
-    let groups: BTreeSet<&str> = files.iter().map(|f| f.group.as_str()).filter(|g| *g != "root").collect();
+    let users: BTreeSet<&str> = files
+        .iter()
+        .map(|f| f.user.as_str())
+        .filter(|u| *u != "root")
+        .collect();
+    let groups: BTreeSet<&str> = files
+        .iter()
+        .map(|f| f.group.as_str())
+        .filter(|g| *g != "root")
+        .collect();
     recommends.extend(users.into_iter().map(rpm::Dependency::user));
     recommends.extend(groups.into_iter().map(rpm::Dependency::group));
     let s = &def.scriptlets;
@@ -177,24 +218,49 @@ pub(super) fn main_header(def: &PackageDef, files: &[FileRecord], payload: &Payl
 
     let mut out = vec![
         entry(IndexTag::RPMTAG_SOURCERPM, string("(none)")),
-        entry(IndexTag::RPMTAG_HEADERI18NTABLE, IndexData::StringArray(vec!["C".into()])),
+        entry(
+            IndexTag::RPMTAG_HEADERI18NTABLE,
+            IndexData::StringArray(vec!["C".into()]),
+        ),
         entry(IndexTag::RPMTAG_NAME, string(&def.name)),
-        entry(IndexTag::RPMTAG_RPMVERSION, string(concat!("fuel-rpm ", env!("CARGO_PKG_VERSION"), " (rpm-rs headers)"))),
+        entry(
+            IndexTag::RPMTAG_RPMVERSION,
+            string(concat!(
+                "fuel-rpm ",
+                env!("CARGO_PKG_VERSION"),
+                " (rpm-rs headers)"
+            )),
+        ),
         entry(IndexTag::RPMTAG_VERSION, string(&def.version)),
         entry(IndexTag::RPMTAG_RELEASE, string(&def.release)),
-        entry(IndexTag::RPMTAG_DESCRIPTION, IndexData::I18NString(vec![def.description.clone()])),
-        entry(IndexTag::RPMTAG_SUMMARY, IndexData::I18NString(vec![def.summary.clone()])),
-        entry(IndexTag::RPMTAG_SIZE, IndexData::Int32(vec![installed_size as u32])),
+        entry(
+            IndexTag::RPMTAG_DESCRIPTION,
+            IndexData::I18NString(vec![def.description.clone()]),
+        ),
+        entry(
+            IndexTag::RPMTAG_SUMMARY,
+            IndexData::I18NString(vec![def.summary.clone()]),
+        ),
+        entry(
+            IndexTag::RPMTAG_SIZE,
+            IndexData::Int32(vec![installed_size as u32]),
+        ),
         entry(IndexTag::RPMTAG_LICENSE, string(&def.license)),
         entry(IndexTag::RPMTAG_OS, string("linux")),
         entry(
             IndexTag::RPMTAG_GROUP,
-            IndexData::I18NString(vec![def.group.clone().unwrap_or_else(|| "Unspecified".into())]),
+            IndexData::I18NString(vec![def
+                .group
+                .clone()
+                .unwrap_or_else(|| "Unspecified".into())]),
         ),
         entry(IndexTag::RPMTAG_ARCH, string(&def.arch)),
         entry(IndexTag::RPMTAG_ENCODING, string("utf-8")),
         entry(IndexTag::RPMTAG_PAYLOADFORMAT, string("cpio")),
-        entry(IndexTag::RPMTAG_BUILDTIME, IndexData::Int32(vec![def.source_date])),
+        entry(
+            IndexTag::RPMTAG_BUILDTIME,
+            IndexData::Int32(vec![def.source_date]),
+        ),
         entry(IndexTag::RPMTAG_BUILDHOST, string(BUILD_HOST)),
         entry(IndexTag::RPMTAG_VENDOR, string(&def.vendor)),
         entry(IndexTag::RPMTAG_URL, string(&def.url)),
@@ -216,21 +282,48 @@ pub(super) fn main_header(def: &PackageDef, files: &[FileRecord], payload: &Payl
             IndexData::StringArray(files.iter().map(f).collect())
         };
         out.extend([
-            entry(IndexTag::RPMTAG_FILESIZES, IndexData::Int32(files.iter().map(|f| f.size as u32).collect())),
-            entry(IndexTag::RPMTAG_FILEMODES, IndexData::Int16(files.iter().map(FileRecord::mode).collect())),
-            entry(IndexTag::RPMTAG_FILERDEVS, IndexData::Int16(vec![0; files.len()])),
-            entry(IndexTag::RPMTAG_FILEMTIMES, IndexData::Int32(vec![def.source_date; files.len()])),
+            entry(
+                IndexTag::RPMTAG_FILESIZES,
+                IndexData::Int32(files.iter().map(|f| f.size as u32).collect()),
+            ),
+            entry(
+                IndexTag::RPMTAG_FILEMODES,
+                IndexData::Int16(files.iter().map(FileRecord::mode).collect()),
+            ),
+            entry(
+                IndexTag::RPMTAG_FILERDEVS,
+                IndexData::Int16(vec![0; files.len()]),
+            ),
+            entry(
+                IndexTag::RPMTAG_FILEMTIMES,
+                IndexData::Int32(vec![def.source_date; files.len()]),
+            ),
             entry(IndexTag::RPMTAG_FILEDIGESTS, column(&|f| f.sha256.clone())),
             entry(IndexTag::RPMTAG_FILELINKTOS, column(&|f| f.linkto.clone())),
-            entry(IndexTag::RPMTAG_FILEFLAGS, IndexData::Int32(files.iter().map(|f| f.flags.bits()).collect())),
+            entry(
+                IndexTag::RPMTAG_FILEFLAGS,
+                IndexData::Int32(files.iter().map(|f| f.flags.bits()).collect()),
+            ),
             entry(IndexTag::RPMTAG_FILEUSERNAME, column(&|f| f.user.clone())),
             entry(IndexTag::RPMTAG_FILEGROUPNAME, column(&|f| f.group.clone())),
-            entry(IndexTag::RPMTAG_FILEDEVICES, IndexData::Int32(files.iter().map(|f| u32::from(!f.ghost)).collect())),
-            entry(IndexTag::RPMTAG_FILEINODES, IndexData::Int32((1..=files.len() as u32).collect())),
+            entry(
+                IndexTag::RPMTAG_FILEDEVICES,
+                IndexData::Int32(files.iter().map(|f| u32::from(!f.ghost)).collect()),
+            ),
+            entry(
+                IndexTag::RPMTAG_FILEINODES,
+                IndexData::Int32((1..=files.len() as u32).collect()),
+            ),
             entry(
                 IndexTag::RPMTAG_DIRINDEXES,
                 IndexData::Int32(
-                    files.iter().map(|f| dirs.binary_search(&split(&f.dest).0).expect("dir was collected") as u32).collect(),
+                    files
+                        .iter()
+                        .map(|f| {
+                            dirs.binary_search(&split(&f.dest).0)
+                                .expect("dir was collected") as u32
+                        })
+                        .collect(),
                 ),
             ),
             entry(IndexTag::RPMTAG_FILELANGS, column(&|_| String::new())),
@@ -245,32 +338,115 @@ pub(super) fn main_header(def: &PackageDef, files: &[FileRecord], payload: &Payl
                                 | FileVerifyFlags::FILESIZE
                                 | FileVerifyFlags::LINKTO
                                 | FileVerifyFlags::MTIME;
-                            if f.ghost { (all & !ghost_skips).bits() } else { all.bits() }
+                            if f.ghost {
+                                (all & !ghost_skips).bits()
+                            } else {
+                                all.bits()
+                            }
                         })
                         .collect(),
                 ),
             ),
             entry(IndexTag::RPMTAG_BASENAMES, column(&|f| split(&f.dest).1)),
-            entry(IndexTag::RPMTAG_DIRNAMES, IndexData::StringArray(dirs.clone())),
+            entry(
+                IndexTag::RPMTAG_DIRNAMES,
+                IndexData::StringArray(dirs.clone()),
+            ),
         ]);
     }
-    out.push(entry(IndexTag::RPMTAG_FILEDIGESTALGO, IndexData::Int32(vec![DigestAlgorithm::Sha2_256 as u32])));
+    out.push(entry(
+        IndexTag::RPMTAG_FILEDIGESTALGO,
+        IndexData::Int32(vec![DigestAlgorithm::Sha2_256 as u32]),
+    ));
 
-    dependency_entries(&mut out, provides, [IndexTag::RPMTAG_PROVIDENAME, IndexTag::RPMTAG_PROVIDEVERSION, IndexTag::RPMTAG_PROVIDEFLAGS]);
-    dependency_entries(&mut out, requires, [IndexTag::RPMTAG_REQUIRENAME, IndexTag::RPMTAG_REQUIREVERSION, IndexTag::RPMTAG_REQUIREFLAGS]);
+    dependency_entries(
+        &mut out,
+        provides,
+        [
+            IndexTag::RPMTAG_PROVIDENAME,
+            IndexTag::RPMTAG_PROVIDEVERSION,
+            IndexTag::RPMTAG_PROVIDEFLAGS,
+        ],
+    );
+    dependency_entries(
+        &mut out,
+        requires,
+        [
+            IndexTag::RPMTAG_REQUIRENAME,
+            IndexTag::RPMTAG_REQUIREVERSION,
+            IndexTag::RPMTAG_REQUIREFLAGS,
+        ],
+    );
     let list = |deps: &Vec<Dependency>| deps.iter().map(dependency).collect::<Vec<_>>();
-    dependency_entries(&mut out, list(&deps.conflicts), [IndexTag::RPMTAG_CONFLICTNAME, IndexTag::RPMTAG_CONFLICTVERSION, IndexTag::RPMTAG_CONFLICTFLAGS]);
-    dependency_entries(&mut out, list(&deps.obsoletes), [IndexTag::RPMTAG_OBSOLETENAME, IndexTag::RPMTAG_OBSOLETEVERSION, IndexTag::RPMTAG_OBSOLETEFLAGS]);
-    dependency_entries(&mut out, recommends, [IndexTag::RPMTAG_RECOMMENDNAME, IndexTag::RPMTAG_RECOMMENDVERSION, IndexTag::RPMTAG_RECOMMENDFLAGS]);
-    dependency_entries(&mut out, list(&deps.suggests), [IndexTag::RPMTAG_SUGGESTNAME, IndexTag::RPMTAG_SUGGESTVERSION, IndexTag::RPMTAG_SUGGESTFLAGS]);
-    dependency_entries(&mut out, list(&deps.supplements), [IndexTag::RPMTAG_SUPPLEMENTNAME, IndexTag::RPMTAG_SUPPLEMENTVERSION, IndexTag::RPMTAG_SUPPLEMENTFLAGS]);
-    dependency_entries(&mut out, list(&deps.enhances), [IndexTag::RPMTAG_ENHANCENAME, IndexTag::RPMTAG_ENHANCEVERSION, IndexTag::RPMTAG_ENHANCEFLAGS]);
+    dependency_entries(
+        &mut out,
+        list(&deps.conflicts),
+        [
+            IndexTag::RPMTAG_CONFLICTNAME,
+            IndexTag::RPMTAG_CONFLICTVERSION,
+            IndexTag::RPMTAG_CONFLICTFLAGS,
+        ],
+    );
+    dependency_entries(
+        &mut out,
+        list(&deps.obsoletes),
+        [
+            IndexTag::RPMTAG_OBSOLETENAME,
+            IndexTag::RPMTAG_OBSOLETEVERSION,
+            IndexTag::RPMTAG_OBSOLETEFLAGS,
+        ],
+    );
+    dependency_entries(
+        &mut out,
+        recommends,
+        [
+            IndexTag::RPMTAG_RECOMMENDNAME,
+            IndexTag::RPMTAG_RECOMMENDVERSION,
+            IndexTag::RPMTAG_RECOMMENDFLAGS,
+        ],
+    );
+    dependency_entries(
+        &mut out,
+        list(&deps.suggests),
+        [
+            IndexTag::RPMTAG_SUGGESTNAME,
+            IndexTag::RPMTAG_SUGGESTVERSION,
+            IndexTag::RPMTAG_SUGGESTFLAGS,
+        ],
+    );
+    dependency_entries(
+        &mut out,
+        list(&deps.supplements),
+        [
+            IndexTag::RPMTAG_SUPPLEMENTNAME,
+            IndexTag::RPMTAG_SUPPLEMENTVERSION,
+            IndexTag::RPMTAG_SUPPLEMENTFLAGS,
+        ],
+    );
+    dependency_entries(
+        &mut out,
+        list(&deps.enhances),
+        [
+            IndexTag::RPMTAG_ENHANCENAME,
+            IndexTag::RPMTAG_ENHANCEVERSION,
+            IndexTag::RPMTAG_ENHANCEFLAGS,
+        ],
+    );
 
     // As rpm-rs: digests are string arrays, the compressed payload's first.
     out.extend([
-        entry(IndexTag::RPMTAG_PAYLOADSHA256, IndexData::StringArray(vec![payload.sha256.clone()])),
-        entry(IndexTag::RPMTAG_PAYLOADSHA256ALT, IndexData::StringArray(vec![payload.archive_sha256.clone()])),
-        entry(IndexTag::RPMTAG_PAYLOADSHA256ALGO, IndexData::Int32(vec![DigestAlgorithm::Sha2_256 as u32])),
+        entry(
+            IndexTag::RPMTAG_PAYLOADSHA256,
+            IndexData::StringArray(vec![payload.sha256.clone()]),
+        ),
+        entry(
+            IndexTag::RPMTAG_PAYLOADSHA256ALT,
+            IndexData::StringArray(vec![payload.archive_sha256.clone()]),
+        ),
+        entry(
+            IndexTag::RPMTAG_PAYLOADSHA256ALGO,
+            IndexData::Int32(vec![DigestAlgorithm::Sha2_256 as u32]),
+        ),
     ]);
     let (compressor, flags) = match def.compression.kind {
         CompressionKind::None => (None, String::new()),
@@ -278,25 +454,64 @@ pub(super) fn main_header(def: &PackageDef, files: &[FileRecord], payload: &Payl
         CompressionKind::Zstd => (Some("zstd"), def.compression.level.to_string()),
     };
     if let Some(compressor) = compressor {
-        out.push(entry(IndexTag::RPMTAG_PAYLOADCOMPRESSOR, string(compressor)));
+        out.push(entry(
+            IndexTag::RPMTAG_PAYLOADCOMPRESSOR,
+            string(compressor),
+        ));
     }
-    out.push(entry(IndexTag::RPMTAG_PAYLOADFLAGS, IndexData::StringTag(flags)));
+    out.push(entry(
+        IndexTag::RPMTAG_PAYLOADFLAGS,
+        IndexData::StringTag(flags),
+    ));
 
     if !def.changelog.is_empty() {
         let log = &def.changelog;
         out.extend([
-            entry(IndexTag::RPMTAG_CHANGELOGNAME, IndexData::StringArray(log.iter().map(|e| e.author.clone()).collect())),
-            entry(IndexTag::RPMTAG_CHANGELOGTEXT, IndexData::StringArray(log.iter().map(|e| e.text.clone()).collect())),
-            entry(IndexTag::RPMTAG_CHANGELOGTIME, IndexData::Int32(log.iter().map(|e| e.time).collect())),
+            entry(
+                IndexTag::RPMTAG_CHANGELOGNAME,
+                IndexData::StringArray(log.iter().map(|e| e.author.clone()).collect()),
+            ),
+            entry(
+                IndexTag::RPMTAG_CHANGELOGTEXT,
+                IndexData::StringArray(log.iter().map(|e| e.text.clone()).collect()),
+            ),
+            entry(
+                IndexTag::RPMTAG_CHANGELOGTIME,
+                IndexData::Int32(log.iter().map(|e| e.time).collect()),
+            ),
         ]);
     }
 
-    scriptlet_entries(&mut out, &s.pre, [IndexTag::RPMTAG_PREIN, IndexTag::RPMTAG_PREINPROG]);
-    scriptlet_entries(&mut out, &s.post, [IndexTag::RPMTAG_POSTIN, IndexTag::RPMTAG_POSTINPROG]);
-    scriptlet_entries(&mut out, &s.preun, [IndexTag::RPMTAG_PREUN, IndexTag::RPMTAG_PREUNPROG]);
-    scriptlet_entries(&mut out, &s.postun, [IndexTag::RPMTAG_POSTUN, IndexTag::RPMTAG_POSTUNPROG]);
-    scriptlet_entries(&mut out, &s.pretrans, [IndexTag::RPMTAG_PRETRANS, IndexTag::RPMTAG_PRETRANSPROG]);
-    scriptlet_entries(&mut out, &s.posttrans, [IndexTag::RPMTAG_POSTTRANS, IndexTag::RPMTAG_POSTTRANSPROG]);
+    scriptlet_entries(
+        &mut out,
+        &s.pre,
+        [IndexTag::RPMTAG_PREIN, IndexTag::RPMTAG_PREINPROG],
+    );
+    scriptlet_entries(
+        &mut out,
+        &s.post,
+        [IndexTag::RPMTAG_POSTIN, IndexTag::RPMTAG_POSTINPROG],
+    );
+    scriptlet_entries(
+        &mut out,
+        &s.preun,
+        [IndexTag::RPMTAG_PREUN, IndexTag::RPMTAG_PREUNPROG],
+    );
+    scriptlet_entries(
+        &mut out,
+        &s.postun,
+        [IndexTag::RPMTAG_POSTUN, IndexTag::RPMTAG_POSTUNPROG],
+    );
+    scriptlet_entries(
+        &mut out,
+        &s.pretrans,
+        [IndexTag::RPMTAG_PRETRANS, IndexTag::RPMTAG_PRETRANSPROG],
+    );
+    scriptlet_entries(
+        &mut out,
+        &s.posttrans,
+        [IndexTag::RPMTAG_POSTTRANS, IndexTag::RPMTAG_POSTTRANSPROG],
+    );
 
     Header::from_entries(out, IndexTag::RPMTAG_HEADERIMMUTABLE)
 }

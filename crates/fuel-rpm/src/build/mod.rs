@@ -58,18 +58,34 @@ pub enum BuildError {
     #[error("signing key {}: {reason}", path.display())]
     Key { path: PathBuf, reason: String },
     #[error("package {package}: {dest}: cannot read source {}: {source}", path.display())]
-    Source { package: String, dest: String, path: PathBuf, source: io::Error },
+    Source {
+        package: String,
+        dest: String,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[error("package {package}: {field}: {reason}")]
-    Invalid { package: String, field: String, reason: String },
+    Invalid {
+        package: String,
+        field: String,
+        reason: String,
+    },
     #[error("package {package}: rpm header: {source}")]
     Rpm { package: String, source: rpm::Error },
     #[error("package {package}: cannot write {}: {source}", path.display())]
-    Output { package: String, path: PathBuf, source: io::Error },
+    Output {
+        package: String,
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 /// The file name rpm tools expect: `<name>-<version>-<release>.<arch>.rpm`.
 pub fn package_file_name(def: &PackageDef) -> String {
-    format!("{}-{}-{}.{}.rpm", def.name, def.version, def.release, def.arch)
+    format!(
+        "{}-{}-{}.{}.rpm",
+        def.name, def.version, def.release, def.arch
+    )
 }
 
 /// Writes `<name>-<version>-<release>.<arch>.rpm` into `out_dir` (temporary
@@ -88,17 +104,31 @@ pub fn write_package(
         source,
     };
     let files = sorted_files(def)?;
-    let mut records = files.iter().map(|file| plan_record(def, file)).collect::<Result<Vec<_>, _>>()?;
+    let mut records = files
+        .iter()
+        .map(|file| plan_record(def, file))
+        .collect::<Result<Vec<_>, _>>()?;
     check_total_size(def, &records)?;
     let signer = key.map(SigningKey::signer).transpose()?;
     fs::create_dir_all(out_dir).map_err(output_error)?;
 
     // 1. Where the payload starts: the metadata with placeholder digests
     //    (same lengths as the real ones) is exactly as long as the real one.
-    let placeholder = PayloadSummary { sha256: "0".repeat(64), archive_sha256: "0".repeat(64), size: 0 };
+    let placeholder = PayloadSummary {
+        sha256: "0".repeat(64),
+        archive_sha256: "0".repeat(64),
+        size: 0,
+    };
     let provisional: Vec<FileRecord> = records
         .iter()
-        .map(|r| FileRecord { sha256: if r.has_digest() { "0".repeat(64) } else { String::new() }, ..r.clone() })
+        .map(|r| FileRecord {
+            sha256: if r.has_digest() {
+                "0".repeat(64)
+            } else {
+                String::new()
+            },
+            ..r.clone()
+        })
         .collect();
     let (_, payload_offset) = metadata(def, &provisional, &placeholder, signer.as_ref(), None)?;
 
@@ -108,7 +138,9 @@ pub fn write_package(
         .tempfile_in(out_dir)
         .map_err(output_error)?;
     let mut payload_file = out_tmp.reopen().map_err(output_error)?;
-    payload_file.seek(SeekFrom::Start(payload_offset)).map_err(output_error)?;
+    payload_file
+        .seek(SeekFrom::Start(payload_offset))
+        .map_err(output_error)?;
     let mut writer = PayloadWriter::new(payload_file, &def.compression).map_err(output_error)?;
     for (index, (file, record)) in files.iter().zip(&records).enumerate() {
         add_file(def, file, record, index as u32 + 1, &mut writer)?;
@@ -123,21 +155,41 @@ pub fn write_package(
     let (_, summary) = writer.finish().map_err(output_error)?;
 
     // 3. lead + signature + header into the room, then fsync and rename.
-    let (metadata, len) = metadata(def, &records, &summary, signer.as_ref(), Some(payload_offset))?;
+    let (metadata, len) = metadata(
+        def,
+        &records,
+        &summary,
+        signer.as_ref(),
+        Some(payload_offset),
+    )?;
     debug_assert_eq!(len, payload_offset);
     let mut bytes = Vec::with_capacity(len as usize);
-    metadata.write(&mut bytes).map_err(|source| BuildError::Rpm { package: def.name.clone(), source })?;
+    metadata
+        .write(&mut bytes)
+        .map_err(|source| BuildError::Rpm {
+            package: def.name.clone(),
+            source,
+        })?;
     let out = out_tmp.as_file();
     out.write_all_at(&bytes, 0).map_err(output_error)?;
     let (size, sha256) = sha256_of(out, bytes.len() as u64 + summary.size).map_err(output_error)?;
     // tempfile creates 0600; a package is for everyone to read.
-    out.set_permissions(fs::Permissions::from_mode(0o644)).map_err(output_error)?;
+    out.set_permissions(fs::Permissions::from_mode(0o644))
+        .map_err(output_error)?;
     out.sync_all().map_err(output_error)?;
     out_tmp.persist(&path).map_err(|e| output_error(e.error))?;
     // The rename itself is only durable once the directory is synced.
-    File::open(out_dir).and_then(|d| d.sync_all()).map_err(output_error)?;
+    File::open(out_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(output_error)?;
 
-    Ok(BuiltPackage { path, file_name, size, sha256, elapsed: started.elapsed() })
+    Ok(BuiltPackage {
+        path,
+        file_name,
+        size,
+        sha256,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Lead, signature header and main header, and their encoded length. With
@@ -150,7 +202,10 @@ fn metadata(
     signer: Option<&rpm::signature::pgp::Signer>,
     target_len: Option<u64>,
 ) -> Result<(PackageMetadata, u64), BuildError> {
-    let rpm_error = |source: rpm::Error| BuildError::Rpm { package: def.name.clone(), source };
+    let rpm_error = |source: rpm::Error| BuildError::Rpm {
+        package: def.name.clone(),
+        source,
+    };
     let mut metadata = PackageMetadata {
         lead: Lead::new(&def.name),
         signature: rpm::Header::<IndexSignatureTag>::new_empty(),
@@ -210,7 +265,9 @@ fn sha256_of(file: &File, expected: u64) -> io::Result<(u64, String)> {
         len += n as u64;
     }
     if len != expected {
-        return Err(io::Error::other(format!("wrote {len} bytes, expected {expected}")));
+        return Err(io::Error::other(format!(
+            "wrote {len} bytes, expected {expected}"
+        )));
     }
     Ok((len, digest::hex(&hasher.finalize())))
 }
@@ -232,10 +289,16 @@ fn sorted_files(def: &PackageDef) -> Result<Vec<&FileDef>, BuildError> {
     for file in &files {
         let dest = file.dest.as_str();
         if !dest.starts_with('/') || dest == "/" || dest.ends_with('/') || dest.contains("//") {
-            return Err(invalid(dest, "the destination must be an absolute, normalised file path".into()));
+            return Err(invalid(
+                dest,
+                "the destination must be an absolute, normalised file path".into(),
+            ));
         }
         if file.mode & !0o7777 != 0 {
-            return Err(invalid(dest, format!("mode {:o} has bits beyond permissions", file.mode)));
+            return Err(invalid(
+                dest,
+                format!("mode {:o} has bits beyond permissions", file.mode),
+            ));
         }
     }
     Ok(files)
@@ -259,13 +322,23 @@ fn source_error(def: &PackageDef, file: &FileDef, source: io::Error) -> BuildErr
         FileKind::Source(path) => path.clone(),
         _ => PathBuf::new(),
     };
-    BuildError::Source { package: def.name.clone(), dest: file.dest.clone(), path, source }
+    BuildError::Source {
+        package: def.name.clone(),
+        dest: file.dest.clone(),
+        path,
+        source,
+    }
 }
 
 /// What the header will say about one file; digests come with the payload.
 fn plan_record(def: &PackageDef, file: &FileDef) -> Result<FileRecord, BuildError> {
     let (size, linkto) = match &file.kind {
-        FileKind::Source(source) => (fs::metadata(source).map_err(|e| source_error(def, file, e))?.len(), String::new()),
+        FileKind::Source(source) => (
+            fs::metadata(source)
+                .map_err(|e| source_error(def, file, e))?
+                .len(),
+            String::new(),
+        ),
         FileKind::Contents(bytes) => (bytes.len() as u64, String::new()),
         FileKind::Symlink { target } => (target.len() as u64, target.clone()),
         FileKind::Dir | FileKind::Ghost => (0, String::new()),
@@ -303,7 +376,9 @@ fn add_file(
     let written = match &file.kind {
         FileKind::Source(source) => {
             let opened = File::open(source).map_err(|e| source_error(def, file, e))?;
-            return writer.add(&entry, opened).map_err(|e| source_error(def, file, e));
+            return writer
+                .add(&entry, opened)
+                .map_err(|e| source_error(def, file, e));
         }
         FileKind::Contents(bytes) => writer.add(&entry, bytes.as_slice()),
         FileKind::Dir => writer.add(&entry, io::empty()),
@@ -370,11 +445,24 @@ mod tests {
     #[test]
     fn metadata_is_sized_to_the_room_left_for_it() {
         let def = tiny();
-        let records: Vec<FileRecord> =
-            def.files.iter().map(|f| plan_record(&def, f).unwrap()).collect();
-        let payload = PayloadSummary { sha256: "1".repeat(64), archive_sha256: "2".repeat(64), size: 100 };
+        let records: Vec<FileRecord> = def
+            .files
+            .iter()
+            .map(|f| plan_record(&def, f).unwrap())
+            .collect();
+        let payload = PayloadSummary {
+            sha256: "1".repeat(64),
+            archive_sha256: "2".repeat(64),
+            size: 100,
+        };
         let (_, natural) = metadata(&def, &records, &payload, None, None).unwrap();
-        for target in [natural - 64, natural - 8, natural, natural + 8, natural + 512] {
+        for target in [
+            natural - 64,
+            natural - 8,
+            natural,
+            natural + 8,
+            natural + 512,
+        ] {
             let (metadata, len) = metadata(&def, &records, &payload, None, Some(target)).unwrap();
             assert_eq!(len, target);
             let mut bytes = Vec::new();

@@ -93,7 +93,10 @@ impl PayloadWriter {
                 Encoder::Zstd(encoder)
             }
         };
-        Ok(PayloadWriter { archive: HashTee::new(encoder), files: HashThread::spawn() })
+        Ok(PayloadWriter {
+            archive: HashTee::new(encoder),
+            files: HashThread::spawn(),
+        })
     }
 
     /// Writes one entry whose contents come from `contents` (exactly
@@ -101,7 +104,10 @@ impl PayloadWriter {
     /// Its sha256 comes later, in order, from [`PayloadWriter::next_digest`].
     pub fn add(&mut self, entry: &CpioEntry<'_>, mut contents: impl Read) -> io::Result<()> {
         let size: u32 = entry.size.try_into().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, "a file over 4 GiB does not fit in a cpio (newc) entry")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a file over 4 GiB does not fit in a cpio (newc) entry",
+            )
         })?;
         let header = format!(
             "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{size:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
@@ -140,7 +146,10 @@ impl PayloadWriter {
         if copied != entry.size || read_full(&mut contents, &mut [0u8; 1])? != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("it changed while being packaged ({} bytes expected)", entry.size),
+                format!(
+                    "it changed while being packaged ({} bytes expected)",
+                    entry.size
+                ),
             ));
         }
         self.files.cut()?;
@@ -159,7 +168,13 @@ impl PayloadWriter {
 
     /// Writes the trailer and flushes the compressor.
     pub fn finish(mut self) -> io::Result<(File, PayloadSummary)> {
-        let trailer = CpioEntry { name: CPIO_TRAILER, ino: 0, mode: 0, mtime: 0, size: 0 };
+        let trailer = CpioEntry {
+            name: CPIO_TRAILER,
+            ino: 0,
+            mode: 0,
+            mtime: 0,
+            size: 0,
+        };
         self.add(&trailer, io::empty())?;
         let (encoder, _, archive_sha256) = self.archive.finish()?;
         let sink = match encoder {
@@ -169,7 +184,14 @@ impl PayloadWriter {
         };
         let (buffered, size, sha256) = sink.finish()?;
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        Ok((file, PayloadSummary { sha256, archive_sha256, size }))
+        Ok((
+            file,
+            PayloadSummary {
+                sha256,
+                archive_sha256,
+                size,
+            },
+        ))
     }
 }
 

@@ -6,8 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pgp::composed::{
-    ArmorOptions, Deserializable, KeyType, SecretKeyParamsBuilder, SignedPublicKey,
-    SignedSecretKey,
+    ArmorOptions, Deserializable, KeyType, SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey,
 };
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::types::KeyDetails;
@@ -16,8 +15,7 @@ use super::BuildError;
 
 /// The user id of every generated development key: `rpm -qi` and the
 /// builder's output show it, so nobody mistakes a dev build for a release.
-pub const DEVELOPMENT_USER_ID: &str =
-    "Fuel development key (NOT FOR RELEASE) <dev@fuel.invalid>";
+pub const DEVELOPMENT_USER_ID: &str = "Fuel development key (NOT FOR RELEASE) <dev@fuel.invalid>";
 
 const SECRET_FILE: &str = "secret.asc";
 const PUBLIC_FILE: &str = "public.asc";
@@ -52,14 +50,20 @@ impl SigningKey {
         let public = dir.join(PUBLIC_FILE);
         if !public.exists() {
             write_new(dir, PUBLIC_FILE, &key.public_key_armored(), 0o644).map_err(|e| {
-                BuildError::Key { path: public.clone(), reason: format!("cannot write it: {e}") }
+                BuildError::Key {
+                    path: public.clone(),
+                    reason: format!("cannot write it: {e}"),
+                }
             })?;
         }
         Ok(key)
     }
 
     fn from_armored(armored: String, path: &Path) -> Result<SigningKey, BuildError> {
-        let key_error = |reason: String| BuildError::Key { path: path.to_owned(), reason };
+        let key_error = |reason: String| BuildError::Key {
+            path: path.to_owned(),
+            reason,
+        };
         let (secret, _) = SignedSecretKey::from_string(&armored).map_err(|e| {
             key_error(format!("not an armored OpenPGP secret key ({e}); export one with `gpg --armor --export-secret-keys KEYID`"))
         })?;
@@ -72,7 +76,11 @@ impl SigningKey {
         // Fail now, naming the key file, rather than at the first package.
         rpm::signature::pgp::Signer::from_asc(&armored)
             .map_err(|e| key_error(format!("rpm cannot sign with it: {e}")))?;
-        Ok(SigningKey { secret, armored_secret: armored, source: path.to_owned() })
+        Ok(SigningKey {
+            secret,
+            armored_secret: armored,
+            source: path.to_owned(),
+        })
     }
 
     pub fn is_development(&self) -> bool {
@@ -120,8 +128,12 @@ fn public_key_armored(key: &SignedPublicKey) -> String {
 /// RSA: the algorithm every rpm (4.x with its internal OpenPGP parser, or
 /// Sequoia) verifies.
 fn generate_development_key(dir: &Path) -> Result<(), BuildError> {
-    let key_error = |reason: String| BuildError::Key { path: dir.join(SECRET_FILE), reason };
-    fs::create_dir_all(dir).map_err(|e| key_error(format!("cannot create {}: {e}", dir.display())))?;
+    let key_error = |reason: String| BuildError::Key {
+        path: dir.join(SECRET_FILE),
+        reason,
+    };
+    fs::create_dir_all(dir)
+        .map_err(|e| key_error(format!("cannot create {}: {e}", dir.display())))?;
     let params = SecretKeyParamsBuilder::default()
         .key_type(KeyType::Rsa(3072))
         .can_certify(true)
@@ -146,7 +158,8 @@ fn generate_development_key(dir: &Path) -> Result<(), BuildError> {
 fn write_new(dir: &Path, name: &str, contents: &str, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
     tmp.write_all(contents.as_bytes())?;
     tmp.as_file().sync_all()?;
     match fs::hard_link(tmp.path(), dir.join(name)) {

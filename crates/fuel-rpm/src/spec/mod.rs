@@ -43,7 +43,10 @@ impl Origin {
 
     /// The file as messages show it: relative to the workspace when inside it.
     pub fn display_file(&self) -> PathBuf {
-        self.file.strip_prefix(&self.workspace_root).unwrap_or(&self.file).to_path_buf()
+        self.file
+            .strip_prefix(&self.workspace_root)
+            .unwrap_or(&self.file)
+            .to_path_buf()
     }
 
     /// A relative `source` made absolute (not yet checked to exist).
@@ -170,28 +173,38 @@ pub enum ConfigFlag {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{file}: cannot read: {source}")]
-    Read { file: PathBuf, source: std::io::Error },
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}: {message}")]
     Parse { file: PathBuf, message: String },
 }
 
 /// Every `*.toml` spec of `specs_dir`, sorted by file name.
 pub fn load_dir(specs_dir: &Path, workspace_root: &Path) -> Result<Vec<Spec>, LoadError> {
-    let entries = std::fs::read_dir(specs_dir)
-        .map_err(|source| LoadError::Read { file: specs_dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(specs_dir).map_err(|source| LoadError::Read {
+        file: specs_dir.to_path_buf(),
+        source,
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file())
         .collect();
     files.sort();
-    files.iter().map(|file| load_spec_file(file, workspace_root)).collect()
+    files
+        .iter()
+        .map(|file| load_spec_file(file, workspace_root))
+        .collect()
 }
 
 /// One spec file of specs/.
 pub fn load_spec_file(file: &Path, workspace_root: &Path) -> Result<Spec, LoadError> {
     let text = read(file)?;
-    let doc: SpecDoc = toml::from_str(&text)
-        .map_err(|e| LoadError::Parse { file: file.to_path_buf(), message: toml_message(&e) })?;
+    let doc: SpecDoc = toml::from_str(&text).map_err(|e| LoadError::Parse {
+        file: file.to_path_buf(),
+        message: toml_message(&e),
+    })?;
     Ok(Spec {
         origin: Origin {
             file: file.to_path_buf(),
@@ -208,7 +221,10 @@ pub fn load_spec_file(file: &Path, workspace_root: &Path) -> Result<Spec, LoadEr
 /// as cargo-generate-rpm does.
 pub fn load_cargo_manifest(manifest: &Path, workspace_root: &Path) -> Result<Spec, LoadError> {
     let text = read(manifest)?;
-    let parse_error = |message: String| LoadError::Parse { file: manifest.to_path_buf(), message };
+    let parse_error = |message: String| LoadError::Parse {
+        file: manifest.to_path_buf(),
+        message,
+    };
     let value: toml::Table = toml::from_str(&text).map_err(|e| parse_error(toml_message(&e)))?;
     let package = value.get("package").and_then(|p| p.as_table());
     let section = package
@@ -216,10 +232,18 @@ pub fn load_cargo_manifest(manifest: &Path, workspace_root: &Path) -> Result<Spe
         .and_then(|m| m.get("generate-rpm"))
         .cloned()
         .ok_or_else(|| parse_error("no [package.metadata.generate-rpm] section: add one (cargo-generate-rpm's schema) to package this crate".into()))?;
-    let mut doc: SpecDoc = section
-        .try_into()
-        .map_err(|e: toml::de::Error| parse_error(format!("[package.metadata.generate-rpm]: {}", toml_message(&e))))?;
-    let crate_field = |key: &str| package.and_then(|p| p.get(key)).and_then(|v| v.as_str()).map(str::to_string);
+    let mut doc: SpecDoc = section.try_into().map_err(|e: toml::de::Error| {
+        parse_error(format!(
+            "[package.metadata.generate-rpm]: {}",
+            toml_message(&e)
+        ))
+    })?;
+    let crate_field = |key: &str| {
+        package
+            .and_then(|p| p.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     doc.name = doc.name.or_else(|| crate_field("name"));
     doc.summary = doc.summary.or_else(|| crate_field("description"));
     Ok(Spec {
@@ -234,10 +258,17 @@ pub fn load_cargo_manifest(manifest: &Path, workspace_root: &Path) -> Result<Spe
 }
 
 fn read(file: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(file).map_err(|source| LoadError::Read { file: file.to_path_buf(), source })
+    std::fs::read_to_string(file).map_err(|source| LoadError::Read {
+        file: file.to_path_buf(),
+        source,
+    })
 }
 
 /// toml's message already names the line, column and key; keep it on one line.
 fn toml_message(error: &toml::de::Error) -> String {
-    error.to_string().trim().replace('\n', " ").replace("  ", " ")
+    error
+        .to_string()
+        .trim()
+        .replace('\n', " ")
+        .replace("  ", " ")
 }

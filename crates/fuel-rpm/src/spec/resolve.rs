@@ -37,7 +37,9 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
     let doc = &spec.doc;
     let err = |field: &str, message: String| SpecError::new(&spec.origin, field, message);
     let required = |field: &str, value: &Option<String>| {
-        value.clone().ok_or_else(|| err(field, "missing: add it".into()))
+        value
+            .clone()
+            .ok_or_else(|| err(field, "missing: add it".into()))
     };
     let name = required("name", &doc.name)?;
     let vars = values.vars;
@@ -60,12 +62,18 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
     if doc.meta {
         let evr = format!("{}-{}", values.version, values.release);
         for other in values.set_names.iter().filter(|n| **n != name) {
-            deps.requires.push(Dependency { name: other.clone(), constraint: Some((DepOp::Eq, evr.clone())) });
+            deps.requires.push(Dependency {
+                name: other.clone(),
+                constraint: Some((DepOp::Eq, evr.clone())),
+            });
         }
     }
 
     let script = |body: &Option<String>| {
-        body.as_ref().map(|b| Scriptlet { body: vars.substitute(b), interpreter: None })
+        body.as_ref().map(|b| Scriptlet {
+            body: vars.substitute(b),
+            interpreter: None,
+        })
     };
     let compression = match &doc.compression {
         Some(text) => parse_compression(text).map_err(|m| err("compression", m))?,
@@ -78,11 +86,21 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
         arch: required("arch", &doc.arch)?,
         summary: vars.substitute(&required("summary", &doc.summary)?),
         description: vars.substitute(required("description", &doc.description)?.trim_end()),
-        license: doc.license.clone().unwrap_or_else(|| values.license.to_string()),
-        vendor: doc.vendor.clone().unwrap_or_else(|| values.vendor.to_string()),
+        license: doc
+            .license
+            .clone()
+            .unwrap_or_else(|| values.license.to_string()),
+        vendor: doc
+            .vendor
+            .clone()
+            .unwrap_or_else(|| values.vendor.to_string()),
         url: doc.url.clone().unwrap_or_else(|| values.url.to_string()),
         vcs: values.commit.to_string(),
-        packager: Some(doc.packager.clone().unwrap_or_else(|| values.packager.to_string())),
+        packager: Some(
+            doc.packager
+                .clone()
+                .unwrap_or_else(|| values.packager.to_string()),
+        ),
         group: doc.group.clone(),
         source_date: values.source_date,
         compression,
@@ -97,27 +115,64 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
             posttrans: script(&doc.post_trans_script),
         },
         changelog: vec![ChangelogEntry {
-            author: format!("{} - {}-{}", values.packager, values.version, values.release),
+            author: format!(
+                "{} - {}-{}",
+                values.packager, values.version, values.release
+            ),
             time: values.source_date,
-            text: format!("- Fuel release {} built from commit {}", values.version, values.commit),
+            text: format!(
+                "- Fuel release {} built from commit {}",
+                values.version, values.commit
+            ),
         }],
     })
 }
 
-pub(crate) fn resolve_asset(spec: &Spec, index: usize, asset: &Asset, values: &ReleaseValues) -> Result<Vec<FileDef>, SpecError> {
+pub(crate) fn resolve_asset(
+    spec: &Spec,
+    index: usize,
+    asset: &Asset,
+    values: &ReleaseValues,
+) -> Result<Vec<FileDef>, SpecError> {
     let field = |name: &str| format!("assets[{index}].{name}");
     let err = |name: &str, message: String| SpecError::new(&spec.origin, &field(name), message);
-    let raw_dest = asset.dest.as_deref().ok_or_else(|| err("dest", "missing: add the absolute path on the installed system".into()))?;
+    let raw_dest = asset.dest.as_deref().ok_or_else(|| {
+        err(
+            "dest",
+            "missing: add the absolute path on the installed system".into(),
+        )
+    })?;
     let dest = normalize_dest(raw_dest).map_err(|m| err("dest", m))?;
-    let mode = asset.mode.as_deref().map(parse_mode).transpose().map_err(|m| err("mode", m))?;
+    let mode = asset
+        .mode
+        .as_deref()
+        .map(parse_mode)
+        .transpose()
+        .map_err(|m| err("mode", m))?;
     let (config, noreplace) = parse_config(asset.config.as_ref()).map_err(|m| err("config", m))?;
-    let attrs = FileAttrs { config, noreplace, doc: asset.doc, missingok: asset.missingok };
+    let attrs = FileAttrs {
+        config,
+        noreplace,
+        doc: asset.doc,
+        missingok: asset.missingok,
+    };
     let user = asset.user.clone().unwrap_or_else(|| "root".into());
     let group = asset.group.clone().unwrap_or_else(|| "root".into());
-    let entry = |dest: String, kind: FileKind, mode: u32| FileDef { dest, kind, mode, user: user.clone(), group: group.clone(), attrs };
+    let entry = |dest: String, kind: FileKind, mode: u32| FileDef {
+        dest,
+        kind,
+        mode,
+        user: user.clone(),
+        group: group.clone(),
+        attrs,
+    };
     let read_template = |path: &Path, name: &str| -> Result<Vec<u8>, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err(name, format!("cannot read template {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(
+                name,
+                format!("cannot read template {}: {e}", path.display()),
+            )
+        })?;
         Ok(values.vars.substitute(&text).into_bytes())
     };
 
@@ -128,37 +183,77 @@ pub(crate) fn resolve_asset(spec: &Spec, index: usize, asset: &Asset, values: &R
         return Ok(vec![entry(dest, FileKind::Ghost, mode.unwrap_or(0o644))]);
     }
     if let Some(target) = &asset.symlink {
-        return Ok(vec![entry(dest, FileKind::Symlink { target: target.clone() }, mode.unwrap_or(0o777))]);
+        return Ok(vec![entry(
+            dest,
+            FileKind::Symlink {
+                target: target.clone(),
+            },
+            mode.unwrap_or(0o777),
+        )]);
     }
     if let Some(contents) = &asset.contents {
-        let bytes = if asset.template { values.vars.substitute(contents).into_bytes() } else { contents.clone().into_bytes() };
-        return Ok(vec![entry(dest, FileKind::Contents(bytes), mode.unwrap_or(0o644))]);
+        let bytes = if asset.template {
+            values.vars.substitute(contents).into_bytes()
+        } else {
+            contents.clone().into_bytes()
+        };
+        return Ok(vec![entry(
+            dest,
+            FileKind::Contents(bytes),
+            mode.unwrap_or(0o644),
+        )]);
     }
     if let Some(generator) = &asset.generate {
         let bytes = match generator.as_str() {
             "signing-key" => values.public_key.as_bytes().to_vec(),
             "openstack-version" => {
-                let from = asset.from.as_deref().ok_or_else(|| err("from", "missing: name the openstack.yaml fixture".into()))?;
+                let from = asset.from.as_deref().ok_or_else(|| {
+                    err("from", "missing: name the openstack.yaml fixture".into())
+                })?;
                 let path = spec.origin.source_path(from);
-                let text = values.vars.substitute(
-                    &std::fs::read_to_string(&path).map_err(|e| err("from", format!("cannot read {}: {e}", path.display())))?,
-                );
-                let version = openstack_version(&text).map_err(|m| err("from", format!("{}: {m}", path.display())))?;
+                let text = values
+                    .vars
+                    .substitute(&std::fs::read_to_string(&path).map_err(|e| {
+                        err("from", format!("cannot read {}: {e}", path.display()))
+                    })?);
+                let version = openstack_version(&text)
+                    .map_err(|m| err("from", format!("{}: {m}", path.display())))?;
                 format!("{version}\n").into_bytes()
             }
-            other => return Err(err("generate", format!("unknown generator `{other}`: use `openstack-version` or `signing-key`"))),
+            other => {
+                return Err(err(
+                    "generate",
+                    format!(
+                        "unknown generator `{other}`: use `openstack-version` or `signing-key`"
+                    ),
+                ))
+            }
         };
-        return Ok(vec![entry(dest, FileKind::Contents(bytes), mode.unwrap_or(0o644))]);
+        return Ok(vec![entry(
+            dest,
+            FileKind::Contents(bytes),
+            mode.unwrap_or(0o644),
+        )]);
     }
     let source = asset.source.as_deref().ok_or_else(|| {
-        err("source", "missing: give one of source, contents, generate, dir, symlink or ghost".into())
+        err(
+            "source",
+            "missing: give one of source, contents, generate, dir, symlink or ghost".into(),
+        )
     })?;
     let path = source_path(spec, source, values.images_dir).map_err(|m| err("source", m))?;
     if path.is_dir() {
         let mut out = vec![entry(dest.clone(), FileKind::Dir, 0o755)];
-        for found in walkdir::WalkDir::new(&path).min_depth(1).sort_by_file_name() {
-            let found = found.map_err(|e| err("source", format!("cannot walk {}: {e}", path.display())))?;
-            let relative = found.path().strip_prefix(&path).expect("walkdir stays under its root");
+        for found in walkdir::WalkDir::new(&path)
+            .min_depth(1)
+            .sort_by_file_name()
+        {
+            let found =
+                found.map_err(|e| err("source", format!("cannot walk {}: {e}", path.display())))?;
+            let relative = found
+                .path()
+                .strip_prefix(&path)
+                .expect("walkdir stays under its root");
             let file_dest = format!("{dest}/{}", relative.to_string_lossy());
             if found.file_type().is_dir() {
                 out.push(entry(file_dest, FileKind::Dir, 0o755));
@@ -168,26 +263,46 @@ pub(crate) fn resolve_asset(spec: &Spec, index: usize, asset: &Asset, values: &R
                 } else {
                     FileKind::Source(found.path().to_path_buf())
                 };
-                out.push(entry(file_dest, kind, mode.unwrap_or_else(|| default_file_mode(found.path()))));
+                out.push(entry(
+                    file_dest,
+                    kind,
+                    mode.unwrap_or_else(|| default_file_mode(found.path())),
+                ));
             }
         }
         return Ok(out);
     }
     let dest = if raw_dest.ends_with('/') {
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         format!("{dest}/{file_name}")
     } else {
         dest
     };
-    let kind = if asset.template { FileKind::Contents(read_template(&path, "source")?) } else { FileKind::Source(path.clone()) };
-    Ok(vec![entry(dest, kind, mode.unwrap_or_else(|| default_file_mode(&path)))])
+    let kind = if asset.template {
+        FileKind::Contents(read_template(&path, "source")?)
+    } else {
+        FileKind::Source(path.clone())
+    };
+    Ok(vec![entry(
+        dest,
+        kind,
+        mode.unwrap_or_else(|| default_file_mode(&path)),
+    )])
 }
 
 /// Where a `source` is on disk (`@IMAGES_DIR@/…` needs the images directory).
-pub fn source_path(spec: &Spec, source: &str, images_dir: Option<&Path>) -> Result<PathBuf, String> {
+pub fn source_path(
+    spec: &Spec,
+    source: &str,
+    images_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
     match source.strip_prefix(IMAGES_DIR_VAR) {
         Some(rest) => {
-            let dir = images_dir.ok_or_else(|| "needs the images directory: pass `--images DIR`".to_string())?;
+            let dir = images_dir
+                .ok_or_else(|| "needs the images directory: pass `--images DIR`".to_string())?;
             Ok(dir.join(rest.trim_start_matches('/')))
         }
         None => Ok(spec.origin.source_path(source)),
@@ -196,11 +311,22 @@ pub fn source_path(spec: &Spec, source: &str, images_dir: Option<&Path>) -> Resu
 
 fn default_file_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    let executable = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
-    if executable { 0o755 } else { 0o644 }
+    let executable = std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
+    if executable {
+        0o755
+    } else {
+        0o644
+    }
 }
 
-fn deps_of(spec: &Spec, field: &str, table: &BTreeMap<String, String>, vars: &Variables) -> Result<Vec<Dependency>, SpecError> {
+fn deps_of(
+    spec: &Spec,
+    field: &str,
+    table: &BTreeMap<String, String>,
+    vars: &Variables,
+) -> Result<Vec<Dependency>, SpecError> {
     table
         .iter()
         .map(|(name, constraint)| {
@@ -214,16 +340,28 @@ fn deps_of(spec: &Spec, field: &str, table: &BTreeMap<String, String>, vars: &Va
 pub fn parse_dependency(name: &str, constraint: &str) -> Result<Dependency, String> {
     let text = constraint.trim();
     if text == "*" || text.is_empty() {
-        return Ok(Dependency { name: name.to_string(), constraint: None });
+        return Ok(Dependency {
+            name: name.to_string(),
+            constraint: None,
+        });
     }
-    let ops = [(">=", DepOp::Ge), ("<=", DepOp::Le), ("=", DepOp::Eq), (">", DepOp::Gt), ("<", DepOp::Lt)];
+    let ops = [
+        (">=", DepOp::Ge),
+        ("<=", DepOp::Le),
+        ("=", DepOp::Eq),
+        (">", DepOp::Gt),
+        ("<", DepOp::Lt),
+    ];
     for (token, op) in ops {
         if let Some(version) = text.strip_prefix(token) {
             let version = version.trim();
             if version.is_empty() || version.contains(char::is_whitespace) {
                 break;
             }
-            return Ok(Dependency { name: name.to_string(), constraint: Some((op, version.to_string())) });
+            return Ok(Dependency {
+                name: name.to_string(),
+                constraint: Some((op, version.to_string())),
+            });
         }
     }
     Err(format!("`{constraint}` is not a version constraint: write `*` or `OP VERSION` (OP one of = >= <= > <)"))
@@ -232,7 +370,8 @@ pub fn parse_dependency(name: &str, constraint: &str) -> Result<Dependency, Stri
 /// Octal permission bits ("0644", "755"); a leading file-type part as
 /// cargo-generate-rpm allows ("100755") is dropped, the builder sets it.
 pub fn parse_mode(text: &str) -> Result<u32, String> {
-    let bits = u32::from_str_radix(text, 8).map_err(|_| format!("`{text}` is not an octal mode: write e.g. \"0644\""))?;
+    let bits = u32::from_str_radix(text, 8)
+        .map_err(|_| format!("`{text}` is not an octal mode: write e.g. \"0644\""))?;
     let perms = bits & 0o7777;
     if bits != perms && bits >> 12 != 0o10 && bits >> 12 != 0o4 {
         return Err(format!("`{text}` has file-type bits that are not a file or directory: write only the permission bits, e.g. \"0755\""));
@@ -245,7 +384,9 @@ pub fn parse_config(flag: Option<&ConfigFlag>) -> Result<(bool, bool), String> {
         None | Some(ConfigFlag::Bool(false)) => Ok((false, false)),
         Some(ConfigFlag::Bool(true)) => Ok((true, false)),
         Some(ConfigFlag::Word(word)) if word == "noreplace" => Ok((true, true)),
-        Some(ConfigFlag::Word(word)) => Err(format!("`{word}` is not a config flag: write `true` or `\"noreplace\"`")),
+        Some(ConfigFlag::Word(word)) => Err(format!(
+            "`{word}` is not a config flag: write `true` or `\"noreplace\"`"
+        )),
     }
 }
 
@@ -254,7 +395,9 @@ pub fn parse_compression(text: &str) -> Result<Compression, String> {
         Some((kind, level)) => (kind, Some(level)),
         None => (text, None),
     };
-    let bad = || format!("`{text}` is not a compression: write `none`, `gzip`, `gzip:LEVEL`, `zstd` or `zstd:LEVEL`");
+    let bad = || {
+        format!("`{text}` is not a compression: write `none`, `gzip`, `gzip:LEVEL`, `zstd` or `zstd:LEVEL`")
+    };
     let (kind, default_level, max) = match kind {
         "none" => (CompressionKind::None, 0, 0),
         "gzip" => (CompressionKind::Gzip, 6, 9),
@@ -262,21 +405,33 @@ pub fn parse_compression(text: &str) -> Result<Compression, String> {
         _ => return Err(bad()),
     };
     let level = match level {
-        Some(level) => level.parse::<i32>().ok().filter(|l| (1..=max).contains(l)).ok_or_else(bad)?,
+        Some(level) => level
+            .parse::<i32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(bad)?,
         None => default_level,
     };
-    Ok(Compression { kind, level, threads: 0 })
+    Ok(Compression {
+        kind,
+        level,
+        threads: 0,
+    })
 }
 
 /// An absolute destination without `.`/`..` components, `//` or a trailing `/`.
 pub fn normalize_dest(dest: &str) -> Result<String, String> {
     if !dest.starts_with('/') {
-        return Err(format!("`{dest}` is not absolute: write the full installed path, starting with /"));
+        return Err(format!(
+            "`{dest}` is not absolute: write the full installed path, starting with /"
+        ));
     }
     let mut parts = Vec::new();
     for part in dest.split('/').filter(|p| !p.is_empty()) {
         if part == ".." || part == "." {
-            return Err(format!("`{dest}` contains `{part}`: write the path without it"));
+            return Err(format!(
+                "`{dest}` contains `{part}`: write the path without it"
+            ));
         }
         parts.push(part);
     }
@@ -286,10 +441,15 @@ pub fn normalize_dest(dest: &str) -> Result<String, String> {
 /// The first release's `version` in Nailgun's fixture layout
 /// (`- pk: 1 / model: nailgun.release / fields: {version: …}`).
 pub fn openstack_version(yaml: &str) -> Result<String, String> {
-    let mut doc: serde_yaml::Value = serde_yaml::from_str(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
     // Nailgun's fixtures share fields through `<<: *anchor` merge keys.
-    doc.apply_merge().map_err(|e| format!("YAML merge keys: {e}"))?;
-    let first = doc.as_sequence().and_then(|s| s.first()).ok_or("expected a list of fixtures with at least one release")?;
+    doc.apply_merge()
+        .map_err(|e| format!("YAML merge keys: {e}"))?;
+    let first = doc
+        .as_sequence()
+        .and_then(|s| s.first())
+        .ok_or("expected a list of fixtures with at least one release")?;
     let version = first
         .get("fields")
         .and_then(|f| f.get("version"))
@@ -307,21 +467,32 @@ mod tests {
 
     #[test]
     fn destinations_are_absolute_and_normalized() {
-        assert_eq!(normalize_dest("/usr//share/fuel/").unwrap(), "/usr/share/fuel");
-        assert!(normalize_dest("etc/x").unwrap_err().contains("not absolute"));
+        assert_eq!(
+            normalize_dest("/usr//share/fuel/").unwrap(),
+            "/usr/share/fuel"
+        );
+        assert!(normalize_dest("etc/x")
+            .unwrap_err()
+            .contains("not absolute"));
         assert!(normalize_dest("/etc/../x").unwrap_err().contains("`..`"));
     }
 
     #[test]
     fn dependencies_modes_and_compression_parse() {
         assert_eq!(parse_dependency("a", "*").unwrap().constraint, None);
-        assert_eq!(parse_dependency("a", ">= 1.2-3").unwrap().constraint, Some((DepOp::Ge, "1.2-3".into())));
+        assert_eq!(
+            parse_dependency("a", ">= 1.2-3").unwrap().constraint,
+            Some((DepOp::Ge, "1.2-3".into()))
+        );
         assert!(parse_dependency("a", "~ 1").is_err());
         assert_eq!(parse_mode("0640").unwrap(), 0o640);
         assert_eq!(parse_mode("100755").unwrap(), 0o755);
         assert!(parse_mode("0x9").is_err());
         assert_eq!(parse_compression("zstd:19").unwrap().level, 19);
-        assert_eq!(parse_compression("none").unwrap().kind, CompressionKind::None);
+        assert_eq!(
+            parse_compression("none").unwrap().kind,
+            CompressionKind::None
+        );
         assert!(parse_compression("xz").is_err());
     }
 

@@ -38,7 +38,8 @@ impl Variables {
     pub fn placeholders() -> Self {
         let mut vars = Variables::new();
         for name in KNOWN {
-            vars.0.insert(name, format!("{}-placeholder", name.to_ascii_lowercase()));
+            vars.0
+                .insert(name, format!("{}-placeholder", name.to_ascii_lowercase()));
         }
         vars
     }
@@ -79,7 +80,10 @@ pub fn unknown_variables(text: &str) -> Vec<UnknownVariable> {
         let mut rest = line;
         while let Some((_, name, after)) = next_variable(rest) {
             if !KNOWN.contains(&name) {
-                found.push(UnknownVariable { line: index + 1, name: name.to_string() });
+                found.push(UnknownVariable {
+                    line: index + 1,
+                    name: name.to_string(),
+                });
             }
             rest = after;
         }
@@ -96,10 +100,18 @@ fn next_variable(text: &str) -> Option<(&str, &str, &str)> {
         let at = start + offset;
         let name_start = at + 1;
         let mut end = name_start;
-        while end < bytes.len() && (bytes[end].is_ascii_uppercase() || bytes[end].is_ascii_digit() || bytes[end] == b'_') {
+        while end < bytes.len()
+            && (bytes[end].is_ascii_uppercase()
+                || bytes[end].is_ascii_digit()
+                || bytes[end] == b'_')
+        {
             end += 1;
         }
-        if end > name_start && end < bytes.len() && bytes[end] == b'@' && bytes[name_start].is_ascii_uppercase() {
+        if end > name_start
+            && end < bytes.len()
+            && bytes[end] == b'@'
+            && bytes[name_start].is_ascii_uppercase()
+        {
             return Some((&text[..at], &text[name_start..end], &text[end + 1..]));
         }
         start = name_start;
@@ -116,7 +128,9 @@ mod tests {
         let mut vars = Variables::new();
         vars.set("FUEL_VERSION", "8.0.0").set("FUEL_SERIES", "8.0");
         assert_eq!(
-            vars.substitute("Fuel release @FUEL_VERSION@ (liberty-@FUEL_SERIES@), mail a@b.org @x@\n"),
+            vars.substitute(
+                "Fuel release @FUEL_VERSION@ (liberty-@FUEL_SERIES@), mail a@b.org @x@\n"
+            ),
             "Fuel release 8.0.0 (liberty-8.0), mail a@b.org @x@\n"
         );
     }
@@ -127,8 +141,14 @@ mod tests {
         assert_eq!(
             unknown_variables(text),
             vec![
-                UnknownVariable { line: 2, name: "FUEL_VERSON".into() },
-                UnknownVariable { line: 3, name: "NOPE".into() },
+                UnknownVariable {
+                    line: 2,
+                    name: "FUEL_VERSON".into()
+                },
+                UnknownVariable {
+                    line: 3,
+                    name: "NOPE".into()
+                },
             ]
         );
     }
