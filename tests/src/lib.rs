@@ -62,3 +62,22 @@ pub fn postgres_url() -> String {
         panic!("FUEL_TEST_POSTGRES_URL is not set: run the suite with `cargo xtask test`, which starts PostgreSQL")
     })
 }
+
+/// The argon2 hash `fuel-api hash-password` (the packaged binary) prints for `password`.
+pub fn fuel_api_password_hash(password: &str) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(release_binary("fuel-api"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fuel-api hash-password");
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "fuel-api hash-password failed: {out:?}"
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

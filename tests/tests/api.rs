@@ -3,13 +3,12 @@
 //! request, graceful stop on SIGTERM, data kept across a restart, and a
 //! refused configuration naming its file.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fuel_e2e::http::{exchange as http, free_port, wait_healthy};
-use fuel_e2e::release_binary;
+use fuel_e2e::{fuel_api_password_hash, release_binary};
 
 fn start(config: &Path, log: &Path) -> Child {
     Command::new(release_binary("fuel-api"))
@@ -54,23 +53,8 @@ fn token_of(body: &str) -> String {
 #[test]
 fn packaged_binary_serves_logs_stops_gracefully_and_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = release_binary("fuel-api");
 
-    let mut hashing = Command::new(&binary)
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    hashing
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"e2e-password\n")
-        .unwrap();
-    let hashed = hashing.wait_with_output().unwrap();
-    assert!(hashed.status.success());
-    let hash = String::from_utf8(hashed.stdout).unwrap().trim().to_string();
+    let hash = fuel_api_password_hash("e2e-password");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("e2e-password"));
 

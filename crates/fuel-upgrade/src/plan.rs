@@ -225,6 +225,18 @@ pub enum PlanError {
 }
 
 impl Plan {
+    /// The distinct image archives the services load, sorted.
+    pub fn image_archives(&self) -> Vec<&Path> {
+        let mut archives: Vec<&Path> = self
+            .services
+            .iter()
+            .map(|s| s.image.archive.as_path())
+            .collect();
+        archives.sort();
+        archives.dedup();
+        archives
+    }
+
     /// Reads, parses and checks a plan file.
     pub fn load(file: &Path) -> Result<Plan, PlanError> {
         let text = std::fs::read_to_string(file).map_err(|source| PlanError::Read {

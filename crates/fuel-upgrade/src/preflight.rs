@@ -130,13 +130,7 @@ pub fn journal_check(journal: Option<&Journal>) -> Check {
 
 pub fn archive_check(plan: &Plan, root: &Path) -> Check {
     let mut bad = Vec::new();
-    let mut archives: Vec<&Path> = plan
-        .services
-        .iter()
-        .map(|s| s.image.archive.as_path())
-        .collect();
-    archives.sort();
-    archives.dedup();
+    let archives = plan.image_archives();
     for a in &archives {
         let real = under(root, a);
         let readable = std::fs::File::open(&real).and_then(|mut f| {
@@ -177,13 +171,7 @@ pub fn space_check(
         *need.entry(m).or_default() += bytes;
     };
     if let Some(docker_root) = docker_root.filter(|d| d.exists()) {
-        let mut archives: Vec<&Path> = plan
-            .services
-            .iter()
-            .map(|s| s.image.archive.as_path())
-            .collect();
-        archives.sort();
-        archives.dedup();
+        let archives = plan.image_archives();
         let total: u64 = archives
             .iter()
             .filter_map(|a| std::fs::metadata(under(root, a)).ok())
