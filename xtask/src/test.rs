@@ -29,6 +29,9 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("busybox", "busybox-static"),
     ("wrk", "wrk"),
     ("zstd", "zstd"),
+    // The benchmarks (not the suite) also use these.
+    ("curl", "curl"),
+    ("/usr/bin/time", "time"),
 ];
 
 pub const POSTGRES_URL: &str = "postgres://fuel:fuel@127.0.0.1:5432/fuel_test";
