@@ -9,17 +9,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
-use fuel_api_client::{Token, AUTH_HEADER};
+use fuel_api_client::Token;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::config::AuthConfig;
 use crate::error::Failure;
-use crate::server::AppState;
 use crate::store::{Store, StoredToken};
 
 /// An argon2id hash (PHC string) of `password` with a random salt, for the
@@ -190,36 +185,6 @@ impl Auth {
         self.valid.write().unwrap().remove(hash);
         self.store.delete_token(hash).await?;
         Ok(())
-    }
-}
-
-/// Middleware of the protected routes: writes always need a valid token,
-/// reads too unless `auth.reads_require_token = false`.
-pub async fn require_token(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
-    let header = request
-        .headers()
-        .get(AUTH_HEADER)
-        .map(|v| v.to_str().unwrap_or_default().to_string());
-    let result = match header {
-        None if is_read && !state.auth.reads_require_token() => Ok(None),
-        None => Err(Failure::unauthorized(format!(
-            "missing {AUTH_HEADER} header: get a token with POST /api/v1/auth/tokens"
-        ))),
-        Some(token) => state.auth.validate(&token).await.map(Some),
-    };
-    match result {
-        Ok(session) => {
-            if let Some(session) = session {
-                request.extensions_mut().insert(session);
-            }
-            next.run(request).await
-        }
-        Err(failure) => axum::response::IntoResponse::into_response(failure),
     }
 }
 

@@ -4,8 +4,10 @@
 //!
 //! The JSON types live in `fuel-api-client`, shared with the typed client.
 //! Adding a resource: a `store/<name>.rs` (SQL), a `routes/<name>.rs`
-//! (handlers, merged into the protected router), a migration per dialect,
-//! and its types and calls in `fuel-api-client`.
+//! (handlers taking `State<AppState>` from `state.rs`, merged into the
+//! protected router in `routes/mod.rs`, whose token middleware puts the
+//! caller's `auth::Session` in the request extensions), a migration per
+//! dialect, and its types and calls in `fuel-api-client`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +28,9 @@ mod json_body;
 mod list_cache;
 mod routes;
 mod server;
+mod state;
 mod store;
+mod version_cache;
 
 pub use auth::hash_password;
 pub use config::{

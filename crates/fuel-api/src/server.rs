@@ -11,17 +11,10 @@ use tokio::task::JoinHandle;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::list_cache::ListCache;
-use crate::routes::{router, VersionCache};
+use crate::routes::router;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
-
-/// What every handler sees.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub auth: Arc<Auth>,
-    pub release_list: Arc<ListCache>,
-    pub version: Arc<VersionCache>,
-}
+use crate::version_cache::VersionCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -6,7 +6,7 @@ use fuel_api_client::{Cluster, NewCluster};
 
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{require_text, JsonBody, ResourceId};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::WriteError;
 
 pub fn routes() -> Router<AppState> {

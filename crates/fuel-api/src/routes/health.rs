@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use fuel_api_client::Health;
 
 use crate::error::{ApiResult, Failure};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -10,17 +10,16 @@ mod version;
 
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, Response, StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, Request, Response, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::{middleware, Router};
+use fuel_api_client::AUTH_HEADER;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::auth::require_token;
 use crate::error::Failure;
-use crate::server::AppState;
-
-pub use version::VersionCache;
+use crate::state::AppState;
 
 pub fn router(state: AppState, body_limit: usize) -> Router {
     // A new resource adds its module here: it gets the token check by being
@@ -55,6 +54,36 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
                 .on_failure(()),
         )
         .with_state(state)
+}
+
+/// Middleware of the protected routes: writes always need a valid token,
+/// reads too unless `auth.reads_require_token = false`.
+async fn require_token(
+    State(state): State<AppState>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let header = request
+        .headers()
+        .get(AUTH_HEADER)
+        .map(|v| v.to_str().unwrap_or_default().to_string());
+    let result = match header {
+        None if is_read && !state.auth.reads_require_token() => Ok(None),
+        None => Err(Failure::unauthorized(format!(
+            "missing {AUTH_HEADER} header: get a token with POST /api/v1/auth/tokens"
+        ))),
+        Some(token) => state.auth.validate(&token).await.map(Some),
+    };
+    match result {
+        Ok(session) => {
+            if let Some(session) = session {
+                request.extensions_mut().insert(session);
+            }
+            next.run(request).await
+        }
+        Err(failure) => axum::response::IntoResponse::into_response(failure),
+    }
 }
 
 async fn no_route(uri: Uri) -> Failure {

@@ -7,7 +7,7 @@ use fuel_api_client::{Credentials, Token};
 use crate::auth::Session;
 use crate::error::ApiResult;
 use crate::json_body::JsonBody;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Issuing a token needs no token.
 pub fn public_routes() -> Router<AppState> {

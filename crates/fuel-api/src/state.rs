@@ -1,0 +1,17 @@
+//! What every handler sees: the database, the token checker and the caches,
+//! built once by `server::serve` and cloned into each request.
+
+use std::sync::Arc;
+
+use crate::auth::Auth;
+use crate::list_cache::ListCache;
+use crate::store::Store;
+use crate::version_cache::VersionCache;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Auth>,
+    pub release_list: Arc<ListCache>,
+    pub version: Arc<VersionCache>,
+}
