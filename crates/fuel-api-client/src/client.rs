@@ -3,8 +3,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::{
-    ApiError, Cluster, Credentials, Health, NewCluster, NewRelease, NewTask, Release, Task,
-    TaskFilter, TaskUpdate, Token, VersionInfo, AUTH_HEADER,
+    ApiError, Cluster, Credentials, Health, NewCluster, NewNode, NewRelease, NewTask, Node,
+    NodeUpdate, Release, Task, TaskFilter, TaskUpdate, Token, VersionInfo, AUTH_HEADER,
 };
 
 /// What a call can fail with. The HTTP statuses callers act on have their
@@ -194,6 +194,36 @@ impl Client {
 
     pub async fn delete_cluster(&self, id: i64) -> Result<(), ClientError> {
         self.call_empty(Method::DELETE, &format!("/api/v1/clusters/{id}"))
+            .await
+    }
+
+    /// Every node, or those of one environment.
+    pub async fn list_nodes(&self, cluster_id: Option<i64>) -> Result<Vec<Node>, ClientError> {
+        let path = match cluster_id {
+            Some(id) => format!("/api/v1/nodes?cluster_id={id}"),
+            None => "/api/v1/nodes".to_string(),
+        };
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn get_node(&self, id: i64) -> Result<Node, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/nodes/{id}"), None::<&()>)
+            .await
+    }
+
+    /// Fails with `Invalid` naming the field (ip, host_key, cluster_id, …) or
+    /// `Conflict` naming `hostname` or `ip` when another node has it.
+    pub async fn create_node(&self, node: &NewNode) -> Result<Node, ClientError> {
+        self.call(Method::POST, "/api/v1/nodes", Some(node)).await
+    }
+
+    pub async fn update_node(&self, id: i64, update: &NodeUpdate) -> Result<Node, ClientError> {
+        self.call(Method::PUT, &format!("/api/v1/nodes/{id}"), Some(update))
+            .await
+    }
+
+    pub async fn delete_node(&self, id: i64) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/nodes/{id}"))
             .await
     }
 

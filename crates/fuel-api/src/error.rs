@@ -36,6 +36,14 @@ impl Failure {
         Failure::new(StatusCode::CONFLICT, message)
     }
 
+    /// 409 naming the field whose value another resource holds.
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Failure {
+            status: StatusCode::CONFLICT,
+            body: ApiError::for_field(field, message),
+        }
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Failure::new(StatusCode::UNAUTHORIZED, message)
     }

@@ -87,6 +87,23 @@ fn missing_field(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.split('`').next()
 }
 
+/// The `key=value` pairs of a query string; a malformed one is a 400.
+pub fn parse_query(query: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!("malformed query string: {e}"),
+        )
+    })
+}
+
+/// A numeric id given as the query parameter `name` (e.g. `?cluster_id=3`).
+pub fn query_id(name: &str, value: &str) -> Result<i64, Failure> {
+    value
+        .parse()
+        .map_err(|_| Failure::invalid(name, format!("`{value}` is not a numeric {name}")))
+}
+
 /// The numeric `{id}` of a resource path; anything else is a 400 naming `id`.
 pub struct ResourceId(pub i64);
 

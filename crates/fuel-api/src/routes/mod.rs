@@ -3,6 +3,7 @@
 
 mod clusters;
 mod health;
+mod nodes;
 mod releases;
 mod tasks;
 mod tokens;
@@ -28,6 +29,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .merge(releases::routes())
         .merge(tasks::routes())
         .merge(clusters::routes())
+        .merge(nodes::routes())
         .merge(tokens::protected_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let public = Router::new()

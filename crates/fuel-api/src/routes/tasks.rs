@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use fuel_api_client::{NewTask, Task, TaskFilter, TaskUpdate};
 
 use crate::error::{ApiResult, Failure};
-use crate::json_body::{require_text, JsonBody, ResourceId};
+use crate::json_body::{parse_query, query_id, require_text, JsonBody, ResourceId};
 use crate::state::AppState;
 use crate::store::WriteError;
 
@@ -17,15 +17,8 @@ pub fn routes() -> Router<AppState> {
 
 /// `?status=` and `?cluster_id=`; anything else is a 400 naming the parameter.
 fn parse_filter(query: Option<&str>) -> Result<TaskFilter, Failure> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                format!("malformed query string: {e}"),
-            )
-        })?;
     let mut filter = TaskFilter::default();
-    for (key, value) in pairs {
+    for (key, value) in parse_query(query)? {
         match key.as_str() {
             "status" => {
                 filter.status = Some(
@@ -34,14 +27,7 @@ fn parse_filter(query: Option<&str>) -> Result<TaskFilter, Failure> {
                         .map_err(|e: String| Failure::invalid("status", e))?,
                 )
             }
-            "cluster_id" => {
-                filter.cluster_id = Some(value.parse().map_err(|_| {
-                    Failure::invalid(
-                        "cluster_id",
-                        format!("`{value}` is not a numeric cluster id"),
-                    )
-                })?)
-            }
+            "cluster_id" => filter.cluster_id = Some(query_id("cluster_id", &value)?),
             other => {
                 return Err(Failure::invalid(
                     other,

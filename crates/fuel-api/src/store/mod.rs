@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod nodes;
 mod releases;
 mod tasks;
 mod tokens;
@@ -14,6 +15,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use nodes::{NodeChanges, NodeClash};
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,16 +25,30 @@ pub enum Backend {
 }
 
 /// The migrations of each dialect, in order: (version, description, SQL).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "nodes and package documents",
+        include_str!("../../migrations/sqlite/0002_nodes_and_package_documents.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "nodes and package documents",
+        include_str!("../../migrations/postgres/0002_nodes_and_package_documents.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod clusters;
 mod durability;
+mod nodes;
 mod public_endpoints;
 mod releases;
 mod tasks;

@@ -221,9 +221,9 @@ async fn task_and_cluster_inputs_are_validated(backend: Backend) {
 async fn unknown_paths_and_methods_answer_json(backend: Backend) {
     let api = TestApi::start(backend, |_| {}).await;
     let token = api.admin().await.token().unwrap().to_string();
-    let (status, error) = send(&api, &token, Method::GET, "/api/v1/nodes", "").await;
+    let (status, error) = send(&api, &token, Method::GET, "/api/v1/volumes", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error.message.contains("/api/v1/nodes"), "{error:?}");
+    assert!(error.message.contains("/api/v1/volumes"), "{error:?}");
     let (status, error) = send(&api, &token, Method::PATCH, "/api/v1/releases", "{}").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(error.message.contains("/api/v1/releases"), "{error:?}");

@@ -1,0 +1,177 @@
+//! Nodes (`/api/v1/nodes`): the deployed machines the master manages over
+//! SSH, with the host key that lets it refuse an impostor.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The node's OS family, which decides its package tool (`ubuntu` → apt,
+/// `centos` → dnf/yum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OsFamily {
+    Ubuntu,
+    Centos,
+}
+
+impl OsFamily {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsFamily::Ubuntu => "ubuntu",
+            OsFamily::Centos => "centos",
+        }
+    }
+}
+
+impl std::str::FromStr for OsFamily {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ubuntu" => Ok(OsFamily::Ubuntu),
+            "centos" => Ok(OsFamily::Centos),
+            other => Err(format!(
+                "unknown OS family `{other}`: expected ubuntu or centos"
+            )),
+        }
+    }
+}
+
+/// Nailgun's node statuses: the ones `status` accepts.
+pub const NODE_STATUSES: &[&str] = &[
+    "discover",
+    "provisioning",
+    "provisioned",
+    "deploying",
+    "ready",
+    "error",
+    "removing",
+    "stopped",
+];
+
+/// A node as `GET /api/v1/nodes[/{id}]` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: i64,
+    pub hostname: String,
+    /// The address SSH connects to, in its canonical text form.
+    pub ip: String,
+    pub ssh_port: u16,
+    pub os: OsFamily,
+    /// The environment it belongs to; `None` when unassigned (also after its
+    /// environment was deleted).
+    pub cluster_id: Option<i64>,
+    pub status: String,
+    /// The node's SSH host key, `TYPE BASE64` (an OpenSSH public key line
+    /// without its comment).
+    pub host_key: String,
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    pub host_key_fingerprint: String,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+fn default_status() -> String {
+    "ready".to_string()
+}
+
+/// Body of `POST /api/v1/nodes`. Hostnames are unique, so are address + port
+/// (else 409 naming the field); the environment must exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNode {
+    pub hostname: String,
+    pub ip: String,
+    #[serde(default = "default_ssh_port")]
+    pub ssh_port: u16,
+    pub os: OsFamily,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<i64>,
+    #[serde(default = "default_status")]
+    pub status: String,
+    /// An OpenSSH public key line (`ssh-ed25519 AAAA… [comment]`), e.g. a
+    /// line of `ssh-keyscan` or the node's /etc/ssh/ssh_host_ed25519_key.pub.
+    pub host_key: String,
+}
+
+/// `Some(x)` for a present field, even `null` (→ `Some(None)`), so that an
+/// absent field and an explicit `null` differ.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Body of `PUT /api/v1/nodes/{id}`: absent fields stay as they were.
+/// `cluster_id: Some(None)` (JSON `null`) takes the node out of its
+/// environment; `None` (absent) leaves it where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsFamily>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cluster_id: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_node_defaults_port_22_and_status_ready() {
+        let node: NewNode = serde_json::from_str(
+            r#"{"hostname": "node-2", "ip": "10.20.0.3", "os": "ubuntu", "host_key": "k"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (node.ssh_port, node.status.as_str(), node.cluster_id),
+            (22, "ready", None)
+        );
+        assert!(serde_json::from_str::<NewNode>(
+            r#"{"hostname": "n", "ip": "i", "os": "debian", "host_key": "k"}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn node_update_tells_absent_from_null_cluster() {
+        let absent: NodeUpdate = serde_json::from_str(r#"{"status": "error"}"#).unwrap();
+        assert_eq!(absent.cluster_id, None);
+        let null: NodeUpdate = serde_json::from_str(r#"{"cluster_id": null}"#).unwrap();
+        assert_eq!(null.cluster_id, Some(None));
+        let set: NodeUpdate = serde_json::from_str(r#"{"cluster_id": 4}"#).unwrap();
+        assert_eq!(set.cluster_id, Some(Some(4)));
+        // And back: null is sent, absent is not.
+        assert_eq!(
+            serde_json::to_string(&null).unwrap(),
+            r#"{"cluster_id":null}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&absent).unwrap(),
+            r#"{"status":"error"}"#
+        );
+    }
+
+    #[test]
+    fn os_family_wire_names() {
+        for os in [OsFamily::Ubuntu, OsFamily::Centos] {
+            assert_eq!(
+                serde_json::to_string(&os).unwrap(),
+                format!("\"{}\"", os.as_str())
+            );
+            assert_eq!(os.as_str().parse::<OsFamily>().unwrap(), os);
+        }
+    }
+}

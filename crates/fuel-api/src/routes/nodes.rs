@@ -1,0 +1,257 @@
+//! `/nodes`: registering the machines the master manages. Every field is
+//! checked before anything is written, and refusals name the field.
+
+use std::net::IpAddr;
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use fuel_api_client::{HostKey, NewNode, Node, NodeUpdate, NODE_STATUSES};
+
+use crate::error::{ApiResult, Failure};
+use crate::json_body::{parse_query, query_id, JsonBody, ResourceId};
+use crate::state::AppState;
+use crate::store::{NodeChanges, NodeClash, WriteError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/nodes", get(list).post(create))
+        .route("/nodes/{id}", get(show).put(update).delete(remove))
+}
+
+/// An RFC 1123 host name: dot-separated labels of letters, digits and
+/// hyphens, none starting or ending with a hyphen.
+fn check_hostname(hostname: &str) -> Result<(), Failure> {
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if hostname.is_empty() || hostname.len() > 253 || !hostname.split('.').all(label_ok) {
+        return Err(Failure::invalid(
+            "hostname",
+            format!(
+                "`{}` is not a host name: letters, digits and hyphens in dot-separated labels of at most 63 characters, e.g. node-2.domain.tld",
+                hostname.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The address in its canonical form, so one address cannot be registered
+/// twice under two spellings.
+fn check_ip(ip: &str) -> Result<String, Failure> {
+    ip.parse::<IpAddr>().map(|ip| ip.to_string()).map_err(|_| {
+        Failure::invalid(
+            "ip",
+            format!(
+                "`{}` is not an IP address: give the node's IPv4 or IPv6 address, e.g. 10.20.0.3",
+                ip.escape_debug()
+            ),
+        )
+    })
+}
+
+fn check_port(port: u16) -> Result<(), Failure> {
+    if port == 0 {
+        return Err(Failure::invalid(
+            "ssh_port",
+            "ssh_port 0 is not a port: give the port sshd listens on (usually 22)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_status(status: &str) -> Result<(), Failure> {
+    if !NODE_STATUSES.contains(&status) {
+        return Err(Failure::invalid(
+            "status",
+            format!(
+                "unknown node status `{}`: expected one of {}",
+                status.escape_debug(),
+                NODE_STATUSES.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The key line without its comment, and its fingerprint.
+fn check_host_key(line: &str) -> Result<(String, String), Failure> {
+    let key = HostKey::parse(line).map_err(|e| Failure::invalid("host_key", e))?;
+    Ok((key.line(), key.fingerprint()))
+}
+
+/// What a refused write collided with, as the answer to send.
+fn write_failure(
+    error: WriteError,
+    clash: Option<NodeClash>,
+    node: (&str, &str, u16),
+    cluster_id: Option<i64>,
+) -> Failure {
+    let (hostname, ip, port) = node;
+    match error {
+        WriteError::Duplicate => match clash {
+            Some(NodeClash::Hostname) => Failure::conflict_on(
+                "hostname",
+                format!("a node named `{hostname}` exists already: choose another hostname or update that node"),
+            ),
+            Some(NodeClash::Address) => Failure::conflict_on(
+                "ip",
+                format!("a node at {ip} port {port} exists already: update that node instead"),
+            ),
+            // The other node went away between the write and the look-up.
+            None => Failure::conflict("another node took this hostname or address: try again"),
+        },
+        WriteError::Reference => Failure::invalid(
+            "cluster_id",
+            format!(
+                "no cluster {}: create the environment first",
+                cluster_id.unwrap_or_default()
+            ),
+        ),
+        WriteError::Database(e) => e.into(),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Vec<Node>>> {
+    let mut cluster_id = None;
+    for (key, value) in parse_query(query.as_deref())? {
+        match key.as_str() {
+            "cluster_id" => cluster_id = Some(query_id("cluster_id", &value)?),
+            other => {
+                return Err(Failure::invalid(
+                    other,
+                    format!("unknown filter `{other}`: use cluster_id"),
+                ))
+            }
+        }
+    }
+    Ok(Json(state.store.list_nodes(cluster_id).await?))
+}
+
+async fn show(State(state): State<AppState>, ResourceId(id): ResourceId) -> ApiResult<Json<Node>> {
+    state
+        .store
+        .get_node(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Failure::not_found(format!("no node {id}")))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    JsonBody(mut new): JsonBody<NewNode>,
+) -> ApiResult<(StatusCode, Json<Node>)> {
+    check_hostname(&new.hostname)?;
+    new.ip = check_ip(&new.ip)?;
+    check_port(new.ssh_port)?;
+    check_status(&new.status)?;
+    let (host_key, fingerprint) = check_host_key(&new.host_key)?;
+    new.host_key = host_key;
+    match state.store.insert_node(&new, &fingerprint).await {
+        Ok(node) => {
+            tracing::info!(node = node.id, hostname = %node.hostname, fingerprint = %node.host_key_fingerprint, "node registered");
+            Ok((StatusCode::CREATED, Json(node)))
+        }
+        Err(error) => {
+            let clash = match error {
+                WriteError::Duplicate => {
+                    state
+                        .store
+                        .node_clash(None, &new.hostname, &new.ip, new.ssh_port)
+                        .await?
+                }
+                _ => None,
+            };
+            Err(write_failure(
+                error,
+                clash,
+                (&new.hostname, &new.ip, new.ssh_port),
+                new.cluster_id,
+            ))
+        }
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ResourceId(id): ResourceId,
+    JsonBody(update): JsonBody<NodeUpdate>,
+) -> ApiResult<Json<Node>> {
+    if let Some(hostname) = &update.hostname {
+        check_hostname(hostname)?;
+    }
+    let changes = NodeChanges {
+        hostname: update.hostname.clone(),
+        ip: update.ip.as_deref().map(check_ip).transpose()?,
+        ssh_port: update
+            .ssh_port
+            .map(|port| check_port(port).map(|()| port))
+            .transpose()?,
+        os: update.os.map(|os| os.as_str()),
+        cluster_id: update.cluster_id,
+        status: update
+            .status
+            .clone()
+            .map(|status| check_status(&status).map(|()| status))
+            .transpose()?,
+        host_key: update.host_key.as_deref().map(check_host_key).transpose()?,
+    };
+    match state.store.update_node(id, &changes).await {
+        Ok(Some(node)) => Ok(Json(node)),
+        Ok(None) => Err(Failure::not_found(format!("no node {id}"))),
+        Err(error) => {
+            // The values the node would have had, to name the one that clashed.
+            let current = state.store.get_node(id).await?;
+            let hostname = changes
+                .hostname
+                .clone()
+                .or_else(|| current.as_ref().map(|n| n.hostname.clone()))
+                .unwrap_or_default();
+            let ip = changes
+                .ip
+                .clone()
+                .or_else(|| current.as_ref().map(|n| n.ip.clone()))
+                .unwrap_or_default();
+            let port = changes
+                .ssh_port
+                .or_else(|| current.as_ref().map(|n| n.ssh_port))
+                .unwrap_or(22);
+            let clash = match error {
+                WriteError::Duplicate => {
+                    state
+                        .store
+                        .node_clash(Some(id), &hostname, &ip, port)
+                        .await?
+                }
+                _ => None,
+            };
+            Err(write_failure(
+                error,
+                clash,
+                (&hostname, &ip, port),
+                changes.cluster_id.flatten(),
+            ))
+        }
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    ResourceId(id): ResourceId,
+) -> ApiResult<StatusCode> {
+    if state.store.delete_node(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Failure::not_found(format!("no node {id}")))
+    }
+}

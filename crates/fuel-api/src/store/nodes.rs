@@ -1,0 +1,175 @@
+//! The nodes table: registration, lookup, partial updates.
+
+use fuel_api_client::{NewNode, Node};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{parse_column, Store, WriteError};
+
+const COLUMNS: &str =
+    "id, hostname, ip, ssh_port, os, cluster_id, status, host_key, host_key_fingerprint";
+
+fn from_row(row: &AnyRow) -> Result<Node, sqlx::Error> {
+    let port: i64 = row.try_get("ssh_port")?;
+    Ok(Node {
+        id: row.try_get("id")?,
+        hostname: row.try_get("hostname")?,
+        ip: row.try_get("ip")?,
+        // The schema's CHECK keeps it within 1..=65535.
+        ssh_port: u16::try_from(port).unwrap_or_default(),
+        os: parse_column(row, "os")?,
+        cluster_id: row.try_get("cluster_id")?,
+        status: row.try_get("status")?,
+        host_key: row.try_get("host_key")?,
+        host_key_fingerprint: row.try_get("host_key_fingerprint")?,
+    })
+}
+
+/// What a partial update writes; `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct NodeChanges {
+    pub hostname: Option<String>,
+    pub ip: Option<String>,
+    pub ssh_port: Option<u16>,
+    pub os: Option<&'static str>,
+    /// `Some(None)` unassigns the node.
+    pub cluster_id: Option<Option<i64>>,
+    pub status: Option<String>,
+    /// The key line and its fingerprint, changed together.
+    pub host_key: Option<(String, String)>,
+}
+
+/// Which unique column a refused write collided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeClash {
+    Hostname,
+    Address,
+}
+
+impl Store {
+    pub async fn list_nodes(&self, cluster_id: Option<i64>) -> Result<Vec<Node>, sqlx::Error> {
+        let rows = match cluster_id {
+            Some(cluster_id) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM nodes WHERE cluster_id = $1 ORDER BY id"
+                ))
+                .bind(cluster_id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM nodes ORDER BY id"))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn get_node(&self, id: i64) -> Result<Option<Node>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM nodes WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// `node` as checked and normalised by the caller, with its host key's
+    /// fingerprint. `Duplicate` for a taken hostname or address + port (see
+    /// [`Store::node_clash`]), `Reference` when the cluster does not exist.
+    pub async fn insert_node(&self, node: &NewNode, fingerprint: &str) -> Result<Node, WriteError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO nodes (hostname, ip, ssh_port, os, cluster_id, status, host_key, \
+             host_key_fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        ))
+        .bind(&node.hostname)
+        .bind(&node.ip)
+        .bind(i64::from(node.ssh_port))
+        .bind(node.os.as_str())
+        .bind(node.cluster_id)
+        .bind(&node.status)
+        .bind(&node.host_key)
+        .bind(fingerprint)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(from_row(&row)?)
+    }
+
+    /// One statement, so concurrent updates of different fields both land.
+    /// `Ok(None)` when there is no such node; errors as for `insert_node`.
+    pub async fn update_node(
+        &self,
+        id: i64,
+        changes: &NodeChanges,
+    ) -> Result<Option<Node>, WriteError> {
+        let (set_cluster, cluster_id) = match changes.cluster_id {
+            Some(cluster_id) => (1i64, cluster_id),
+            None => (0, None),
+        };
+        let (host_key, fingerprint) = match &changes.host_key {
+            Some((key, fingerprint)) => (Some(key.as_str()), Some(fingerprint.as_str())),
+            None => (None, None),
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE nodes SET hostname = COALESCE($1, hostname), ip = COALESCE($2, ip), \
+             ssh_port = COALESCE($3, ssh_port), os = COALESCE($4, os), \
+             cluster_id = CASE WHEN $5 = 1 THEN $6 ELSE cluster_id END, \
+             status = COALESCE($7, status), host_key = COALESCE($8, host_key), \
+             host_key_fingerprint = COALESCE($9, host_key_fingerprint) \
+             WHERE id = $10 RETURNING {COLUMNS}"
+        ))
+        .bind(changes.hostname.as_deref())
+        .bind(changes.ip.as_deref())
+        .bind(changes.ssh_port.map(i64::from))
+        .bind(changes.os)
+        .bind(set_cluster)
+        .bind(cluster_id)
+        .bind(changes.status.as_deref())
+        .bind(host_key)
+        .bind(fingerprint)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// `Ok(false)` when there was no such node.
+    pub async fn delete_node(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM nodes WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// After a `Duplicate`: which of `hostname` and address + port another
+    /// node (not `except`) holds, so the answer can name the field.
+    pub async fn node_clash(
+        &self,
+        except: Option<i64>,
+        hostname: &str,
+        ip: &str,
+        ssh_port: u16,
+    ) -> Result<Option<NodeClash>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT hostname FROM nodes WHERE id <> $1 AND (hostname = $2 OR (ip = $3 AND ssh_port = $4)) \
+             ORDER BY id LIMIT 1",
+        )
+        .bind(except.unwrap_or(-1))
+        .bind(hostname)
+        .bind(ip)
+        .bind(i64::from(ssh_port))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|row| row.try_get::<String, _>("hostname"))
+            .transpose()?
+            .map(|taken| {
+                if taken == hostname {
+                    NodeClash::Hostname
+                } else {
+                    NodeClash::Address
+                }
+            }))
+    }
+}
