@@ -1,10 +1,11 @@
 //! `cargo xtask rpm`: build the release binaries, then the signed rpm set
 //! (fuel_rpm::release does the work; this is its command line).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use fuel_rpm::build::SigningKey;
-use fuel_rpm::release::{ReleaseBuild, DEFAULT_REPO_BASEURL, DEVELOPMENT_KEY_DIR};
-use std::path::PathBuf;
+use fuel_rpm::release::{self, ReleaseBuild, DEFAULT_REPO_BASEURL, DEVELOPMENT_KEY_DIR};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xshell::{cmd, Shell};
 
@@ -42,13 +43,11 @@ pub fn run(args: Args) -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(&root);
     // The rpms ship these binaries: build them first (release profile, stripped).
-    cmd!(
-        sh,
-        "cargo build --release -p fuel-upgrade -p fuel-version -p fuel-api"
-    )
-    .quiet()
-    .run()
-    .context("building the release binaries")?;
+    let packages = binary_packages(&sh, &root)?;
+    cmd!(sh, "cargo build --release {packages...}")
+        .quiet()
+        .run()
+        .context("building the release binaries")?;
 
     let mut build = ReleaseBuild::for_workspace(&root)?;
     if let Some(version) = args.fuel_version {
@@ -137,6 +136,44 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `-p CRATE` for every crate owning a binary the specs ship
+/// (`source = "target/release/NAME"`), so a new binary package is one spec edit.
+fn binary_packages(sh: &Shell, root: &Path) -> Result<Vec<String>> {
+    let specs = release::load_specs(root, &root.join("specs"), true)?;
+    let binaries: BTreeSet<String> = specs.iter().flat_map(|s| s.release_binaries()).collect();
+    let metadata = cmd!(sh, "cargo metadata --no-deps --format-version 1")
+        .quiet()
+        .read()
+        .context("cargo metadata (which crate owns each shipped binary)")?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&metadata).context("cargo metadata printed no JSON")?;
+    // binary name → the workspace crate that builds it
+    let mut owners = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+            if let (true, Some(bin), Some(name)) =
+                (is_bin, target["name"].as_str(), package["name"].as_str())
+            {
+                owners.insert(bin.to_string(), name.to_string());
+            }
+        }
+    }
+    let mut crates = BTreeSet::new();
+    for binary in &binaries {
+        let Some(owner) = owners.get(binary) else {
+            bail!("a spec ships target/release/{binary}, but no workspace crate has a binary named `{binary}`: add a [[bin]] or fix the spec's source");
+        };
+        crates.insert(owner.clone());
+    }
+    Ok(crates
+        .into_iter()
+        .flat_map(|name| ["-p".to_string(), name])
+        .collect())
 }
 
 pub fn human_size(bytes: u64) -> String {

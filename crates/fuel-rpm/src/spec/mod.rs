@@ -62,6 +62,28 @@ impl Origin {
     }
 }
 
+impl Spec {
+    /// The workspace binaries this package ships: every asset whose source is
+    /// `target/release/NAME` (what `cargo xtask rpm` must build first).
+    pub fn release_binaries(&self) -> Vec<String> {
+        let release_dir = self.origin.workspace_root.join("target/release");
+        self.doc
+            .assets
+            .iter()
+            .filter_map(|asset| asset.source.as_deref())
+            .filter_map(|source| {
+                let path = self.origin.source_path(source);
+                let name = path.strip_prefix(&release_dir).ok()?;
+                let mut parts = name.components();
+                match (parts.next(), parts.next()) {
+                    (Some(only), None) => Some(only.as_os_str().to_string_lossy().into_owned()),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.display_file().display())
@@ -271,4 +293,38 @@ fn toml_message(error: &toml::de::Error) -> String {
         .trim()
         .replace('\n', " ")
         .replace("  ", " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_binaries_are_the_sources_under_target_release() {
+        let root = Path::new("/work/tree");
+        let spec = Spec {
+            origin: Origin {
+                file: root.join("crates/fuel-example/Cargo.toml"),
+                field_prefix: "package.metadata.generate-rpm.",
+                source_base: root.join("crates/fuel-example"),
+                workspace_root: root.to_path_buf(),
+            },
+            doc: SpecDoc {
+                assets: [
+                    "target/release/fuel-example",
+                    "dist/unit.service",
+                    "target/release/man/x.1",
+                    "/work/tree/target/release/fuel-other",
+                ]
+                .iter()
+                .map(|source| Asset {
+                    source: Some(source.to_string()),
+                    ..Asset::default()
+                })
+                .collect(),
+                ..SpecDoc::default()
+            },
+        };
+        assert_eq!(spec.release_binaries(), ["fuel-example", "fuel-other"]);
+    }
 }
