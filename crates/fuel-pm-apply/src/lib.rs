@@ -1,0 +1,5 @@
+//! fuel-pm-apply: applies the package-manipulation document (design 004) on a
+//! deployed node with the node's own package manager (apt/dpkg or dnf/rpm),
+//! verifies the result and runs the after-actions durably.
+
+pub mod version;
