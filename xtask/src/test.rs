@@ -29,6 +29,9 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("busybox", "busybox-static"),
     ("wrk", "wrk"),
     ("zstd", "zstd"),
+    // `fuel node create` fetches host keys with ssh-keyscan; its test runs a real sshd.
+    ("ssh-keyscan", "openssh-client"),
+    ("/usr/sbin/sshd", "openssh-server"),
     // The benchmarks (not the suite) also use these.
     ("curl", "curl"),
     ("/usr/bin/time", "time"),
