@@ -3,6 +3,7 @@
 
 use crate::spec::resolve::{self, ReleaseValues, IMAGES_DIR_VAR};
 use crate::spec::template::{unknown_variables, Variables};
+use crate::spec::Placement;
 use crate::spec::{Asset, Origin, Spec};
 use crate::FileKind;
 use std::collections::BTreeMap;
@@ -102,6 +103,20 @@ pub const BASE_SYSTEM_DIRS: &[&str] = &[
     "/var/www",
 ];
 
+/// Directories that belong to deployed nodes, not the master: the package
+/// handling writes its document under /etc/hiera/ on each node (design:
+/// "Package handling via Fuel CLI"). A master package may not ship anything
+/// at or below them.
+pub const NODE_SIDE_DIRS: &[&str] = &["/etc/hiera"];
+
+/// The node-side directory `dest` is at or below, if any.
+pub fn node_side_dir(dest: &str) -> Option<&'static str> {
+    NODE_SIDE_DIRS.iter().copied().find(|dir| {
+        dest.strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
 /// rpmlint's limit for a description line.
 pub const MAX_DESCRIPTION_LINE: usize = 79;
 
@@ -172,6 +187,12 @@ pub fn lint(specs: &[Spec], images_dir: Option<&Path>) -> Result<(), LintErrors>
                 Ok(files) => {
                     let field = spec.origin.field(&format!("assets[{index}].dest"));
                     for file in files {
+                        if spec.doc.placement == Placement::Master {
+                            if let Some(dir) = node_side_dir(&file.dest) {
+                                errors.push(SpecError { file: spec.origin.display_file(), field: field.clone(), message: format!(
+                                    "{} is a node-side file ({dir}/ is written on deployed nodes), but this package is installed on the master: set `placement = \"node\"` or install it elsewhere", file.dest) });
+                            }
+                        }
                         if BASE_SYSTEM_DIRS.contains(&file.dest.as_str()) {
                             let what = if file.kind == FileKind::Dir {
                                 "owns the directory"

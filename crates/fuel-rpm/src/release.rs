@@ -17,7 +17,7 @@ use crate::build::{write_package, BuildError, BuiltPackage, SigningKey};
 use crate::lint::{self, LintErrors};
 use crate::spec::resolve::{resolve, ReleaseValues};
 use crate::spec::template::Variables;
-use crate::spec::{self, LoadError, Spec};
+use crate::spec::{self, LoadError, Placement, Spec};
 use crate::PackageDef;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -216,7 +216,11 @@ impl ReleaseBuild {
         let info = WorkspaceInfo::read(&self.workspace_root)?;
         let packager = format!("{} <{PACKAGER_EMAIL}>", info.vendor);
         let public_key = key.public_key_armored();
-        let set_names: Vec<String> = specs.iter().filter_map(|s| s.doc.name.clone()).collect();
+        let set_names: Vec<String> = specs
+            .iter()
+            .filter(|s| s.doc.placement == Placement::Master)
+            .filter_map(|s| s.doc.name.clone())
+            .collect();
         let vars = self.variables();
         let values = ReleaseValues {
             version: &self.fuel_version,

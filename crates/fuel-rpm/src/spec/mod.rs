@@ -132,12 +132,30 @@ pub struct SpecDoc {
     pub post_trans_script: Option<String>,
     /// Fuel: `none`, `gzip`, `zstd` or `zstd:LEVEL` (default zstd level 3).
     pub compression: Option<String>,
-    /// Fuel: the meta package, which requires every other package of the set
-    /// at exactly this version-release.
+    /// Fuel: the meta package, which requires every other master package of
+    /// the set at exactly this version-release.
     #[serde(default)]
     pub meta: bool,
     /// Fuel: built only when the named input is given; `images` (`--images DIR`).
     pub only_with: Option<String>,
+    /// Fuel: where the package is installed; the meta package requires the
+    /// master's packages only.
+    #[serde(default)]
+    pub placement: Placement,
+}
+
+/// Where a package of the set is installed (`placement = "master"`, the
+/// default, or `"node"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// The Fuel master node: `dnf install fuel` installs it (the meta package
+    /// requires it).
+    #[default]
+    Master,
+    /// Deployed nodes: the master serves it from its repositories; the meta
+    /// package does not require it.
+    Node,
 }
 
 /// One entry of `assets`: cargo-generate-rpm's keys (source, dest, mode, user,

@@ -28,7 +28,7 @@ pub struct ReleaseValues<'a> {
     pub images_dir: Option<&'a Path>,
     /// Armored public key for `generate = "signing-key"`.
     pub public_key: &'a str,
-    /// Names of every package of the set (what a `meta` spec requires).
+    /// Names of the master's packages of the set (what a `meta` spec requires).
     pub set_names: &'a [String],
 }
 
