@@ -36,7 +36,7 @@ impl BuiltSet {
 /// Builds this tree's release set (optionally changed by `configure`) into a
 /// fresh temporary directory, signed with the development key.
 fn build_set(configure: impl FnOnce(&mut ReleaseBuild, &Path)) -> BuiltSet {
-    for binary in ["fuel-upgrade", "fuel-version", "fuel-api"] {
+    for binary in ["fuel-upgrade", "fuel-version", "fuel-api", "fuel"] {
         release_binary(binary);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -114,19 +114,22 @@ fn the_set_is_the_release_packages_with_the_designed_names_and_arches() {
         );
         found.insert(parts[0].to_string(), parts[3].to_string());
     }
+    // fuel-release carries its release in its name: releases install side by side.
+    let release_package = format!("fuel-release-{}", set.build.fuel_version);
     let expected: BTreeMap<String, String> = [
         ("fuel", "noarch"),
-        ("fuel-release", "noarch"),
+        (release_package.as_str(), "noarch"),
         ("fuel-openstack-metadata", "noarch"),
         ("fuel-upgrade", "x86_64"),
         ("fuel-api", "x86_64"),
+        ("fuel-client", "x86_64"),
     ]
     .into_iter()
     .map(|(n, a)| (n.to_string(), a.to_string()))
     .collect();
     assert_eq!(
         found, expected,
-        "without --images the set is these five packages"
+        "without --images the set is these packages"
     );
 }
 
@@ -267,24 +270,48 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
             "[%{FILENAMES} %{FILEMODES:octal} %{FILEFLAGS:fflags}\n]",
         )
     };
+    // Every file of fuel-release-X.Y.Z is release-specific, so two releases
+    // install side by side; the shared directories and the %ghost
+    // /etc/fuel-issue (which the scriptlets point at the newest) excepted.
+    let version = &set.build.fuel_version;
     let release_files = files("fuel-release");
-    for repo in ["base", "updates", "security"] {
-        assert!(
-            release_files.contains(&format!("/etc/yum.repos.d/fuel-{repo}.repo 100644 cn\n")),
-            "{release_files}"
-        );
-    }
-    for line in [
-        "/etc/fuel-issue 100644 \n",
-        "/etc/yum/vars/fuelver 100644 \n",
-        "/etc/pki/fuel-gpg 40755 \n",
-        "/etc/pki/fuel-gpg/RPM-GPG-KEY-fuel 100644 \n",
-    ] {
-        assert!(
-            release_files.contains(line),
-            "fuel-release lacks {line:?}:\n{release_files}"
-        );
-    }
+    let expected_release_files: String = [
+        "/etc/fuel-issue 100644 g".to_string(),
+        "/etc/fuel-issue.d 40755 ".into(),
+        format!("/etc/fuel-issue.d/{version} 100644 "),
+        "/etc/pki/fuel-gpg 40755 ".into(),
+        format!("/etc/pki/fuel-gpg/RPM-GPG-KEY-fuel-{version} 100644 "),
+        format!("/etc/yum.repos.d/fuel-{version}-base.repo 100644 cn"),
+        format!("/etc/yum.repos.d/fuel-{version}-security.repo 100644 cn"),
+        format!("/etc/yum.repos.d/fuel-{version}-updates.repo 100644 cn"),
+    ]
+    .iter()
+    .map(|line| format!("{line}\n"))
+    .collect();
+    assert_eq!(release_files, expected_release_files);
+    let release_rpm = &set.package("fuel-release").path;
+    let provides = query(release_rpm, "[%{PROVIDENEVRS}\n]");
+    assert!(
+        provides.contains(&format!("fuel-release = {}\n", evr(&set))),
+        "fuel-release-{version} provides fuel-release = {}: {provides}",
+        evr(&set)
+    );
+    // /etc/fuel-issue follows installs and erases through rpm's built-in Lua:
+    // no /bin/sh required, so an empty root installs the package.
+    let scripts = query(
+        release_rpm,
+        "%{POSTTRANSPROG}|%{POSTUNPROG}|%{PREINPROG}|%{POSTINPROG}|%{PREUNPROG}|%{PRETRANSPROG}\n",
+    );
+    assert_eq!(scripts, "<lua>|<lua>|(none)|(none)|(none)|(none)\n");
+    let lua = fs::read_to_string(workspace_root().join("repos/fuel-issue.lua")).unwrap();
+    assert_eq!(query(release_rpm, "%{POSTTRANS}"), lua);
+    assert_eq!(query(release_rpm, "%{POSTUN}"), lua);
+    let requires = query(release_rpm, "[%{REQUIRENEVRS}\n]");
+    assert!(
+        requires.contains("rpmlib(BuiltinLuaScripts) <= 4.2.2-1\n")
+            && !requires.contains("/bin/sh"),
+        "{requires}"
+    );
     let api_files = files("fuel-api");
     for line in [
         "/etc/fuel-api/config.toml 100640 cn\n",
@@ -311,15 +338,17 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
         );
     }
     assert!(files("fuel").contains("/etc/fuel-buildstamp 100644 \n"));
+    assert!(files("fuel-client").contains("/usr/bin/fuel 100755 \n"));
     assert!(files("fuel-openstack-metadata")
         .contains("/usr/share/fuel-openstack-metadata/openstack.yaml 100644 \n"));
 
     let meta_requires = query(&set.package("fuel").path, "[%{REQUIRENEVRS}\n]");
     for name in [
-        "fuel-release",
+        format!("fuel-release-{version}").as_str(),
         "fuel-openstack-metadata",
         "fuel-upgrade",
         "fuel-api",
+        "fuel-client",
     ] {
         assert!(
             meta_requires.contains(&format!("{name} = {}\n", evr(&set))),
@@ -422,7 +451,10 @@ fn every_signature_verifies_with_the_key_fuel_release_ships() {
         "rpm -i fuel-release: {}",
         text(&out.stderr)
     );
-    let shipped = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    let shipped = root.join(format!(
+        "etc/pki/fuel-gpg/RPM-GPG-KEY-fuel-{}",
+        set.build.fuel_version
+    ));
     assert_eq!(
         fs::read_to_string(&shipped).unwrap(),
         set.key.public_key_armored(),
@@ -500,28 +532,30 @@ fn release_and_repositories_install_the_whole_set_in_a_fresh_root() {
         fs::read_to_string(root.join("etc/fuel-issue")).unwrap(),
         format!("Fuel release {version}\n")
     );
-    assert_eq!(
-        fs::read_to_string(root.join("etc/yum/vars/fuelver")).unwrap(),
-        format!("{version}\n")
-    );
+    // No yum variable: two releases' files would share its one value.
+    assert!(!root.join("etc/yum/vars").exists());
+    let release_url = baseurl.replace("$fuelver", &version);
     for repo in ["base", "updates", "security"] {
         let file =
-            fs::read_to_string(root.join(format!("etc/yum.repos.d/fuel-{repo}.repo"))).unwrap();
+            fs::read_to_string(root.join(format!("etc/yum.repos.d/fuel-{version}-{repo}.repo")))
+                .unwrap();
         for line in [
-            format!("baseurl={baseurl}/{repo}/"),
+            format!("[fuel-{version}-{repo}]"),
+            format!("baseurl={release_url}/{repo}/"),
             "gpgcheck=1".into(),
             "skip_if_unavailable=0".into(),
-            "gpgkey=file:///etc/pki/fuel-gpg/RPM-GPG-KEY-fuel".into(),
+            format!("gpgkey=file:///etc/pki/fuel-gpg/RPM-GPG-KEY-fuel-{version}"),
         ] {
             assert!(
                 file.lines().any(|l| l == line),
-                "fuel-{repo}.repo lacks `{line}`:\n{file}"
+                "fuel-{version}-{repo}.repo lacks `{line}`:\n{file}"
             );
         }
+        assert!(!file.contains('$'), "no yum variable:\n{file}");
     }
     // dnf imports gpgkey= files from the host's path, not the root's: trust
     // the key fuel-release installed in the root's rpm database instead.
-    let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    let key = root.join(format!("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel-{version}"));
     let out = run(
         "rpmkeys",
         &["--root", root_arg, "--import", key.to_str().unwrap()],
@@ -663,7 +697,7 @@ fn dnf_refuses_packages_signed_by_another_key() {
     )
     .status
     .success());
-    let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    let key = root.join(format!("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel-{version}"));
     assert!(run(
         "rpmkeys",
         &["--root", root_arg, "--import", key.to_str().unwrap()]
@@ -945,7 +979,45 @@ fn bad_specs(outside: &Path) -> Vec<(&'static str, String, &'static str, &'stati
             "summary",
             "@FUEL_VERSON@",
         ),
+        (
+            "unknown template variable in a destination",
+            GOOD_SPEC.replace("/etc/fuel-example/base.repo", "/etc/fuel-example/@FUEL_VERSON@.repo"),
+            "assets[0].dest",
+            "@FUEL_VERSON@",
+        ),
+        (
+            "scriptlet interpreter neither <lua> nor a path",
+            with_package_keys("post_trans_script = \"print(1)\"\npost_trans_script_prog = [\"lua\"]\n"),
+            "post_trans_script_prog",
+            "\"<lua>\" (rpm's built-in Lua)",
+        ),
+        (
+            "scriptlet interpreter with arguments",
+            with_package_keys("post_install_script = \"true\"\npost_install_script_prog = [\"/bin/sh\", \"-e\"]\n"),
+            "post_install_script_prog",
+            "arguments are not supported",
+        ),
+        (
+            "scriptlet interpreter without a script",
+            with_package_keys("pre_uninstall_script_prog = [\"<lua>\"]\n"),
+            "pre_uninstall_script_prog",
+            "without `pre_uninstall_script`",
+        ),
+        (
+            "missing scriptlet file",
+            with_package_keys("post_trans_script = \"repos/no-such.lua\"\npost_trans_script_prog = [\"<lua>\"]\n"),
+            "post_trans_script",
+            "does not exist",
+        ),
     ]
+}
+
+/// GOOD_SPEC with package-level keys added (before its tables).
+fn with_package_keys(keys: &str) -> String {
+    GOOD_SPEC.replace(
+        "description = \"An example package.\"\n",
+        &format!("description = \"An example package.\"\n{keys}"),
+    )
 }
 
 #[test]

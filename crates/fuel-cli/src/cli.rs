@@ -1,0 +1,361 @@
+//! The command line of `fuel`, shaped like python-fuelclient's
+//! (`fuel env`, `fuel node --node 2,3 --tasks …`, `fuel package --env 1
+//! --upload FILE`) so Fuel operators' habits carry over.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use fuel_api_client::HostKey;
+use fuel_cli::NodeSelection;
+
+const AFTER_HELP: &str = "\
+Connection (first found wins):
+  server: --server, FUEL_API_URL, SERVER_ADDRESS/SERVER_PORT of the settings file, http://127.0.0.1:8000
+  who:    --token, FUEL_API_TOKEN; else FUEL_USERNAME + FUEL_PASSWORD; else OS_USERNAME + OS_PASSWORD
+          of the settings file (which must then be mode 0600)
+  settings file: $FUELCLIENT_CUSTOM_SETTINGS, else $XDG_CONFIG_HOME/fuel/fuel_client.yaml
+          (default ~/.config/fuel/fuel_client.yaml), python-fuelclient's keys
+  The password is never a command-line option.
+
+Exit status: 0 ok, 1 failed (the message says what to do), 2 bad command line.";
+
+/// The Fuel master's command line: environments, nodes, package documents, tasks.
+#[derive(Debug, Parser)]
+#[command(name = "fuel", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// URL of the Fuel API.
+    #[arg(long, env = "FUEL_API_URL", global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// API token (sent as X-Auth-Token) instead of logging in.
+    #[arg(
+        long,
+        env = "FUEL_API_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Print JSON (for scripts) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List environments (clusters), or show one with --env.
+    Env(EnvArgs),
+    /// List nodes, register one (`fuel node create`), or run tasks on some (`--node 2,3 --tasks execute_pm`).
+    Node(NodeArgs),
+    /// An environment's package-manipulation document: --upload, --download, --revisions, --delete.
+    Package(PackageArgs),
+    /// List tasks, or show one with --task-id.
+    Task(TaskArgs),
+    /// Print the shell completion script: `fuel completion bash > /etc/bash_completion.d/fuel`.
+    Completion {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Write the man pages (fuel.1, fuel-node.1, …) into a directory.
+    #[command(hide = true)]
+    Man {
+        /// Directory to write the pages into.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Show only this environment.
+    #[arg(long, alias = "env-id", value_name = "ID")]
+    pub env: Option<i64>,
+}
+
+/// `fuel node` lists; `fuel node create …` registers; `fuel node --node 2,3
+/// --tasks execute_pm` runs tasks (flags on `node` itself, as fuelclient had).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NodeArgs {
+    #[command(subcommand)]
+    pub command: Option<NodeCommand>,
+    /// Only the nodes of this environment.
+    #[arg(long, alias = "env-id", value_name = "ID")]
+    pub env: Option<i64>,
+    /// Nodes to show or act on: ids, comma lists, ranges, repeated
+    /// (`--node 2,3`, `--node 2-5`, `--node 2 --node 3`, `--node 2 3`).
+    #[arg(
+        long = "node",
+        alias = "node-id",
+        value_name = "IDS",
+        num_args = 1..,
+        action = ArgAction::Append
+    )]
+    pub nodes: Vec<NodeSelection>,
+    /// Run these tasks on the selected nodes (comma list), e.g. `--tasks execute_pm`.
+    #[arg(
+        long,
+        value_name = "TASKS",
+        value_delimiter = ',',
+        num_args = 1..,
+        requires = "nodes",
+        value_parser = task_name
+    )]
+    pub tasks: Vec<String>,
+}
+
+impl NodeArgs {
+    /// Every `--node` value as one selection.
+    pub fn selection(&self) -> Result<NodeSelection, fuel_cli::SelectionError> {
+        self.nodes
+            .iter()
+            .cloned()
+            .try_fold(NodeSelection::default(), NodeSelection::union)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Register a node: without --host-key, its ed25519 host key is fetched with
+    /// ssh-keyscan and its fingerprint shown (compare it with the node's console).
+    Create(NodeCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeCreateArgs {
+    /// The node's host name.
+    #[arg(long)]
+    pub hostname: String,
+    /// The address the master reaches the node's sshd at.
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: IpAddr,
+    /// The node's SSH port.
+    #[arg(long, default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// The node's OS family: ubuntu (apt) or centos (yum/dnf).
+    #[arg(long, value_enum)]
+    pub os: OsArg,
+    /// The environment the node belongs to.
+    #[arg(long, alias = "env-id", value_name = "ID")]
+    pub env: Option<i64>,
+    /// The node's SSH host public key ('ssh-ed25519 AAAA…', from
+    /// /etc/ssh/ssh_host_ed25519_key.pub on its console) instead of ssh-keyscan.
+    #[arg(long, value_name = "KEY", value_parser = HostKey::parse)]
+    pub host_key: Option<HostKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OsArg {
+    Ubuntu,
+    Centos,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("action")
+        .required(true)
+        .args(["upload", "download", "revisions", "delete"])
+))]
+pub struct PackageArgs {
+    /// The environment.
+    #[arg(long, alias = "env-id", value_name = "ID")]
+    pub env: i64,
+    /// Check FILE locally, then store it as the environment's document (a new revision).
+    #[arg(long, value_name = "FILE")]
+    pub upload: Option<PathBuf>,
+    /// With --upload: store only if the current document is still this ETag
+    /// (from --download or --revisions), so nobody's change is overwritten.
+    #[arg(long, value_name = "ETAG", requires = "upload", conflicts_with_all = ["download", "revisions", "delete"])]
+    pub if_match: Option<String>,
+    /// Write the document, byte for byte, to DIR/package_manipulation_ENV.yaml.
+    #[arg(long)]
+    pub download: bool,
+    /// With --download: the directory to write to (default: the current one).
+    #[arg(long, value_name = "DIR", requires = "download", conflicts_with_all = ["upload", "revisions", "delete"])]
+    pub dir: Option<PathBuf>,
+    /// With --download: that revision instead of the current document.
+    #[arg(long, value_name = "N", requires = "download", conflicts_with_all = ["upload", "revisions", "delete"])]
+    pub revision: Option<i64>,
+    /// List the document's revisions: who uploaded what, and when.
+    #[arg(long)]
+    pub revisions: bool,
+    /// Delete the environment's document.
+    #[arg(long)]
+    pub delete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// Show only this task.
+    #[arg(long, alias = "tid", value_name = "ID")]
+    pub task_id: Option<i64>,
+    /// Only the tasks of this environment.
+    #[arg(long, alias = "env-id", value_name = "ID", conflicts_with = "task_id")]
+    pub env: Option<i64>,
+}
+
+/// Task names are identifiers (`execute_pm`, `upload_pm`): they end up in
+/// URLs and logs, so nothing else is accepted.
+fn task_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "`{name}` is not a task name: lower-case letters, digits, `_` and `-`, e.g. execute_pm"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fuel").chain(args.iter().copied()))
+    }
+
+    fn node_args(args: &[&str]) -> NodeArgs {
+        match parse(args).unwrap().command {
+            Command::Node(node) => node,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn node_selection_with_tasks_parses_as_the_design_writes_it() {
+        let node = node_args(&["node", "--node", "2,3", "--tasks", "execute_pm"]);
+        assert_eq!(node.selection().unwrap().to_string(), "2,3");
+        assert_eq!(node.tasks, vec!["execute_pm"]);
+        assert!(node.command.is_none());
+
+        let node = node_args(&[
+            "node",
+            "--node",
+            "2",
+            "--node",
+            "5-7",
+            "--env",
+            "1",
+            "--tasks",
+            "upload_pm,execute_pm",
+        ]);
+        assert_eq!(node.selection().unwrap().to_string(), "2,5-7");
+        assert_eq!(node.tasks, vec!["upload_pm", "execute_pm"]);
+        assert_eq!(node.env, Some(1));
+
+        // fuelclient's space-separated form and its --node-id spelling.
+        let node = node_args(&["node", "--node-id", "4", "2", "--json"]);
+        assert_eq!(node.selection().unwrap().to_string(), "2,4");
+    }
+
+    #[test]
+    fn node_create_is_a_subcommand_beside_the_flags() {
+        let node = node_args(&[
+            "node",
+            "create",
+            "--hostname",
+            "node-2",
+            "--ip",
+            "10.20.0.5",
+            "--os",
+            "ubuntu",
+            "--env",
+            "1",
+        ]);
+        let Some(NodeCommand::Create(create)) = node.command else {
+            panic!("no create")
+        };
+        assert_eq!(create.port, 22);
+        assert_eq!(create.os, OsArg::Ubuntu);
+        assert!(create.host_key.is_none());
+        assert!(node_args(&["node"]).command.is_none());
+    }
+
+    #[test]
+    fn bad_command_lines_are_usage_errors() {
+        for line in [
+            "node --node 2,x",
+            "node --tasks execute_pm",
+            "node --node 2 --tasks rm;ls",
+            "node --node 2 create --hostname h --ip 1.2.3.4 --os ubuntu",
+            "node create --hostname h --ip not-an-ip --os ubuntu",
+            "node create --hostname h --ip 1.2.3.4 --os debian",
+            "node create --hostname h --ip 1.2.3.4 --os ubuntu --port 0",
+            "node create --hostname h --ip 1.2.3.4 --os ubuntu --host-key AAAA",
+            "package --env 1",
+            "package --upload f.yaml",
+            "package --env 1 --upload f.yaml --download",
+            "package --env 1 --download --if-match x",
+            "package --env 1 --revisions --dir /tmp",
+            "completion powershell",
+            "node --password x",
+        ] {
+            let args: Vec<&str> = line.split_whitespace().collect();
+            let err = parse(&args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn package_actions_parse() {
+        let Command::Package(p) = parse(&["package", "--env", "1", "--upload", "file.yaml"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert_eq!((p.env, p.upload.unwrap()), (1, PathBuf::from("file.yaml")));
+        let Command::Package(p) =
+            parse(&["package", "--env-id", "2", "--download", "--dir", "/tmp"])
+                .unwrap()
+                .command
+        else {
+            panic!()
+        };
+        assert!(p.download && p.dir.is_some());
+    }
+
+    #[test]
+    fn every_command_has_help() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            assert!(
+                cmd.get_about().is_some() || path == "fuel",
+                "{path} has no help text"
+            );
+            for arg in cmd.get_arguments() {
+                if arg.is_positional() || arg.get_id() == "help" || arg.get_id() == "version" {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "{path} --{} has no help",
+                    arg.get_id()
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), "fuel");
+    }
+}

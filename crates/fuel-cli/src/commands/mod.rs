@@ -1,0 +1,7 @@
+//! One module per `fuel` command.
+
+pub mod completion;
+pub mod env;
+pub mod node;
+pub mod package;
+pub mod task;

@@ -1,0 +1,161 @@
+//! `fuel node`: list nodes (`--env N`, `--node 2,3`), register one
+//! (`fuel node create`), run tasks on a selection (`--node 2,3 --tasks
+//! execute_pm`).
+
+use anyhow::anyhow;
+use fuel_api_client::{ClientError, HostKey, NewNode, Node, OsFamily};
+use fuel_cli::{keyscan, NodeSelection, Table};
+
+use crate::cli::{NodeArgs, NodeCommand, NodeCreateArgs, OsArg};
+use crate::output;
+use crate::session::Session;
+
+pub async fn run(session: &Session, args: &NodeArgs, json: bool) -> anyhow::Result<()> {
+    if let Some(NodeCommand::Create(create)) = &args.command {
+        return self::create(session, create, json).await;
+    }
+    let selection = args.selection()?;
+    if !args.tasks.is_empty() {
+        return run_tasks(session, args.env, &selection, &args.tasks).await;
+    }
+    let nodes = selected(session, args.env, &selection).await?;
+    if json {
+        return output::json(&nodes);
+    }
+    output::table(&table(&nodes))
+}
+
+/// The nodes of `env` (all when `None`), only those of a non-empty
+/// selection; a selected id that is not there is an error naming it.
+async fn selected(
+    session: &Session,
+    env: Option<i64>,
+    selection: &NodeSelection,
+) -> anyhow::Result<Vec<Node>> {
+    if let Some(env) = env {
+        session.require_env(env).await?;
+    }
+    let mut nodes = session
+        .client
+        .list_nodes(env)
+        .await
+        .map_err(|e| session.explain(e))?;
+    if selection.is_empty() {
+        return Ok(nodes);
+    }
+    nodes.retain(|n| selection.contains(n.id));
+    let missing: Vec<String> = selection
+        .ids()
+        .filter(|id| !nodes.iter().any(|n| n.id == *id))
+        .map(|id| id.to_string())
+        .collect();
+    if !missing.is_empty() {
+        let place = match env {
+            Some(env) => format!("in environment {env}"),
+            None => "on this master".to_string(),
+        };
+        return Err(anyhow!(
+            "no node {} {place}: `fuel node{}` lists the nodes",
+            missing.join(", "),
+            env.map(|e| format!(" --env {e}")).unwrap_or_default()
+        ));
+    }
+    Ok(nodes)
+}
+
+/// `fuel node --node 2,3 --tasks execute_pm`: the selection is checked
+/// against the server; running the tasks needs the API's task endpoint.
+async fn run_tasks(
+    session: &Session,
+    env: Option<i64>,
+    selection: &NodeSelection,
+    tasks: &[String],
+) -> anyhow::Result<()> {
+    selected(session, env, selection).await?;
+    Err(anyhow!(
+        "task execution is not available on this server yet: cannot run {} on node(s) {selection}",
+        tasks.join(",")
+    ))
+}
+
+async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow::Result<()> {
+    if let Some(env) = args.env {
+        session.require_env(env).await?;
+    }
+    let key: HostKey = match &args.host_key {
+        Some(key) => key.clone(),
+        None => {
+            let key = keyscan::scan(args.ip, args.port)?;
+            // The operator is the only check against a man in the middle on
+            // first contact: show the fingerprint and where to compare it.
+            eprintln!(
+                "Host key of {} ({} port {}): {} {}\n\
+                 Compare it with the node's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\n\
+                 (if they differ, delete this node and register it again with --host-key)",
+                args.hostname,
+                args.ip,
+                args.port,
+                key.key_type(),
+                key.fingerprint()
+            );
+            key
+        }
+    };
+    let new = NewNode {
+        hostname: args.hostname.clone(),
+        ip: args.ip.to_string(),
+        ssh_port: args.port,
+        os: match args.os {
+            OsArg::Ubuntu => OsFamily::Ubuntu,
+            OsArg::Centos => OsFamily::Centos,
+        },
+        cluster_id: args.env,
+        status: "ready".to_string(),
+        host_key: key.line(),
+    };
+    let node = session
+        .client
+        .create_node(&new)
+        .await
+        .map_err(|e| match e {
+            ClientError::Conflict(api) => anyhow!(
+                "another node already has this {} ({api}): `fuel node` lists them",
+                api.field.as_deref().unwrap_or("hostname or address")
+            ),
+            ClientError::NotFound(_) if args.env.is_some() => {
+                crate::failure::no_such_env(args.env.unwrap_or_default())
+            }
+            other => session.explain(other),
+        })?;
+    if node.host_key_fingerprint != key.fingerprint() {
+        return Err(anyhow!(
+            "the server recorded node {} with host key {} but {} was sent: check the server before using this node",
+            node.id,
+            node.host_key_fingerprint,
+            key.fingerprint()
+        ));
+    }
+    if json {
+        return output::json(&node);
+    }
+    output::table(&table(std::slice::from_ref(&node)))
+}
+
+fn table(nodes: &[Node]) -> Table {
+    let mut table = Table::new([
+        "id", "hostname", "ip", "port", "os", "env", "status", "host key",
+    ]);
+    for n in nodes {
+        table.row([
+            n.id.to_string(),
+            n.hostname.clone(),
+            n.ip.clone(),
+            n.ssh_port.to_string(),
+            n.os.as_str().to_string(),
+            output::optional(n.cluster_id),
+            n.status.clone(),
+            n.host_key_fingerprint.clone(),
+        ]);
+    }
+    table
+}

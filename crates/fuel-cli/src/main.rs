@@ -1,0 +1,52 @@
+//! `fuel`: the Fuel master's operator command line (python-fuelclient's
+//! shape). Parses the command line, opens one API session, runs the command,
+//! and maps failures to exit 1 with a message that says what to do (clap's
+//! usage errors exit 2).
+
+mod cli;
+mod commands;
+mod failure;
+mod output;
+mod session;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use session::Session;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fuel: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    // Commands that need no server.
+    match &cli.command {
+        Command::Completion { shell } => return commands::completion::print(*shell),
+        Command::Man { dir } => return commands::completion::write_man_pages(dir),
+        _ => {}
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let session = Session::open(&cli).await?;
+        let result = match &cli.command {
+            Command::Env(args) => commands::env::run(&session, args, cli.json).await,
+            Command::Node(args) => commands::node::run(&session, args, cli.json).await,
+            Command::Package(args) => commands::package::run(&session, args, cli.json).await,
+            Command::Task(args) => commands::task::run(&session, args, cli.json).await,
+            Command::Completion { .. } | Command::Man { .. } => Ok(()),
+        };
+        session.close().await;
+        result
+    })
+}
