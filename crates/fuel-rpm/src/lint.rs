@@ -4,30 +4,11 @@
 use crate::spec::resolve::{self, ReleaseValues, IMAGES_DIR_VAR};
 use crate::spec::template::{unknown_variables, Variables};
 use crate::spec::Placement;
-use crate::spec::{Asset, Origin, Spec};
+use crate::spec::{Asset, Origin, Spec, SpecError};
 use crate::FileKind;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// One problem in one field of one spec.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {field}: {message}", file.display())]
-pub struct SpecError {
-    pub file: PathBuf,
-    pub field: String,
-    pub message: String,
-}
-
-impl SpecError {
-    pub fn new(origin: &Origin, field: &str, message: String) -> Self {
-        SpecError {
-            file: origin.display_file(),
-            field: origin.field(field),
-            message,
-        }
-    }
-}
 
 /// Every problem the lint found (never empty).
 #[derive(Debug, Clone, PartialEq, Eq)]

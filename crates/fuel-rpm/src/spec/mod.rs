@@ -209,6 +209,25 @@ pub enum ConfigFlag {
     Word(String),
 }
 
+/// One problem in one field of one spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {field}: {message}", file.display())]
+pub struct SpecError {
+    pub file: PathBuf,
+    pub field: String,
+    pub message: String,
+}
+
+impl SpecError {
+    pub fn new(origin: &Origin, field: &str, message: String) -> Self {
+        SpecError {
+            file: origin.display_file(),
+            field: origin.field(field),
+            message,
+        }
+    }
+}
+
 /// A spec that could not be read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -4,8 +4,7 @@
 //! here and the lint calls the same ones, so what lints clean resolves.
 
 use super::template::Variables;
-use super::{Asset, ConfigFlag, Spec};
-use crate::lint::SpecError;
+use super::{Asset, ConfigFlag, Spec, SpecError};
 use crate::package::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
