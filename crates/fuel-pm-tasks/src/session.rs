@@ -1,0 +1,188 @@
+//! One SSH connection to a node, its host key pinned to the registered one.
+//!
+//! System OpenSSH through the `openssh` crate: one master connection per node
+//! (ControlMaster), so the task's several commands pay for one handshake. The
+//! ssh configuration is ours alone (`-F`), written next to a known_hosts file
+//! holding exactly the node's registered key under a per-node alias, so neither
+//! the master's ~/.ssh nor the node's address history can widen what is trusted.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use tokio::io::AsyncWriteExt;
+
+use crate::failure::{NodeError, NodeFailure};
+
+/// How the master reaches nodes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The master's private key (the node's root authorized_keys holds its public half).
+    pub identity: PathBuf,
+    pub user: String,
+    pub connect_timeout: Duration,
+    /// The master's copy of the applier binary, uploaded to nodes that lack it.
+    pub applier: PathBuf,
+}
+
+/// A registered node, as the task needs it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub node_id: i64,
+    pub hostname: String,
+    pub ip: String,
+    pub ssh_port: u16,
+    /// The OpenSSH public key line recorded at registration (`ssh-ed25519 AAAA… [comment]`).
+    pub host_key: String,
+    /// `apt` or `dnf`, from the node's registered OS family.
+    pub backend: &'static str,
+}
+
+/// An open connection to one node.
+pub struct NodeSession {
+    session: Session,
+    // Holds the ssh configuration, known_hosts and control socket.
+    _dir: tempfile::TempDir,
+}
+
+impl NodeSession {
+    /// Connects, refusing any host key but the registered one.
+    pub async fn connect(target: &Target, settings: &Settings) -> Result<NodeSession, NodeError> {
+        let dir = tempfile::Builder::new()
+            .prefix("fuel-ssh-")
+            .tempdir()
+            .map_err(|e| {
+                NodeError::new(
+                    NodeFailure::Unreachable,
+                    format!("cannot make a temporary directory for ssh: {e}"),
+                )
+            })?;
+        let config = write_ssh_files(dir.path(), target).map_err(|e| {
+            NodeError::new(
+                NodeFailure::Unreachable,
+                format!("cannot write the ssh configuration: {e}"),
+            )
+        })?;
+        let mut builder = SessionBuilder::default();
+        builder
+            .user(settings.user.clone())
+            .port(target.ssh_port)
+            .keyfile(&settings.identity)
+            .known_hosts_check(KnownHosts::Strict)
+            .connect_timeout(settings.connect_timeout)
+            .server_alive_interval(Duration::from_secs(15))
+            .control_directory(dir.path())
+            .config_file(&config);
+        match builder.connect(&target.ip).await {
+            Ok(session) => Ok(NodeSession { session, _dir: dir }),
+            Err(e) => Err(classify_connect_error(target, &e)),
+        }
+    }
+
+    /// Runs a fixed remote command line (never built from operator input),
+    /// feeding `stdin` to it.
+    pub(crate) async fn run(
+        &self,
+        command: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Result<Output, openssh::Error> {
+        let mut command_builder = self.session.raw_command(command);
+        command_builder
+            .raw_args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command_builder.spawn().await?;
+        if let Some(bytes) = stdin {
+            let mut pipe = child.stdin().take().expect("stdin was piped");
+            pipe.write_all(bytes)
+                .await
+                .map_err(openssh::Error::ChildIo)?;
+            pipe.shutdown().await.map_err(openssh::Error::ChildIo)?;
+            drop(pipe);
+        }
+        child.wait_with_output().await
+    }
+
+    /// Closes the master connection.
+    pub async fn close(self) {
+        let _ = self.session.close().await;
+    }
+}
+
+/// The alias the node's key is recorded under: its identity, not its address.
+fn alias(target: &Target) -> String {
+    format!("fuel-node-{}", target.node_id)
+}
+
+fn write_ssh_files(dir: &Path, target: &Target) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key: Vec<&str> = target.host_key.split_whitespace().take(2).collect();
+    let known_hosts = dir.join("known_hosts");
+    let config = dir.join("config");
+    let write = |path: &Path, text: String| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(text.as_bytes())
+    };
+    write(
+        &known_hosts,
+        format!("{} {}\n", alias(target), key.join(" ")),
+    )?;
+    write(
+        &config,
+        format!(
+            "Host *\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  \
+             StrictHostKeyChecking yes\n  UpdateHostKeys no\n  CheckHostIP no\n  \
+             PasswordAuthentication no\n  KbdInteractiveAuthentication no\n  LogLevel ERROR\n",
+            alias(target),
+            known_hosts.display()
+        ),
+    )?;
+    Ok(config)
+}
+
+fn classify_connect_error(target: &Target, error: &openssh::Error) -> NodeError {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    let host_key = [
+        "Host key verification failed",
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+        "host key is known",
+        "key for host",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle));
+    let where_ = format!("{} ({}:{})", target.hostname, target.ip, target.ssh_port);
+    if host_key {
+        NodeError::new(
+            NodeFailure::HostKeyMismatch,
+            format!(
+                "{where_} presented a host key other than the registered one: nothing was sent. \
+                 If the node was reinstalled, check its key on its console and update it with \
+                 fuel node update; detail: {}",
+                text.trim()
+            ),
+        )
+    } else {
+        NodeError::new(
+            NodeFailure::Unreachable,
+            format!("cannot connect to {where_} over ssh: {}", text.trim()),
+        )
+    }
+}
