@@ -1,0 +1,32 @@
+//! The character sets a package name, a version and a service name may use:
+//! nothing outside them can reach a package manager or systemctl.
+
+/// A package name of Debian or rpm: an ASCII letter or digit, then letters,
+/// digits and `.` `+` `_` `-` (the union of dpkg's `[a-z0-9][a-z0-9+.-]+` and
+/// rpm's usual set). No leading `-`, so a name is never read as an option.
+pub fn valid_package_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '_' | '-'))
+}
+
+/// A version of Debian (`[epoch:]upstream[-revision]`) or rpm
+/// (`[epoch:]version[-release]`): an optional epoch of digits and `:`, then a
+/// digit, then letters, digits and `.` `+` `~` `^` `_` `-`; no second `:`,
+/// no trailing `-` (a revision or release is never empty).
+pub fn valid_version(s: &str) -> bool {
+    let rest = match s.split_once(':') {
+        Some((epoch, rest)) => {
+            if epoch.is_empty() || epoch.len() > 9 || !epoch.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            rest
+        }
+        None => s,
+    };
+    let mut chars = rest.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_digit())
+        && chars
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | '^' | '_' | '-'))
+        && !rest.ends_with('-')
+}
