@@ -1,0 +1,183 @@
+//! Crash-safe file replacement: a reader (or a resumed run) sees either the
+//! old content or the new one, never a torn file. Every tool of the workspace
+//! writes files this one way: a temporary file beside the target, fsync,
+//! rename over the target, fsync of the directory so the rename itself
+//! survives a power cut.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A file being written: invisible at its path until [`AtomicFile::commit`];
+/// dropped uncommitted, it leaves nothing behind.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: File,
+    temp: PathBuf,
+    path: PathBuf,
+    mode: u32,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` with permission bits `mode` (the umask does not
+    /// narrow them). The temporary file is hidden beside `path` and unique to
+    /// this process and call, so concurrent writers of one path never share it.
+    pub fn create(path: &Path, mode: u32) -> io::Result<AtomicFile> {
+        let temp = temp_beside(path);
+        let file = OpenOptions::new()
+            .write(true)
+            .read(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        Ok(AtomicFile {
+            file,
+            temp,
+            path: path.to_path_buf(),
+            mode,
+            committed: false,
+        })
+    }
+
+    /// The open temporary file (for positioned writes and reading it back).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Makes the written content the file at its path, durably.
+    pub fn commit(mut self) -> io::Result<()> {
+        // The umask may have narrowed the mode given to open().
+        self.file
+            .set_permissions(fs::Permissions::from_mode(self.mode))?;
+        self.file.sync_all()?;
+        fs::rename(&self.temp, &self.path)?;
+        self.committed = true;
+        sync_dir(&self.path)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` with `mode`, atomically and durably.
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut file = AtomicFile::create(path, mode)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// Replaces whatever is at `link` with a symlink to `target`, atomically.
+pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
+    let temp = temp_beside(link);
+    std::os::unix::fs::symlink(target, &temp)?;
+    if let Err(e) = fs::rename(&temp, link) {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    sync_dir(link)
+}
+
+/// Renames and makes the rename durable.
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    sync_dir(to)?;
+    sync_dir(from)
+}
+
+/// Removes a file or symlink (not a directory); absent is fine.
+pub fn remove(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// fsync of the directory holding `path`.
+pub fn sync_dir(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
+        _ => Ok(()),
+    }
+}
+
+/// `.NAME.PID-N.tmp` beside `path`: hidden, and unique per process and call.
+fn temp_beside(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_write_replaces_content_and_mode_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("release");
+        write_file(&path, b"7.0.0\n", 0o644).unwrap();
+        write_file(&path, b"8.0.0\n", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"8.0.0\n");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        assert_eq!(names(dir.path()), ["release"]);
+    }
+
+    #[test]
+    fn an_uncommitted_file_leaves_the_old_content_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("package.rpm");
+        write_file(&path, b"old", 0o644).unwrap();
+        let mut file = AtomicFile::create(&path, 0o644).unwrap();
+        file.write_all(b"half of the new").unwrap();
+        drop(file);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(names(dir.path()), ["package.rpm"]);
+    }
+
+    #[test]
+    fn links_are_replaced_and_removing_an_absent_file_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("current");
+        symlink(Path::new("7.0.0"), &link).unwrap();
+        symlink(Path::new("8.0.0"), &link).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("8.0.0"));
+        remove(&link).unwrap();
+        remove(&link).unwrap();
+        assert!(names(dir.path()).is_empty());
+    }
+}
