@@ -72,6 +72,7 @@ fn package(
 ) -> PackageDef {
     PackageDef {
         name: name.into(),
+        epoch: None,
         version: version.into(),
         release: release.into(),
         arch: "noarch".into(),

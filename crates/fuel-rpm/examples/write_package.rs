@@ -28,6 +28,7 @@ fn main() {
     }
     let def = PackageDef {
         name: "fuel-bench-images".into(),
+        epoch: None,
         version: "8.0.0".into(),
         release: "1".into(),
         arch: "noarch".into(),

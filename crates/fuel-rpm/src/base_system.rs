@@ -59,6 +59,7 @@ pub fn busybox_base(busybox: &Path, source_date: u32) -> PackageDef {
         .collect();
     PackageDef {
         name: BASE_PACKAGE.into(),
+        epoch: None,
         version: "1.0".into(),
         release: "1".into(),
         arch: "x86_64".into(),

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageDef {
     pub name: String,
+    /// rpm's EPOCH tag; `None` writes none (rpm treats it as 0). An epoch
+    /// makes a lower version newer (`1:0.9` > `1.5`).
+    pub epoch: Option<u32>,
     pub version: String,
     pub release: String,
     /// `noarch`, `x86_64`, …

@@ -100,6 +100,7 @@ fn demo_package(sources: &Path) -> PackageDef {
 
     PackageDef {
         name: "fuel-demo".into(),
+        epoch: None,
         version: "8.0.0".into(),
         release: "3".into(),
         arch: "noarch".into(),
@@ -579,6 +580,26 @@ fn zstd_output_does_not_depend_on_the_thread_count() {
     one_thread.compression.threads = 1;
     let single = write_package(&one_thread, Some(key()), out.path()).unwrap();
     assert_eq!(single.sha256, sha256_hex(&fs::read(first).unwrap()));
+}
+
+#[test]
+fn an_epoch_is_written_and_the_package_provides_itself_with_it() {
+    let (def, _) = built();
+    assert_eq!(query(&built().1, &["--qf", "%{EPOCH}"]), "(none)");
+    let out = tempfile::tempdir_in(tmp_root()).unwrap();
+    let mut with_epoch = def.clone();
+    with_epoch.epoch = Some(2);
+    let rpm = write_package(&with_epoch, Some(key()), out.path()).unwrap();
+    assert_eq!(rpm.file_name, "fuel-demo-8.0.0-3.noarch.rpm");
+    assert_eq!(
+        query(&rpm.path, &["--qf", "%{EPOCH}:%{VERSION}-%{RELEASE}"]),
+        "2:8.0.0-3"
+    );
+    let provides = query(&rpm.path, &["--provides"]);
+    assert!(
+        provides.lines().any(|l| l == "fuel-demo = 2:8.0.0-3"),
+        "{provides}"
+    );
 }
 
 #[test]

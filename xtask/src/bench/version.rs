@@ -238,6 +238,7 @@ fn package_set() -> Vec<PackageDef> {
 fn small_package(name: &str, dest: &str, contents: &str, commit: &str) -> PackageDef {
     PackageDef {
         name: name.into(),
+        epoch: None,
         version: "8.0.0".into(),
         release: "1".into(),
         arch: "noarch".into(),

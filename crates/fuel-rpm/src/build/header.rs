@@ -148,7 +148,10 @@ pub(super) fn main_header(
     files: &[FileRecord],
     payload: &PayloadSummary,
 ) -> Header<IndexTag> {
-    let evr = format!("{}-{}", def.version, def.release);
+    let evr = match def.epoch {
+        Some(epoch) => format!("{epoch}:{}-{}", def.version, def.release),
+        None => format!("{}-{}", def.version, def.release),
+    };
     let installed_size: u64 = files.iter().filter(|f| !f.ghost).map(|f| f.size).sum();
 
     let mut provides: Vec<rpm::Dependency> = def.deps.provides.iter().map(dependency).collect();
@@ -268,6 +271,9 @@ pub(super) fn main_header(
     ];
     if let Some(packager) = &def.packager {
         out.push(entry(IndexTag::RPMTAG_PACKAGER, string(packager)));
+    }
+    if let Some(epoch) = def.epoch {
+        out.push(entry(IndexTag::RPMTAG_EPOCH, IndexData::Int32(vec![epoch])));
     }
 
     if !files.is_empty() {

@@ -413,6 +413,7 @@ mod tests {
     fn tiny() -> PackageDef {
         PackageDef {
             name: "tiny".into(),
+            epoch: None,
             version: "1".into(),
             release: "1".into(),
             arch: "noarch".into(),

@@ -80,6 +80,7 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
     };
     Ok(PackageDef {
         name: name.clone(),
+        epoch: None,
         version: values.version.to_string(),
         release: values.release.to_string(),
         arch: required("arch", &doc.arch)?,
