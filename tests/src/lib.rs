@@ -2,7 +2,10 @@
 //! which real tools a test needs. A missing tool is a failure, never a skip:
 //! `cargo xtask test` installs them, so a missing one means the test bed is wrong.
 
+pub mod build_cache;
 pub mod http;
+pub mod node;
+pub mod node_repo;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
