@@ -2,4 +2,7 @@
 //! deployed node with the node's own package manager (apt/dpkg or dnf/rpm),
 //! verifies the result and runs the after-actions durably.
 
+pub mod backend;
+pub mod command;
+pub mod resolve;
 pub mod version;

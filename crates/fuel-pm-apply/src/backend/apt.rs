@@ -1,0 +1,264 @@
+//! apt-get and dpkg: `dpkg-query` for what is installed, `apt-get update` and
+//! `apt-cache madison` for what the repositories offer, one `apt-get install`
+//! carrying `name=version` for installs, upgrades and downgrades and `name-`
+//! for removals.
+
+use std::time::Duration;
+
+use super::{
+    dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
+    PackageManager, Step, Transaction,
+};
+use crate::command::{Invocation, Ran};
+
+pub struct Apt {
+    pub lock_timeout: Duration,
+}
+
+/// dpkg's answer per package: name, status abbreviation, version.
+const QUERY_FORMAT: &str = "${Package}|${db:Status-Abbrev}|${Version}\n";
+
+pub fn query(names: &[&str]) -> Invocation {
+    let mut args = vec!["-W".to_string(), format!("-f={QUERY_FORMAT}")];
+    args.extend(names.iter().map(|n| n.to_string()));
+    Invocation::new("dpkg-query", args)
+}
+
+/// Installed packages from `dpkg-query -W` output: the second letter of the
+/// status is the state, and only installed ones (`i`, or awaiting/pending
+/// triggers `W`/`t`) count; `rc` (removed, configuration kept) is absent.
+pub fn parse_query(stdout: &str) -> Installed {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '|');
+            let (name, status, version) = (fields.next()?, fields.next()?, fields.next()?);
+            let state = status.chars().nth(1)?;
+            matches!(state, 'i' | 'W' | 't').then(|| (name.to_string(), version.to_string()))
+        })
+        .collect()
+}
+
+/// Common options: wait for dpkg's lock (apt's own timeout), keep changed
+/// configuration files without asking.
+fn options(lock_wait_secs: u64) -> Vec<String> {
+    vec![
+        "-q".into(),
+        "-o".into(),
+        format!("DPkg::Lock::Timeout={lock_wait_secs}"),
+        "-o".into(),
+        "Dpkg::Options::=--force-confdef".into(),
+        "-o".into(),
+        "Dpkg::Options::=--force-confold".into(),
+    ]
+}
+
+pub fn update(lock_wait_secs: u64) -> Invocation {
+    let mut args = options(lock_wait_secs);
+    args.push("update".into());
+    Invocation::new("apt-get", args)
+}
+
+pub fn madison(names: &[&str]) -> Invocation {
+    let mut args = vec!["madison".to_string()];
+    args.extend(names.iter().map(|n| n.to_string()));
+    Invocation::new("apt-cache", args)
+}
+
+/// `apt-cache madison` rows (`name | version | source`), only for the names
+/// asked (apt may widen a name it does not know into a pattern).
+pub fn parse_madison(stdout: &str, names: &[&str]) -> Available {
+    let mut available = Available::new();
+    for line in stdout.lines() {
+        let mut fields = line.split('|').map(str::trim);
+        let (Some(name), Some(version)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if names.contains(&name) && !version.is_empty() {
+            available
+                .entry(name.to_string())
+                .or_default()
+                .push(version.to_string());
+        }
+    }
+    dedup(available)
+}
+
+/// The one `apt-get install` of a run: `name=version` pins each install,
+/// upgrade and downgrade (downgrades allowed: the document asked for that
+/// version), `name-` removes. `check` simulates (`-s`, which takes no lock).
+pub fn install(changes: &[Change], check: bool, lock_wait_secs: u64) -> Invocation {
+    let mut args = options(lock_wait_secs);
+    args.push(if check { "-s" } else { "-y" }.into());
+    args.push("--allow-downgrades".into());
+    args.push("install".into());
+    for change in changes {
+        args.push(match &change.step {
+            Step::Install(version) => format!("{}={version}", change.name),
+            Step::Remove => format!("{}-", change.name),
+        });
+    }
+    Invocation::new("apt-get", args)
+}
+
+/// Who holds the lock, when apt failed for want of it.
+pub fn lock_holder(ran: &Ran) -> Option<String> {
+    let said = format!("{}\n{}", ran.stderr, ran.stdout);
+    if !(said.contains("Could not get lock")
+        || said.contains("Unable to acquire the dpkg frontend lock")
+        || said.contains("Unable to lock directory"))
+    {
+        return None;
+    }
+    // "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 123 (apt-get)"
+    let holder = said
+        .lines()
+        .find_map(|l| {
+            l.split_once("It is held by ")
+                .map(|(_, h)| h.trim().to_string())
+        })
+        .or_else(|| {
+            said.lines()
+                .find_map(|l| {
+                    l.split_once("Could not get lock ")
+                        .map(|(_, h)| h.trim().trim_end_matches('.').to_string())
+                })
+                .map(|file| format!("another process (lock {file})"))
+        });
+    Some(holder.unwrap_or_else(|| "another process".to_string()))
+}
+
+impl Apt {
+    fn locked(&self, make: impl Fn(u64) -> Invocation) -> Result<Ran, BackendError> {
+        until_unlocked(self.lock_timeout, |left| {
+            let ran = make(left).run()?;
+            Ok(match lock_holder(&ran) {
+                Some(holder) if !ran.success() => Attempt::Locked(holder),
+                _ => Attempt::Finished(ran),
+            })
+        })
+    }
+}
+
+impl PackageManager for Apt {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Apt
+    }
+
+    fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {
+        let ran = query(names).run()?;
+        // Exit 1 only says some name is not known to dpkg: not installed.
+        match ran.code {
+            Some(0 | 1) => Ok(parse_query(&ran.stdout)),
+            _ => Err(BackendError::tool(&ran)),
+        }
+    }
+
+    fn available(&self, names: &[&str]) -> Result<Available, BackendError> {
+        let ran = self.locked(update)?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        let ran = madison(names).run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(parse_madison(&ran.stdout, names))
+    }
+
+    fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError> {
+        let ran = self.locked(|left| install(changes, check, left))?;
+        Ok(Transaction {
+            ok: ran.success(),
+            line: ran.line.clone(),
+            output_tail: ran.tail(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_packages_are_those_dpkg_calls_installed() {
+        let out = "bash|ii |5.2.15-2+b8\nfuel-test-epoch|ii |1:0.9-1\nold|rc |1.0-1\nhalf|iU |2.0\ntrig|iW |3.0\n";
+        let installed = parse_query(out);
+        assert_eq!(
+            installed.get("bash").map(String::as_str),
+            Some("5.2.15-2+b8")
+        );
+        assert_eq!(
+            installed.get("fuel-test-epoch").map(String::as_str),
+            Some("1:0.9-1")
+        );
+        assert_eq!(installed.get("trig").map(String::as_str), Some("3.0"));
+        assert!(!installed.contains_key("old"), "configuration files only");
+        assert!(!installed.contains_key("half"), "unpacked, not configured");
+    }
+
+    #[test]
+    fn madison_rows_are_kept_for_the_names_asked_only() {
+        let out = "fuel-test-daemon |    3.0-1 | file:/repo ./ Packages\n\
+                   fuel-test-daemon |    2.0-1 | file:/repo ./ Packages\n\
+                   fuel-test-epoch | 1:0.9-1 | file:/repo ./ Packages\n\
+                   fuel-test-daemon-doc | 1.0 | file:/repo ./ Packages\n";
+        let available = parse_madison(out, &["fuel-test-daemon", "fuel-test-epoch"]);
+        assert_eq!(available["fuel-test-daemon"], ["3.0-1", "2.0-1"]);
+        assert_eq!(available["fuel-test-epoch"], ["1:0.9-1"]);
+        assert!(!available.contains_key("fuel-test-daemon-doc"));
+    }
+
+    #[test]
+    fn one_install_pins_versions_allows_downgrades_and_removes_with_a_minus() {
+        let changes = [
+            Change {
+                name: "a".into(),
+                step: Step::Install("1:0.9-1".into()),
+            },
+            Change {
+                name: "b".into(),
+                step: Step::Remove,
+            },
+        ];
+        let inv = install(&changes, false, 7);
+        assert_eq!(inv.program, "apt-get");
+        assert_eq!(
+            inv.args,
+            [
+                "-q",
+                "-o",
+                "DPkg::Lock::Timeout=7",
+                "-o",
+                "Dpkg::Options::=--force-confdef",
+                "-o",
+                "Dpkg::Options::=--force-confold",
+                "-y",
+                "--allow-downgrades",
+                "install",
+                "a=1:0.9-1",
+                "b-"
+            ]
+        );
+        let simulated = install(&changes, true, 7);
+        assert!(simulated.args.contains(&"-s".to_string()));
+        assert!(!simulated.args.contains(&"-y".to_string()));
+    }
+
+    #[test]
+    fn the_lock_holder_is_read_from_apts_message() {
+        let ran = Ran {
+            line: "apt-get install".into(),
+            code: Some(100),
+            stdout: String::new(),
+            stderr: "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\n\
+                     E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n".into(),
+        };
+        assert_eq!(lock_holder(&ran).as_deref(), Some("process 4242 (apt-get)"));
+        let other = Ran {
+            stderr: "E: Unable to locate package x\n".into(),
+            ..ran
+        };
+        assert_eq!(lock_holder(&other), None);
+    }
+}

@@ -1,0 +1,374 @@
+//! dnf and rpm: `rpm -q` for what is installed, `dnf repoquery --refresh` for
+//! what the repositories offer, and one `dnf shell` transaction (its commands
+//! on standard input) for installs, upgrades, downgrades (`install
+//! name-version` downgrades) and removals together. dnf's own locks are asked
+//! not to block (`exit_on_lock`), rpm's transaction lock is probed first, so
+//! the wait is ours and bounded.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use super::{
+    dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
+    PackageManager, Step, Transaction,
+};
+use crate::command::{Invocation, Ran};
+use crate::version::rpm;
+
+pub struct Dnf {
+    pub lock_timeout: Duration,
+}
+
+/// dnf's exit code when one of its own locks is held and `exit_on_lock` is set.
+const LOCKED_EXIT: i32 = 200;
+
+pub fn query(names: &[&str]) -> Invocation {
+    let mut args = vec![
+        "-q".to_string(),
+        "--qf".to_string(),
+        "%{NAME}|%{EPOCH}|%{VERSION}-%{RELEASE}\n".to_string(),
+    ];
+    args.extend(names.iter().map(|n| n.to_string()));
+    Invocation::new("rpm", args)
+}
+
+/// `E:V-R`, the epoch left out when it is absent (`(none)`) or 0, as dnf prints it.
+fn evr(epoch: &str, version_release: &str) -> String {
+    match epoch {
+        "" | "0" | "(none)" => version_release.to_string(),
+        e => format!("{e}:{version_release}"),
+    }
+}
+
+/// Installed packages from `rpm -q --qf`; "package x is not installed" lines
+/// are skipped. Of several installed versions (multilib) the newest counts.
+pub fn parse_query(stdout: &str) -> Installed {
+    let mut installed = Installed::new();
+    for line in stdout.lines() {
+        let fields: Vec<&str> = line.split('|').collect();
+        let [name, epoch, vr] = fields[..] else {
+            continue;
+        };
+        let version = evr(epoch, vr);
+        let newer = installed
+            .get(name)
+            .is_none_or(|old| rpm::compare(&version, old).is_gt());
+        if newer {
+            installed.insert(name.to_string(), version);
+        }
+    }
+    installed
+}
+
+fn options() -> Vec<String> {
+    vec!["-q".into(), "--setopt=exit_on_lock=True".into()]
+}
+
+/// Refreshes every repository's metadata (`--refresh`) and lists every
+/// available version of `names`.
+pub fn repoquery(names: &[&str]) -> Invocation {
+    let mut args = options();
+    args.extend([
+        "--refresh".to_string(),
+        "repoquery".to_string(),
+        "--showduplicates".to_string(),
+        "--qf".to_string(),
+        "%{name}|%{epoch}|%{version}-%{release}|%{arch}".to_string(),
+    ]);
+    args.extend(names.iter().map(|n| n.to_string()));
+    Invocation::new("dnf", args)
+}
+
+pub fn parse_repoquery(stdout: &str, names: &[&str]) -> Available {
+    let mut available = Available::new();
+    for line in stdout.lines() {
+        let fields: Vec<&str> = line.trim().split('|').collect();
+        let [name, epoch, vr, arch] = fields[..] else {
+            continue;
+        };
+        if names.contains(&name) && arch != "src" && arch != "nosrc" {
+            available
+                .entry(name.to_string())
+                .or_default()
+                .push(evr(epoch, vr));
+        }
+    }
+    dedup(available)
+}
+
+/// The one transaction: `dnf shell` reading its commands from standard input,
+/// ending with `run`. `check` answers no (`--assumeno`): dnf resolves and
+/// prints the transaction, changes nothing.
+pub fn shell(changes: &[Change], check: bool) -> Invocation {
+    let mut args = options();
+    args.push("-y".into());
+    if check {
+        args.push("--assumeno".into());
+    }
+    args.push("shell".into());
+    let mut script = String::new();
+    for change in changes {
+        match &change.step {
+            // name-[epoch:]version-release: dnf installs, upgrades or downgrades to it.
+            Step::Install(version) => {
+                script.push_str(&format!("install {}-{version}\n", change.name))
+            }
+            Step::Remove => script.push_str(&format!("remove {}\n", change.name)),
+        }
+    }
+    script.push_str("run\n");
+    Invocation {
+        stdin: Some(script),
+        ..Invocation::new("dnf", args)
+    }
+}
+
+/// dnf's shell goes on after a failed command and exits 0: its `Error:`
+/// lines are what tell (a check's "Operation aborted." is the answer asked for).
+pub fn shell_failed(ran: &Ran, check: bool) -> bool {
+    !ran.success()
+        || ran.stderr.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with("Error:") && !(check && l == "Error: Operation aborted.")
+        })
+}
+
+/// Who holds one of dnf's locks, from its exit-200 message ("RPMDB already locked by 1234").
+pub fn dnf_lock_holder(ran: &Ran) -> Option<String> {
+    if ran.code != Some(LOCKED_EXIT) {
+        return None;
+    }
+    let said = format!("{}\n{}", ran.stderr, ran.stdout);
+    let pid = said.lines().find_map(|l| {
+        let (_, rest) = l.split_once("already locked by ")?;
+        rest.trim().parse::<i32>().ok()
+    });
+    Some(match pid {
+        Some(pid) => describe_process(pid),
+        None => "another dnf".to_string(),
+    })
+}
+
+/// "process 1234 (rpm)", from /proc.
+pub fn describe_process(pid: i32) -> String {
+    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(comm) => format!("process {pid} ({})", comm.trim()),
+        Err(_) => format!("process {pid}"),
+    }
+}
+
+/// The pid holding an fcntl write lock on `path` (rpm's transaction lock is
+/// one), or `None` when nobody does. `Some(-1)`: an open-file-description lock,
+/// whose owner the kernel does not tell.
+pub fn fcntl_lock_holder(path: &Path) -> Option<i32> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: an all-zero `flock` is a valid value of a plain C struct.
+    let mut probe: libc::flock = unsafe { std::mem::zeroed() };
+    probe.l_type = libc::F_WRLCK as libc::c_short;
+    probe.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: F_GETLK writes only into `probe`, which outlives the call; the
+    // descriptor is open for the duration.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
+    (rc == 0 && probe.l_type != libc::F_UNLCK as libc::c_short).then_some(probe.l_pid)
+}
+
+impl Dnf {
+    /// Where rpm takes its transaction lock (`%_rpmlock_path`).
+    fn rpm_lock_path(&self) -> Result<String, BackendError> {
+        let ran = Invocation::new("rpm", ["--eval", "%{_rpmlock_path}"]).run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(ran.stdout.trim().to_string())
+    }
+
+    /// Runs a dnf command once neither rpm's lock nor dnf's is held.
+    fn locked(
+        &self,
+        invocation: &Invocation,
+        rpm_lock: Option<&Path>,
+    ) -> Result<Ran, BackendError> {
+        until_unlocked(self.lock_timeout, |_| {
+            if let Some(pid) = rpm_lock.and_then(fcntl_lock_holder) {
+                let holder = if pid > 0 {
+                    describe_process(pid)
+                } else {
+                    "another process".to_string()
+                };
+                return Ok(Attempt::Locked(format!(
+                    "{holder} (rpm's transaction lock {})",
+                    rpm_lock
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                )));
+            }
+            let ran = invocation.run()?;
+            Ok(match dnf_lock_holder(&ran) {
+                Some(holder) => Attempt::Locked(holder),
+                None => Attempt::Finished(ran),
+            })
+        })
+    }
+}
+
+impl PackageManager for Dnf {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Dnf
+    }
+
+    fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {
+        let ran = query(names).run()?;
+        // rpm -q exits with the number of names not installed: not an error here,
+        // but then each such name has its "is not installed" line.
+        let answered = ran.stdout.lines().count() >= names.len();
+        if ran.success() || (ran.code.is_some() && answered) {
+            Ok(parse_query(&ran.stdout))
+        } else {
+            Err(BackendError::tool(&ran))
+        }
+    }
+
+    fn available(&self, names: &[&str]) -> Result<Available, BackendError> {
+        let ran = self.locked(&repoquery(names), None)?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(parse_repoquery(&ran.stdout, names))
+    }
+
+    fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError> {
+        let rpm_lock = if check {
+            None
+        } else {
+            Some(self.rpm_lock_path()?)
+        };
+        let ran = self.locked(&shell(changes, check), rpm_lock.as_deref().map(Path::new))?;
+        Ok(Transaction {
+            ok: !shell_failed(&ran, check),
+            line: ran.line.clone(),
+            output_tail: ran.tail(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_versions_carry_the_epoch_only_when_there_is_one() {
+        let out = "fuel-test-epoch|1|0.9-1\nfuel-test-tool|(none)|2.0-1\npackage nope is not installed\nz|0|1-1\n";
+        let installed = parse_query(out);
+        assert_eq!(installed["fuel-test-epoch"], "1:0.9-1");
+        assert_eq!(installed["fuel-test-tool"], "2.0-1");
+        assert_eq!(installed["z"], "1-1");
+        assert!(!installed.contains_key("nope"));
+    }
+
+    #[test]
+    fn of_several_installed_versions_the_newest_counts() {
+        let installed = parse_query("k|(none)|5.10-1\nk|(none)|5.9-1\n");
+        assert_eq!(installed["k"], "5.10-1");
+    }
+
+    #[test]
+    fn repoquery_rows_skip_source_packages_and_other_names() {
+        let out = "fuel-test-epoch|1|0.9-1|noarch\nfuel-test-epoch|0|1.5-1|noarch\n\
+                   fuel-test-epoch|0|1.5-1|x86_64\nfuel-test-epoch|0|1.5-1|src\nother|0|1-1|noarch\n";
+        let available = parse_repoquery(out, &["fuel-test-epoch"]);
+        assert_eq!(available["fuel-test-epoch"], ["1:0.9-1", "1.5-1"]);
+        assert!(!available.contains_key("other"));
+    }
+
+    #[test]
+    fn one_shell_transaction_mixes_installs_and_removals() {
+        let changes = [
+            Change {
+                name: "a".into(),
+                step: Step::Install("1:0.9-1".into()),
+            },
+            Change {
+                name: "b".into(),
+                step: Step::Remove,
+            },
+        ];
+        let inv = shell(&changes, false);
+        assert_eq!(inv.program, "dnf");
+        assert_eq!(
+            inv.args,
+            ["-q", "--setopt=exit_on_lock=True", "-y", "shell"]
+        );
+        assert_eq!(
+            inv.stdin.as_deref(),
+            Some("install a-1:0.9-1\nremove b\nrun\n")
+        );
+        assert!(shell(&changes, true)
+            .args
+            .contains(&"--assumeno".to_string()));
+    }
+
+    #[test]
+    fn a_shell_error_line_is_a_failure_even_with_exit_zero() {
+        let ran = |stderr: &str| Ran {
+            line: "dnf shell".into(),
+            code: Some(0),
+            stdout: String::new(),
+            stderr: stderr.into(),
+        };
+        assert!(shell_failed(
+            &ran("Error: Unable to find a match: zzz-1\n"),
+            false
+        ));
+        assert!(!shell_failed(&ran("Error: Operation aborted.\n"), true));
+        assert!(shell_failed(&ran("Error: Operation aborted.\n"), false));
+        assert!(!shell_failed(&ran(""), false));
+    }
+
+    #[test]
+    fn dnfs_lock_message_names_the_holder() {
+        let ran = Ran {
+            line: "dnf".into(),
+            code: Some(200),
+            stdout: String::new(),
+            stderr: "RPMDB already locked by 999999999\n".into(),
+        };
+        assert_eq!(dnf_lock_holder(&ran).as_deref(), Some("process 999999999"));
+        assert_eq!(
+            dnf_lock_holder(&Ran {
+                code: Some(1),
+                ..ran
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn an_fcntl_lock_held_by_another_process_is_seen_with_its_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".rpm.lock");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(fcntl_lock_holder(&path), None);
+        // flock(1) is not fcntl: hold a real fcntl lock from a child process.
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)",
+            ])
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 (a test tool on the build machine)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "locked");
+        assert_eq!(fcntl_lock_holder(&path), Some(child.id() as i32));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(fcntl_lock_holder(&path), None);
+    }
+}

@@ -1,0 +1,231 @@
+//! The node's package manager, behind one interface: what is installed, what
+//! the repositories offer (after refreshing their metadata), and one
+//! transaction that installs, upgrades, downgrades and removes together.
+//! `apt` drives apt-get/dpkg, `dnf` drives dnf/rpm.
+
+pub mod apt;
+pub mod dnf;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::command::{Ran, SpawnError};
+use crate::version::Scheme;
+
+/// Installed packages: name → version (with its epoch when it has one).
+pub type Installed = BTreeMap<String, String>;
+/// Versions the repositories offer: name → versions, deduplicated, in the
+/// repositories' spelling (epoch included when there is one).
+pub type Available = BTreeMap<String, Vec<String>>;
+
+/// Which package manager drives the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Apt,
+    Dnf,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Apt => "apt",
+            BackendKind::Dnf => "dnf",
+        }
+    }
+
+    pub fn scheme(self) -> Scheme {
+        match self {
+            BackendKind::Apt => Scheme::Dpkg,
+            BackendKind::Dnf => Scheme::Rpm,
+        }
+    }
+
+    /// The backend /etc/os-release names: its `ID`, else the first of its
+    /// `ID_LIKE` that is a known family.
+    pub fn from_os_release(text: &str) -> Option<BackendKind> {
+        let field = |key: &str| {
+            text.lines()
+                .filter_map(|l| l.trim().split_once('='))
+                .find(|(k, _)| k.trim() == key)
+                .map(|(_, v)| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+                .unwrap_or_default()
+        };
+        let family = |id: &str| match id {
+            "debian" | "ubuntu" => Some(BackendKind::Apt),
+            "rhel" | "centos" | "fedora" | "rocky" | "almalinux" | "ol" => Some(BackendKind::Dnf),
+            _ => None,
+        };
+        let id = field("ID");
+        let like = field("ID_LIKE");
+        family(&id).or_else(|| like.split_whitespace().find_map(family))
+    }
+}
+
+/// One package's part of the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Install exactly this version (install, upgrade or downgrade).
+    Install(String),
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub name: String,
+    pub step: Step,
+}
+
+/// What a transaction (or its simulation) answered.
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub ok: bool,
+    /// The command line run, for messages.
+    pub line: String,
+    /// The end of its output.
+    pub output_tail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Another process held the package manager's lock for the whole wait.
+    #[error("the package manager's lock is held by {holder}; gave up after waiting {waited_secs} s (--lock-timeout)")]
+    LockTimeout { holder: String, waited_secs: u64 },
+    #[error("{line} failed ({status}): {tail}")]
+    Tool {
+        line: String,
+        status: String,
+        tail: String,
+    },
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+impl BackendError {
+    /// A tool that ran and failed.
+    pub fn tool(ran: &Ran) -> BackendError {
+        BackendError::Tool {
+            line: ran.line.clone(),
+            status: match ran.code {
+                Some(code) => format!("exit {code}"),
+                None => "killed by a signal".to_string(),
+            },
+            tail: ran.tail(),
+        }
+    }
+}
+
+/// The node's package manager.
+pub trait PackageManager {
+    fn kind(&self) -> BackendKind;
+    /// Installed versions of those of `names` that are installed.
+    fn installed(&self, names: &[&str]) -> Result<Installed, BackendError>;
+    /// Refreshes the repositories' metadata, then lists what they offer of `names`.
+    fn available(&self, names: &[&str]) -> Result<Available, BackendError>;
+    /// Applies every change in one transaction (`check`: simulates it only).
+    fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError>;
+}
+
+/// The package manager of `kind`, waiting at most `lock_timeout` for its lock each time.
+pub fn for_kind(kind: BackendKind, lock_timeout: Duration) -> Box<dyn PackageManager> {
+    match kind {
+        BackendKind::Apt => Box::new(apt::Apt { lock_timeout }),
+        BackendKind::Dnf => Box::new(dnf::Dnf { lock_timeout }),
+    }
+}
+
+/// One try at a command that needs the package manager's lock.
+pub enum Attempt {
+    Finished(Ran),
+    /// The lock was held; by whom, as the tool said.
+    Locked(String),
+}
+
+/// Runs `attempt` (given the seconds left to wait) until it finishes or the
+/// lock has been held for `timeout`.
+pub fn until_unlocked(
+    timeout: Duration,
+    mut attempt: impl FnMut(u64) -> Result<Attempt, BackendError>,
+) -> Result<Ran, BackendError> {
+    let started = Instant::now();
+    loop {
+        let left = timeout.saturating_sub(started.elapsed());
+        match attempt(left.as_secs())? {
+            Attempt::Finished(ran) => return Ok(ran),
+            Attempt::Locked(holder) => {
+                if started.elapsed() >= timeout {
+                    return Err(BackendError::LockTimeout {
+                        holder,
+                        waited_secs: timeout.as_secs(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(250).min(left));
+            }
+        }
+    }
+}
+
+/// Deduplicates each package's versions (several repositories or
+/// architectures offer the same one) keeping the first spelling.
+fn dedup(mut available: Available) -> Available {
+    for versions in available.values_mut() {
+        let mut seen = std::collections::BTreeSet::new();
+        versions.retain(|v| seen.insert(v.clone()));
+    }
+    available
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_picks_the_backend_by_id_then_id_like() {
+        let cases = [
+            ("ID=debian\nVERSION_ID=\"12\"\n", Some(BackendKind::Apt)),
+            ("ID=ubuntu\nID_LIKE=debian\n", Some(BackendKind::Apt)),
+            (
+                "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\n",
+                Some(BackendKind::Dnf),
+            ),
+            (
+                "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n",
+                Some(BackendKind::Dnf),
+            ),
+            (
+                "ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n",
+                Some(BackendKind::Apt),
+            ),
+            ("ID=arch\n", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(BackendKind::from_os_release(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn waiting_for_the_lock_gives_up_naming_the_holder() {
+        let mut tries = 0;
+        let err = until_unlocked(Duration::from_millis(600), |_| {
+            tries += 1;
+            Ok(Attempt::Locked("process 42 (apt-get)".into()))
+        })
+        .unwrap_err();
+        assert!(tries >= 2, "it retried ({tries})");
+        assert!(err.to_string().contains("process 42 (apt-get)"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_offers_of_one_version_count_once() {
+        let available: Available = [(
+            "p".to_string(),
+            vec![
+                "1.0-1".to_string(),
+                "2.0-1".to_string(),
+                "1.0-1".to_string(),
+            ],
+        )]
+        .into();
+        assert_eq!(dedup(available)["p"], ["1.0-1", "2.0-1"]);
+    }
+}

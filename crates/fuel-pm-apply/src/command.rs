@@ -1,0 +1,199 @@
+//! Running the node's tools: always an argv (names and versions never pass
+//! through a shell), in the C locale so their messages can be read, output
+//! captured and its tail kept for the report.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+/// How much of a command's output a report keeps.
+pub const TAIL_BYTES: usize = 2048;
+
+/// A finished command.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The command line, for messages.
+    pub line: String,
+    /// Exit code; `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The end of stderr then stdout, for a failure message.
+    pub fn tail(&self) -> String {
+        let both = format!("{}{}", self.stdout, self.stderr);
+        tail(&both, TAIL_BYTES)
+    }
+}
+
+/// A command could not be started at all.
+#[derive(Debug, thiserror::Error)]
+#[error("could not run {line}: {source}")]
+pub struct SpawnError {
+    pub line: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// One invocation: program, arguments, optional standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub program: String,
+    pub args: Vec<String>,
+    pub stdin: Option<String>,
+}
+
+impl Invocation {
+    pub fn new(program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Invocation {
+            program: program.to_string(),
+            args: args.into_iter().map(Into::into).collect(),
+            stdin: None,
+        }
+    }
+
+    /// The command line as a person would type it (for messages only: it is
+    /// never given to a shell).
+    pub fn line(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .env("LC_ALL", "C")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
+        cmd
+    }
+
+    /// Runs it with stdout and stderr captured separately.
+    pub fn run(&self) -> Result<Ran, SpawnError> {
+        let spawn_error = |source| SpawnError {
+            line: self.line(),
+            source,
+        };
+        let mut child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_error)?;
+        if let Some(input) = &self.stdin {
+            // A tool that exits early closes its end: that is its answer, not ours to report.
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            let _ = pipe.write_all(input.as_bytes());
+        }
+        let out = child.wait_with_output().map_err(spawn_error)?;
+        Ok(Ran {
+            line: self.line(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs it with stdout and stderr merged in the order they were written
+    /// (one pipe for both), as an after-action's output is shown.
+    pub fn run_merged(&self) -> Result<(Option<i32>, String), SpawnError> {
+        let spawn_error = |source| SpawnError {
+            line: self.line(),
+            source,
+        };
+        let (mut reader, writer) = std::io::pipe().map_err(spawn_error)?;
+        let mut cmd = self.command();
+        cmd.stdout(writer.try_clone().map_err(spawn_error)?)
+            .stderr(writer);
+        let mut child = cmd.spawn().map_err(spawn_error)?;
+        // Our copies of the write end must go, or the read below never ends.
+        drop(cmd);
+        if let Some(input) = &self.stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            let _ = pipe.write_all(input.as_bytes());
+        }
+        let mut output = Vec::new();
+        reader.read_to_end(&mut output).map_err(spawn_error)?;
+        let status = child.wait().map_err(spawn_error)?;
+        Ok((status.code(), String::from_utf8_lossy(&output).into_owned()))
+    }
+}
+
+/// The last `max` bytes of `text`, starting at a line (or at least a
+/// character) boundary.
+pub fn tail(text: &str, max: usize) -> String {
+    let text = text.trim_end();
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let cut = &text[start..];
+    match cut.find('\n') {
+        Some(nl) if nl + 1 < cut.len() => cut[nl + 1..].to_string(),
+        _ => cut.to_string(),
+    }
+}
+
+/// Whether `program` is an executable on PATH.
+pub fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        dir.join(program)
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_whole_lines_from_the_end() {
+        assert_eq!(tail("a\nb\n", 10), "a\nb");
+        let long = (0..100).map(|i| format!("line {i}\n")).collect::<String>();
+        let t = tail(&long, 30);
+        assert!(t.len() <= 30, "{t:?}");
+        assert!(t.starts_with("line "), "{t:?}");
+        assert!(t.ends_with("line 99"), "{t:?}");
+    }
+
+    #[test]
+    fn tail_never_splits_a_character() {
+        let t = tail("ééééé", 3);
+        assert_eq!(t, "é");
+    }
+
+    #[test]
+    fn merged_output_keeps_both_streams_in_order() {
+        let inv = Invocation::new("sh", ["-c", "echo out; echo err >&2; exit 3"]);
+        let (code, output) = inv.run_merged().unwrap();
+        assert_eq!(code, Some(3));
+        assert_eq!(output, "out\nerr\n");
+    }
+
+    #[test]
+    fn arguments_reach_the_program_unchanged_without_a_shell() {
+        let inv = Invocation::new("printf", ["%s|", "a b", "$(x)", "'q'"]);
+        let ran = inv.run().unwrap();
+        assert!(ran.success());
+        assert_eq!(ran.stdout, "a b|$(x)|'q'|");
+    }
+}
