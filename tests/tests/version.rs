@@ -824,7 +824,10 @@ fn release_set_installed_with_dnf() {
         "rpm",
         &["--root", root_arg, "-i", fuel_release.to_str().unwrap()],
     );
-    let key = root.join("etc/pki/fuel-gpg/RPM-GPG-KEY-fuel");
+    let key = root.join(format!(
+        "etc/pki/fuel-gpg/RPM-GPG-KEY-fuel-{}",
+        build.fuel_version
+    ));
     run(
         "rpmkeys",
         &["--root", root_arg, "--import", key.to_str().unwrap()],
@@ -874,13 +877,8 @@ fn release_set_installed_with_dnf() {
     let mut names: Vec<&str> = report.packages.iter().map(|p| p.name.as_str()).collect();
     let mut set: Vec<String> = built
         .iter()
-        .map(|p| {
-            p.file_name
-                .split(&format!("-{}-", build.fuel_version))
-                .next()
-                .unwrap()
-                .to_string()
-        })
+        // NAME-VERSION-RELEASE.ARCH.rpm (fuel-release-X.Y.Z has X.Y.Z in its name too).
+        .map(|p| p.file_name.rsplitn(3, '-').nth(2).unwrap().to_string())
         .collect();
     names.sort();
     set.sort();

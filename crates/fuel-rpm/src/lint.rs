@@ -4,7 +4,7 @@
 use crate::spec::resolve::{self, ReleaseValues, IMAGES_DIR_VAR};
 use crate::spec::template::{unknown_variables, Variables};
 use crate::spec::Placement;
-use crate::spec::{Asset, Origin, Spec, SpecError};
+use crate::spec::{Asset, Origin, ScriptletSpec, Spec, SpecError};
 use crate::FileKind;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -110,7 +110,7 @@ fn realistic_values() -> Variables {
         .set("BUILD_COMMIT", "0".repeat(40))
         .set("BUILD_NUMBER", "1000")
         .set("BUILD_ID", "2015-07-23_10-59-34")
-        .set("REPO_BASEURL", "http://mirror.fuel-infra.org/fuel/$fuelver");
+        .set("REPO_BASEURL", "http://mirror.fuel-infra.org/fuel/10.0.0");
     vars
 }
 
@@ -224,14 +224,17 @@ fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
             Some(_) => {}
         }
     }
-    if let Some(name) = &doc.name {
+    if let Some(raw_name) = &doc.name {
+        lint_template_text(raw_name, None, &mut |m| push("name", m));
+        // A template (fuel-release-@FUEL_VERSION@): check what a build makes of it.
+        let name = Variables::placeholders().substitute(raw_name);
         if !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
         {
             push(
                 "name",
-                format!("`{name}` is not a package name: use letters, digits and - _ . +"),
+                format!("`{raw_name}` is not a package name: use letters, digits and - _ . +"),
             );
         }
     }
@@ -264,20 +267,14 @@ fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
     let texts = [
         ("summary", doc.summary.as_deref()),
         ("description", doc.description.as_deref()),
-        ("pre_install_script", doc.pre_install_script.as_deref()),
-        ("post_install_script", doc.post_install_script.as_deref()),
-        ("pre_uninstall_script", doc.pre_uninstall_script.as_deref()),
-        (
-            "post_uninstall_script",
-            doc.post_uninstall_script.as_deref(),
-        ),
-        ("pre_trans_script", doc.pre_trans_script.as_deref()),
-        ("post_trans_script", doc.post_trans_script.as_deref()),
     ];
     for (field, text) in texts {
         if let Some(text) = text {
             lint_template_text(text, None, &mut |m| push(field, m));
         }
+    }
+    for script in doc.scriptlets() {
+        lint_scriptlet(spec, &script, &mut push);
     }
     let tables = [
         ("requires", &doc.requires),
@@ -298,6 +295,51 @@ fn lint_package_fields(spec: &Spec, errors: &mut Vec<SpecError>) {
                 push(&field, message);
             }
         }
+    }
+}
+
+/// A scriptlet's text (inline or a file of the workspace) and interpreter.
+fn lint_scriptlet(spec: &Spec, script: &ScriptletSpec, push: &mut dyn FnMut(&str, String)) {
+    let prog_field = format!("{}_prog", script.field);
+    if let Err(message) = resolve::scriptlet_interpreter(script) {
+        push(&prog_field, message);
+    }
+    let Some(value) = script.body else {
+        if script.prog.is_some() {
+            push(
+                &prog_field,
+                format!(
+                    "given without `{}`: add the script or remove this key",
+                    script.field
+                ),
+            );
+        }
+        return;
+    };
+    match resolve::scriptlet_file(spec, value) {
+        Some(file) => {
+            if let Err(message) = check_workspace_path(&spec.origin, &file) {
+                return push(script.field, message);
+            }
+            match resolve::scriptlet_text(spec, script, value) {
+                Ok(text) => lint_template_text(&text, Some(&file), &mut |m| push(script.field, m)),
+                Err(message) => push(script.field, message),
+            }
+        }
+        // One word with a slash that is no file: a mistyped scriptlet file
+        // would otherwise ship as the script's text.
+        None if !value.contains(char::is_whitespace) && value.contains('/') && !value.starts_with('/') => push(
+            script.field,
+            format!(
+                "{} does not exist: a one-word value with a `/` names the scriptlet's file (relative to {})",
+                spec.origin.source_path(value).display(),
+                spec.origin.source_base.display()
+            ),
+        ),
+        None => match resolve::scriptlet_text(spec, script, value) {
+            Ok(text) => lint_template_text(&text, None, &mut |m| push(script.field, m)),
+            Err(message) => push(script.field, message),
+        },
     }
 }
 
@@ -339,6 +381,7 @@ fn lint_asset(
             "missing: add the absolute path on the installed system".into(),
         ),
         Some(dest) => {
+            lint_template_text(dest, None, &mut |m| push("dest", m));
             if let Err(message) = resolve::normalize_dest(dest) {
                 push("dest", message);
             }

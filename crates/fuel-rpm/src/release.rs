@@ -23,9 +23,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Where fuel-release's .repo files point by default: the Fuel mirror, one
-/// tree per release (`$fuelver` is /etc/yum/vars/fuelver, which fuel-release
-/// ships). `--repo-baseurl file:///srv/mirror/fuel/$fuelver` works too.
+/// tree per release. `$fuelver` is replaced by X.Y.Z at build time, so each
+/// release's .repo files carry their own release literally (no yum variable
+/// that two installed releases would share).
+/// `--repo-baseurl file:///srv/mirror/fuel/$fuelver` works too.
 pub const DEFAULT_REPO_BASEURL: &str = "http://mirror.fuel-infra.org/fuel/$fuelver";
+
+/// The placeholder of the release in `--repo-baseurl`.
+pub const REPO_BASEURL_RELEASE: &str = "$fuelver";
 
 /// Who signs the changelog entries and the Packager tag.
 pub const PACKAGER_EMAIL: &str = "fuel-dev@lists.openstack.org";
@@ -263,11 +268,16 @@ impl ReleaseBuild {
             .set("BUILD_COMMIT", self.commit.clone())
             .set("BUILD_NUMBER", self.build_number.clone())
             .set("BUILD_ID", self.build_id.clone())
-            .set(
-                "REPO_BASEURL",
-                self.repo_baseurl.trim_end_matches('/').to_string(),
-            );
+            .set("REPO_BASEURL", self.release_baseurl());
         vars
+    }
+
+    /// The base URL of this release's repositories: `repo_baseurl` with
+    /// `$fuelver` replaced by X.Y.Z.
+    pub fn release_baseurl(&self) -> String {
+        self.repo_baseurl
+            .trim_end_matches('/')
+            .replace(REPO_BASEURL_RELEASE, &self.fuel_version)
     }
 
     fn check_options(&self) -> Result<(), ReleaseError> {
@@ -313,6 +323,19 @@ impl ReleaseBuild {
                     message: format!("`{value}` must be one word without spaces"),
                 });
             }
+        }
+        // Releases install side by side: two whose repositories shared one URL
+        // would each see the other's packages.
+        if !self.repo_baseurl.contains(REPO_BASEURL_RELEASE)
+            && !self.repo_baseurl.contains(&self.fuel_version)
+        {
+            return Err(ReleaseError::Option {
+                option: "--repo-baseurl",
+                message: format!(
+                    "`{}` names no release: end it with `/$fuelver` (replaced by {}) or write the release in it",
+                    self.repo_baseurl, self.fuel_version
+                ),
+            });
         }
         if let Some(dir) = &self.images_dir {
             if !dir.is_dir() {

@@ -77,12 +77,12 @@ impl Root<'_> {
     pub fn missing(&self, file: &str, package: &str) -> String {
         let path = self.path(file);
         let path = path.display();
-        match self.installed.map(|all| all.iter().find(|p| p.name == package)) {
+        match self.installed.map(|all| provider(all, package)) {
             Some(Some(p)) => format!(
                 "{path} is missing although {}-{} (which provides it) is installed: restore it with {}",
                 p.name,
                 p.evr(),
-                dnf(self.dir, "reinstall", package)
+                dnf(self.dir, "reinstall", &p.name)
             ),
             Some(None) => format!(
                 "{path} is missing: it is provided by package {package}, which is not installed: {}",
@@ -99,6 +99,26 @@ impl Root<'_> {
             package: package.into(),
         }
     }
+}
+
+/// The installed package shipping a file of `package`: itself, or for
+/// fuel-release, which carries its release in its name so that releases
+/// install side by side, the newest `fuel-release-X.Y.Z`.
+fn provider<'a>(installed: &'a [InstalledPackage], package: &str) -> Option<&'a InstalledPackage> {
+    installed.iter().find(|p| p.name == package).or_else(|| {
+        (package == FUEL_ISSUE_PACKAGE)
+            .then(|| {
+                installed
+                    .iter()
+                    .filter_map(|p| {
+                        let release = p.name.strip_prefix(FUEL_ISSUE_PACKAGE)?.strip_prefix('-')?;
+                        crate::release::is_release(release).then_some((release, p))
+                    })
+                    .max_by(|a, b| crate::release::compare_releases(a.0, b.0))
+                    .map(|(_, p)| p)
+            })
+            .flatten()
+    })
 }
 
 fn unknown<T>(reason: String) -> Field<T> {
@@ -360,4 +380,46 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
         }
     };
     Ok((feature_groups, production))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installed(name: &str, version: &str) -> InstalledPackage {
+        InstalledPackage {
+            name: name.into(),
+            version: version.into(),
+            release: "1".into(),
+            arch: "noarch".into(),
+            vcs: None,
+            sha: None,
+            sha_from: None,
+        }
+    }
+
+    #[test]
+    fn fuel_issue_comes_from_the_newest_release_package() {
+        let all = [
+            installed("fuel-release-7.0.0", "7.0.0"),
+            installed("fuel-release-10.0.0", "10.0.0"),
+            installed("fuel-release-8.0.0", "8.0.0"),
+            installed("fuel-release-notes", "1.0"),
+            installed("fuel", "10.0.0"),
+        ];
+        let found = |package| provider(&all, package).map(|p| p.name.as_str());
+        assert_eq!(found(FUEL_ISSUE_PACKAGE), Some("fuel-release-10.0.0"));
+        assert_eq!(found(BUILDSTAMP_PACKAGE), Some("fuel"));
+        assert_eq!(found(OPENSTACK_PACKAGE), None);
+        let root = Root {
+            dir: Path::new("/srv/master"),
+            installed: Some(&all),
+        };
+        let said = root.missing(FUEL_ISSUE, FUEL_ISSUE_PACKAGE);
+        assert!(
+            said.contains("fuel-release-10.0.0-10.0.0-1 (which provides it) is installed")
+                && said.contains("`dnf --installroot /srv/master reinstall fuel-release-10.0.0`"),
+            "{said}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ use rpm::{
 use super::payload::PayloadSummary;
 use super::BUILD_HOST;
 use crate::package::{CompressionKind, DepOp, Dependency, FileKind, PackageDef, Scriptlet};
+use crate::spec::resolve::LUA;
 
 /// One entry of the header's file list, in payload (sorted) order.
 #[derive(Clone)]
@@ -202,6 +203,7 @@ pub(super) fn main_header(
     recommends.extend(users.into_iter().map(rpm::Dependency::user));
     recommends.extend(groups.into_iter().map(rpm::Dependency::group));
     let s = &def.scriptlets;
+    let mut lua = false;
     for (script, phase) in [
         (&s.pre, DependencyFlags::SCRIPT_PRE),
         (&s.post, DependencyFlags::SCRIPT_POST),
@@ -210,13 +212,19 @@ pub(super) fn main_header(
         (&s.pretrans, DependencyFlags::PRETRANS),
         (&s.posttrans, DependencyFlags::POSTTRANS),
     ] {
-        if let Some(script) = script {
-            requires.push(rpm::Dependency {
+        match script {
+            // As rpmbuild: rpm runs Lua itself, so no interpreter to require.
+            Some(script) if interpreter(script) == LUA => lua = true,
+            Some(script) => requires.push(rpm::Dependency {
                 name: interpreter(script).to_owned(),
                 flags: DependencyFlags::INTERP | phase,
                 version: String::new(),
-            });
+            }),
+            None => {}
         }
+    }
+    if lua {
+        requires.push(rpm::Dependency::rpmlib("BuiltinLuaScripts", "4.2.2-1"));
     }
 
     let mut out = vec![

@@ -124,12 +124,22 @@ pub struct SpecDoc {
     pub supplements: BTreeMap<String, String>,
     #[serde(default)]
     pub enhances: BTreeMap<String, String>,
+    /// Scriptlets: the text, or (as cargo-generate-rpm reads them) a
+    /// relative path to a file holding it; see [`SpecDoc::scriptlets`].
     pub pre_install_script: Option<String>,
     pub post_install_script: Option<String>,
     pub pre_uninstall_script: Option<String>,
     pub post_uninstall_script: Option<String>,
     pub pre_trans_script: Option<String>,
     pub post_trans_script: Option<String>,
+    /// cargo-generate-rpm's `*_script_prog`: the interpreter, `["<lua>"]` for
+    /// rpm's built-in Lua (runs in a root without /bin/sh). Default /bin/sh.
+    pub pre_install_script_prog: Option<Vec<String>>,
+    pub post_install_script_prog: Option<Vec<String>>,
+    pub pre_uninstall_script_prog: Option<Vec<String>>,
+    pub post_uninstall_script_prog: Option<Vec<String>>,
+    pub pre_trans_script_prog: Option<Vec<String>>,
+    pub post_trans_script_prog: Option<Vec<String>>,
     /// Fuel: `none`, `gzip`, `zstd` or `zstd:LEVEL` (default zstd level 3).
     pub compression: Option<String>,
     /// Fuel: the meta package, which requires every other master package of
@@ -142,6 +152,84 @@ pub struct SpecDoc {
     /// master's packages only.
     #[serde(default)]
     pub placement: Placement,
+}
+
+/// Which scriptlet a spec key fills, in rpm's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptletKind {
+    Pre,
+    Post,
+    Preun,
+    Postun,
+    Pretrans,
+    Posttrans,
+}
+
+/// One scriptlet as a spec writes it: its key, text (or file) and interpreter.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptletSpec<'a> {
+    pub kind: ScriptletKind,
+    /// `post_trans_script`; the interpreter's key adds `_prog`.
+    pub field: &'static str,
+    pub body: Option<&'a str>,
+    pub prog: Option<&'a [String]>,
+}
+
+impl SpecDoc {
+    /// The six scriptlet keys with their `_prog` companions, in rpm's order.
+    pub fn scriptlets(&self) -> [ScriptletSpec<'_>; 6] {
+        fn one<'a>(
+            kind: ScriptletKind,
+            field: &'static str,
+            body: &'a Option<String>,
+            prog: &'a Option<Vec<String>>,
+        ) -> ScriptletSpec<'a> {
+            ScriptletSpec {
+                kind,
+                field,
+                body: body.as_deref(),
+                prog: prog.as_deref(),
+            }
+        }
+        [
+            one(
+                ScriptletKind::Pre,
+                "pre_install_script",
+                &self.pre_install_script,
+                &self.pre_install_script_prog,
+            ),
+            one(
+                ScriptletKind::Post,
+                "post_install_script",
+                &self.post_install_script,
+                &self.post_install_script_prog,
+            ),
+            one(
+                ScriptletKind::Preun,
+                "pre_uninstall_script",
+                &self.pre_uninstall_script,
+                &self.pre_uninstall_script_prog,
+            ),
+            one(
+                ScriptletKind::Postun,
+                "post_uninstall_script",
+                &self.post_uninstall_script,
+                &self.post_uninstall_script_prog,
+            ),
+            one(
+                ScriptletKind::Pretrans,
+                "pre_trans_script",
+                &self.pre_trans_script,
+                &self.pre_trans_script_prog,
+            ),
+            one(
+                ScriptletKind::Posttrans,
+                "post_trans_script",
+                &self.post_trans_script,
+                &self.post_trans_script_prog,
+            ),
+        ]
+    }
 }
 
 /// Where a package of the set is installed (`placement = "master"`, the

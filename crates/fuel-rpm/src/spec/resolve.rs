@@ -4,7 +4,7 @@
 //! here and the lint calls the same ones, so what lints clean resolves.
 
 use super::template::Variables;
-use super::{Asset, ConfigFlag, Spec, SpecError};
+use super::{Asset, ConfigFlag, ScriptletKind, ScriptletSpec, Spec, SpecError};
 use crate::package::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,8 +40,10 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
             .clone()
             .ok_or_else(|| err(field, "missing: add it".into()))
     };
-    let name = required("name", &doc.name)?;
+    // A template: fuel-release-@FUEL_VERSION@ installs beside other releases.
+    let raw_name = required("name", &doc.name)?;
     let vars = values.vars;
+    let name = vars.substitute(&raw_name);
 
     let mut files = Vec::new();
     for (index, asset) in doc.assets.iter().enumerate() {
@@ -60,20 +62,33 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
     };
     if doc.meta {
         let evr = format!("{}-{}", values.version, values.release);
-        for other in values.set_names.iter().filter(|n| **n != name) {
+        for other in values.set_names.iter().filter(|n| **n != raw_name) {
             deps.requires.push(Dependency {
-                name: other.clone(),
+                name: vars.substitute(other),
                 constraint: Some((DepOp::Eq, evr.clone())),
             });
         }
     }
 
-    let script = |body: &Option<String>| {
-        body.as_ref().map(|b| Scriptlet {
-            body: vars.substitute(b),
-            interpreter: None,
-        })
-    };
+    let mut scriptlets = Scriptlets::default();
+    for script in doc.scriptlets() {
+        let Some(body) = script.body else { continue };
+        let text = scriptlet_text(spec, &script, body).map_err(|m| err(script.field, m))?;
+        let interpreter = scriptlet_interpreter(&script)
+            .map_err(|m| err(&format!("{}_prog", script.field), m))?;
+        let slot = match script.kind {
+            ScriptletKind::Pre => &mut scriptlets.pre,
+            ScriptletKind::Post => &mut scriptlets.post,
+            ScriptletKind::Preun => &mut scriptlets.preun,
+            ScriptletKind::Postun => &mut scriptlets.postun,
+            ScriptletKind::Pretrans => &mut scriptlets.pretrans,
+            ScriptletKind::Posttrans => &mut scriptlets.posttrans,
+        };
+        *slot = Some(Scriptlet {
+            body: vars.substitute(&text),
+            interpreter,
+        });
+    }
     let compression = match &doc.compression {
         Some(text) => parse_compression(text).map_err(|m| err("compression", m))?,
         None => Compression::default(),
@@ -106,14 +121,7 @@ pub fn resolve(spec: &Spec, values: &ReleaseValues) -> Result<PackageDef, SpecEr
         compression,
         files,
         deps,
-        scriptlets: Scriptlets {
-            pre: script(&doc.pre_install_script),
-            post: script(&doc.post_install_script),
-            preun: script(&doc.pre_uninstall_script),
-            postun: script(&doc.post_uninstall_script),
-            pretrans: script(&doc.pre_trans_script),
-            posttrans: script(&doc.post_trans_script),
-        },
+        scriptlets,
         changelog: vec![ChangelogEntry {
             author: format!(
                 "{} - {}-{}",
@@ -142,7 +150,8 @@ pub(crate) fn resolve_asset(
             "missing: add the absolute path on the installed system".into(),
         )
     })?;
-    let dest = normalize_dest(raw_dest).map_err(|m| err("dest", m))?;
+    // Destinations are templates: release-specific files (fuel-@FUEL_VERSION@-base.repo).
+    let dest = normalize_dest(&values.vars.substitute(raw_dest)).map_err(|m| err("dest", m))?;
     let mode = asset
         .mode
         .as_deref()
@@ -337,6 +346,65 @@ fn deps_of(
 }
 
 /// cargo-generate-rpm's form: `*` (any version) or `OP VERSION`.
+/// The interpreter rpm records for rpm's built-in Lua (`%post -p <lua>`).
+pub const LUA: &str = "<lua>";
+
+/// The file a scriptlet value names, when it is one: as cargo-generate-rpm
+/// does, a value that is a relative path (one word, no newline) to an
+/// existing file means that file's contents. Relative to the workspace root
+/// (specs/) or the crate (Cargo.toml).
+pub fn scriptlet_file(spec: &Spec, value: &str) -> Option<PathBuf> {
+    let word = !value.is_empty() && !value.contains(char::is_whitespace);
+    if !word || value.starts_with('/') {
+        return None;
+    }
+    let path = spec.origin.source_path(value);
+    path.is_file().then_some(path)
+}
+
+/// A scriptlet's text: the value, or the file it names.
+pub fn scriptlet_text(spec: &Spec, script: &ScriptletSpec, value: &str) -> Result<String, String> {
+    match scriptlet_file(spec, value) {
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the scriptlet file {}: {e}", path.display())),
+        None => Ok(value.to_string()),
+    }
+    .and_then(|text| {
+        if text.trim().is_empty() {
+            Err(format!(
+                "{} is empty: give the script or leave the key out",
+                script.field
+            ))
+        } else {
+            Ok(text)
+        }
+    })
+}
+
+/// The `_prog` of a scriptlet: `None` (/bin/sh), `<lua>` or an absolute
+/// interpreter path. Interpreter arguments are refused: rpm's `<lua>` takes
+/// none, and the set needs none.
+pub fn scriptlet_interpreter(script: &ScriptletSpec) -> Result<Option<String>, String> {
+    match script.prog {
+        None => Ok(None),
+        Some([one])
+            if one == LUA || (one.starts_with('/') && !one.contains(char::is_whitespace)) =>
+        {
+            Ok(Some(one.clone()))
+        }
+        Some([]) => Err(
+            "empty: give the interpreter, e.g. [\"<lua>\"] or [\"/bin/sh\"], or leave the key out"
+                .into(),
+        ),
+        Some([one]) => Err(format!(
+            "`{one}` is not an interpreter: use \"<lua>\" (rpm's built-in Lua) or an absolute path"
+        )),
+        Some(more) => Err(format!(
+            "{more:?}: interpreter arguments are not supported: give the interpreter alone"
+        )),
+    }
+}
+
 pub fn parse_dependency(name: &str, constraint: &str) -> Result<Dependency, String> {
     let text = constraint.trim();
     if text == "*" || text.is_empty() {
@@ -494,6 +562,52 @@ mod tests {
             CompressionKind::None
         );
         assert!(parse_compression("xz").is_err());
+    }
+
+    #[test]
+    fn scriptlet_interpreters_are_lua_or_an_absolute_path() {
+        let script = |prog: &[&str]| {
+            let prog: Vec<String> = prog.iter().map(|p| p.to_string()).collect();
+            scriptlet_interpreter(&ScriptletSpec {
+                kind: ScriptletKind::Posttrans,
+                field: "post_trans_script",
+                body: Some("x"),
+                prog: Some(&prog),
+            })
+        };
+        assert_eq!(script(&["<lua>"]).unwrap().as_deref(), Some(LUA));
+        assert_eq!(
+            script(&["/bin/bash"]).unwrap().as_deref(),
+            Some("/bin/bash")
+        );
+        assert!(script(&["lua"]).unwrap_err().contains("<lua>"));
+        assert!(script(&[]).unwrap_err().contains("empty"));
+        assert!(script(&["/bin/sh", "-e"])
+            .unwrap_err()
+            .contains("arguments are not supported"));
+    }
+
+    #[test]
+    fn a_one_word_relative_scriptlet_value_naming_a_file_is_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("issue.lua"), "print(1)\n").unwrap();
+        let spec = Spec {
+            origin: super::super::Origin {
+                file: dir.path().join("specs/x.toml"),
+                field_prefix: "",
+                source_base: dir.path().to_path_buf(),
+                workspace_root: dir.path().to_path_buf(),
+            },
+            doc: Default::default(),
+        };
+        assert_eq!(
+            scriptlet_file(&spec, "issue.lua"),
+            Some(dir.path().join("issue.lua"))
+        );
+        // Text, not files: several words, absolute paths, missing files.
+        assert_eq!(scriptlet_file(&spec, "cat issue.lua"), None);
+        assert_eq!(scriptlet_file(&spec, "/bin/true"), None);
+        assert_eq!(scriptlet_file(&spec, "missing.lua"), None);
     }
 
     #[test]
