@@ -489,22 +489,13 @@ fn write_synced(path: &Path, data: &[u8]) -> Result<(), RepoError> {
     file.sync_all().map_err(io_error(path))
 }
 
-/// Copies `from` to `to` through a temporary file beside `to`, so a reader
-/// of the repository never sees half an rpm.
+/// Copies `from` to `to` atomically, so a reader of the repository never
+/// sees half an rpm.
 fn copy_atomically(from: &Path, to: &Path) -> Result<(), RepoError> {
-    let dir = to.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".rpm.")
-        .tempfile_in(dir)
-        .map_err(io_error(dir))?;
     let mut source = fs::File::open(from).map_err(io_error(from))?;
-    io::copy(&mut source, tmp.as_file_mut()).map_err(io_error(to))?;
-    tmp.as_file().sync_all().map_err(io_error(to))?;
-    tmp.persist(to).map_err(|e| RepoError::Io {
-        path: to.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    let mut copy = fuel_atomic::AtomicFile::create(to, 0o644).map_err(io_error(to))?;
+    io::copy(&mut source, &mut copy).map_err(io_error(to))?;
+    copy.commit().map_err(io_error(to))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ mod sign;
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -133,11 +133,8 @@ pub fn write_package(
     let (_, payload_offset) = metadata(def, &provisional, &placeholder, signer.as_ref(), None)?;
 
     // 2. The payload, streamed into the output file after that room.
-    let out_tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .tempfile_in(out_dir)
-        .map_err(output_error)?;
-    let mut payload_file = out_tmp.reopen().map_err(output_error)?;
+    let out = fuel_atomic::AtomicFile::create(&path, 0o644).map_err(output_error)?;
+    let mut payload_file = out.file().try_clone().map_err(output_error)?;
     payload_file
         .seek(SeekFrom::Start(payload_offset))
         .map_err(output_error)?;
@@ -170,18 +167,10 @@ pub fn write_package(
             package: def.name.clone(),
             source,
         })?;
-    let out = out_tmp.as_file();
-    out.write_all_at(&bytes, 0).map_err(output_error)?;
-    let (size, sha256) = sha256_of(out, bytes.len() as u64 + summary.size).map_err(output_error)?;
-    // tempfile creates 0600; a package is for everyone to read.
-    out.set_permissions(fs::Permissions::from_mode(0o644))
-        .map_err(output_error)?;
-    out.sync_all().map_err(output_error)?;
-    out_tmp.persist(&path).map_err(|e| output_error(e.error))?;
-    // The rename itself is only durable once the directory is synced.
-    File::open(out_dir)
-        .and_then(|d| d.sync_all())
-        .map_err(output_error)?;
+    out.file().write_all_at(&bytes, 0).map_err(output_error)?;
+    let (size, sha256) =
+        sha256_of(out.file(), bytes.len() as u64 + summary.size).map_err(output_error)?;
+    out.commit().map_err(output_error)?;
 
     Ok(BuiltPackage {
         path,
