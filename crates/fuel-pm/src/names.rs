@@ -30,3 +30,15 @@ pub fn valid_version(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | '^' | '_' | '-'))
         && !rest.ends_with('-')
 }
+
+/// A service name for systemd, upstart, sysv or a pacemaker resource: ASCII
+/// letters, digits and `_` `.` `-` `@` `:` `\` (systemd's unit-name set, which
+/// holds pacemaker ids and init script names), not starting with `-`. These
+/// reach systemctl and its kin as one argv element, never a shell; the rule
+/// keeps out whitespace, control characters and anything read as an option.
+pub fn valid_service_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@' | ':' | '\\'))
+}

@@ -1,0 +1,116 @@
+//! From bytes to the positioned tree within fixed limits, so hostile input is
+//! refused in bounded time and memory: size before anything else, UTF-8, one
+//! YAML document, nesting depth, no aliases, a bounded number of nodes.
+
+use crate::tree::Node;
+use crate::{Problem, MAX_DOCUMENT_BYTES};
+use serde_saphyr::budget::BudgetBreach;
+
+/// Deepest nesting accepted; a valid document needs 5 levels
+/// (document, packages, package, after, action).
+pub const MAX_DEPTH: usize = 32;
+
+/// Most YAML nodes (mappings, lists, scalars) accepted: about 15 per package
+/// with one action, so several thousand packages.
+pub const MAX_NODES: usize = 100_000;
+
+pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(whole(
+            1,
+            1,
+            format!(
+                "the document is {} bytes, more than the {MAX_DOCUMENT_BYTES} accepted",
+                bytes.len()
+            ),
+            Some("a package document lists packages; split it or remove what is not needed"),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(bytes, e))?;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    // Aliases are refused outright: they are what alias bombs are made of,
+    // and a package list has no need to repeat a value by reference.
+    budget.max_aliases = 0;
+    budget.max_documents = 1;
+    budget.max_nodes = MAX_NODES;
+    let options = serde_saphyr::options! {
+        budget: Some(budget),
+        // Repeated keys reach the tree so the check reports each of them.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        // `<<` is an ordinary (unknown) key, not a merge.
+        merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
+    };
+    let root =
+        serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| yaml_problem(&e))?;
+    Ok((text, root))
+}
+
+fn whole(line: usize, column: usize, message: String, hint: Option<&str>) -> Problem {
+    Problem {
+        line,
+        column,
+        path: String::new(),
+        message,
+        hint: hint.map(str::to_owned),
+    }
+}
+
+/// Where the first byte that is not UTF-8 sits, as a line, a column and a byte offset.
+fn not_utf8(bytes: &[u8], e: std::str::Utf8Error) -> Problem {
+    let offset = e.valid_up_to();
+    // The prefix is valid UTF-8 by definition of `valid_up_to`.
+    let before = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    whole(
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+        format!(
+            "the document is not UTF-8: byte 0x{:02x} at byte offset {offset} is not valid UTF-8",
+            bytes[offset]
+        ),
+        Some("save the document as UTF-8"),
+    )
+}
+
+/// serde-saphyr's error as one problem, with our wording for the limits.
+fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
+    let (line, column) = e
+        .location()
+        .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+    let (message, hint) = match e.without_snippet() {
+        serde_saphyr::Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Aliases { .. } => (
+                "YAML aliases (*name) are not accepted in a package document".to_owned(),
+                Some("write the value out in full"),
+            ),
+            BudgetBreach::Depth { .. } => (
+                format!("the document is nested more than {MAX_DEPTH} levels deep"),
+                Some("a package document needs 5 levels: packages, package, after, action"),
+            ),
+            BudgetBreach::Documents { .. } => (
+                "a second YAML document (`---`) in the file".to_owned(),
+                Some("a file holds one package document"),
+            ),
+            BudgetBreach::Nodes { .. } => (
+                format!("the document has more than {MAX_NODES} YAML nodes"),
+                Some("split it into smaller documents"),
+            ),
+            other => (
+                format!("the document exceeds a parser limit: {other:?}"),
+                None,
+            ),
+        },
+        other => (strip_location(&other.to_string()), None),
+    };
+    whole(line, column, message, hint)
+}
+
+/// serde-saphyr ends its messages with " at line L, column C"; the problem
+/// carries those already.
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => message[..i].to_owned(),
+        _ => message.to_owned(),
+    }
+}
