@@ -7,6 +7,8 @@ pub mod http;
 pub mod node;
 pub mod node_repo;
 
+pub use fuel_test_bed::{postgres_url, require_tool};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,23 +18,6 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-/// Path of a real tool on PATH; panics with the remedy when it is missing.
-pub fn require_tool(name: &str) -> PathBuf {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("command -v \"$1\"")
-        .arg("sh")
-        .arg(name)
-        .output()
-        .expect("running sh");
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(
-        out.status.success() && !path.is_empty(),
-        "`{name}` is not installed: run the suite with `cargo xtask test`, which installs it"
-    );
-    PathBuf::from(path)
 }
 
 /// The directory `cargo xtask rpm` wrote the release set to (FUEL_RPMS_DIR, else target/rpms).
@@ -57,13 +42,6 @@ pub fn release_binary(name: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-/// The PostgreSQL URL `cargo xtask test` prepared (a role that may create databases).
-pub fn postgres_url() -> String {
-    std::env::var("FUEL_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("FUEL_TEST_POSTGRES_URL is not set: run the suite with `cargo xtask test`, which starts PostgreSQL")
-    })
 }
 
 /// The argon2 hash `fuel-api hash-password` (the packaged binary) prints for `password`.

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub images: Option<PathBuf>,
     /// Base URL of the release's repositories in fuel-release's .repo files
-    /// (`$fuelver` is the installed release; a file:// URL works).
+    /// (`$fuelver` is replaced by the release built; a file:// URL works).
     #[arg(long, default_value = DEFAULT_REPO_BASEURL)]
     pub repo_baseurl: String,
     /// Output directory (default: target/rpms).

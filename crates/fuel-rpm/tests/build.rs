@@ -185,7 +185,7 @@ fn demo_package(sources: &Path) -> PackageDef {
 }
 
 fn rpm_tool(name: &str) -> Command {
-    Command::new(fuel_e2e::require_tool(name))
+    Command::new(fuel_test_bed::require_tool(name))
 }
 
 fn run(mut cmd: Command) -> String {

@@ -19,7 +19,7 @@ on_both_backends!(
 /// A fresh host key made by OpenSSH's ssh-keygen, and the fingerprint
 /// `ssh-keygen -l` prints for it.
 pub fn host_key(kind: &str) -> (String, String) {
-    let keygen = fuel_e2e::require_tool("ssh-keygen");
+    let keygen = fuel_test_bed::require_tool("ssh-keygen");
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("ssh_host_key");
     let made = Command::new(&keygen)

@@ -57,7 +57,7 @@ pub struct TestApi {
 }
 
 pub fn postgres_admin_url() -> String {
-    fuel_e2e::postgres_url()
+    fuel_test_bed::postgres_url()
 }
 
 /// The URL of another database on the same server and role.
