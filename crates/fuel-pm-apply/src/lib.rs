@@ -2,7 +2,16 @@
 //! deployed node with the node's own package manager (apt/dpkg or dnf/rpm),
 //! verifies the result and runs the after-actions durably.
 
+pub mod actions;
+pub mod apply;
 pub mod backend;
 pub mod command;
+pub mod fault;
+pub mod lock;
+pub mod render;
 pub mod resolve;
+pub mod state;
 pub mod version;
+
+pub use apply::{apply, Options, RunError};
+pub use backend::BackendKind;
