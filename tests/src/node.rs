@@ -191,6 +191,21 @@ fn build_rootfs(flavour: Flavour, tarball: &Path) {
     );
 }
 
+/// Builds or finds everything a node needs — both flavours' images (in
+/// parallel), the test repositories, the SSH identity — so that tests do not
+/// queue on one another's build. `cargo xtask test` calls it before the suite.
+pub fn prepare_fixtures() {
+    std::thread::scope(|scope| {
+        let dnf = scope.spawn(|| node_image(Flavour::Dnf));
+        node_image(Flavour::Apt);
+        test_repos();
+        test_ssh_identity();
+        if let Err(panic) = dnf.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
 /// The master's SSH identity in tests: an ed25519 key pair generated once
 /// under target/fuel-test-ssh/ (never committed). Returns the private key's
 /// path and the public key line, for [`TestNode::authorize`].

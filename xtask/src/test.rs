@@ -29,6 +29,12 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("busybox", "busybox-static"),
     ("wrk", "wrk"),
     ("zstd", "zstd"),
+    // Node containers (fuel_e2e::node): images, test repositories, SSH.
+    ("mmdebstrap", "mmdebstrap"),
+    ("dpkg-scanpackages", "dpkg-dev"),
+    ("apt-ftparchive", "apt-utils"),
+    ("ssh", "openssh-client"),
+    ("ssh-keygen", "openssh-client"),
     // `fuel node create` fetches host keys with ssh-keyscan; its test runs a real sshd.
     ("ssh-keyscan", "openssh-client"),
     ("/usr/sbin/sshd", "openssh-server"),
@@ -83,7 +89,23 @@ pub fn run(args: Args) -> Result<()> {
 pub fn prepare_test_bed(sh: &Shell) -> Result<()> {
     install_system_tools(sh)?;
     start_dockerd(sh)?;
-    start_postgres(sh)
+    start_postgres(sh)?;
+    prepare_node_fixtures()
+}
+
+/// Node images (mmdebstrap, a minute or two the first time, then cached by
+/// content) and test repositories, built here once rather than by whichever
+/// test process gets the lock first while the others wait.
+fn prepare_node_fixtures() -> Result<()> {
+    let started = std::time::Instant::now();
+    std::panic::catch_unwind(fuel_e2e::node::prepare_fixtures).map_err(|_| {
+        anyhow::anyhow!("preparing the node images and test repositories failed (see above)")
+    })?;
+    eprintln!(
+        "node images and test repositories ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn have(sh: &Shell, tool: &str) -> bool {
