@@ -16,6 +16,7 @@ pub mod journal;
 pub mod master;
 pub mod plan;
 pub mod preflight;
+pub mod release_packages;
 pub mod report;
 pub mod runner;
 

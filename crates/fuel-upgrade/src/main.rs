@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fuel_upgrade::{plan::DEFAULT_PLAN, runner::default_log, Options, Report, RunError, Runner};
+use fuel_upgrade::{
+    plan::DEFAULT_PLAN, release_packages, report::ProgressLog, runner::default_log, Options,
+    Report, RunError, Runner,
+};
 
 /// Upgrade the Fuel master node to the release of the installed plan; every
 /// step is journaled, so an interrupted run can be resumed or rolled back.
@@ -114,6 +117,9 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    // The fuel-release packages around the runner's commands (release_packages).
+    let (root, plan) = (opts.root.clone(), opts.plan.clone());
+    let log = ProgressLog::new(opts.log.clone(), opts.quiet);
     let runner = Runner::new(opts);
     let json = g.json;
     let result: Result<i32, RunError> = runtime.block_on(async {
@@ -127,10 +133,21 @@ fn main() -> ExitCode {
                 }
                 Ok(0)
             }
-            Command::Apply { .. } => runner.apply().await.map(|r| print_report(&r, json)),
+            Command::Apply { .. } => {
+                release_packages::before_apply(&root, &plan)?;
+                runner.apply().await.map(|r| print_report(&r, json))
+            }
             Command::Resume { .. } => runner.resume().await.map(|r| print_report(&r, json)),
-            Command::Rollback => runner.rollback().await.map(|r| print_report(&r, json)),
-            Command::Cleanup => runner.cleanup().await.map(|r| print_report(&r, json)),
+            Command::Rollback => {
+                let report = runner.rollback().await?;
+                release_packages::after_rollback(&runner, &root, &log).await?;
+                Ok(print_report(&report, json))
+            }
+            Command::Cleanup => {
+                let report = runner.cleanup().await?;
+                release_packages::after_cleanup(&runner, &root, &log).await?;
+                Ok(print_report(&report, json))
+            }
             Command::Status => {
                 let status = runner.status().await?;
                 if json {

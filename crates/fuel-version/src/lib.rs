@@ -38,7 +38,10 @@ pub use report::{
     Completeness, ComponentSha, Entry, Field, InstalledPackage, ShaOrigin, Source, Value, Values,
     VersionReport,
 };
-pub use rpmdb::{database_candidates, sha_of_release, sha_of_vcs};
+// fuel-upgrade reads the installed fuel-release-X.Y.Z packages through these.
+pub use rpmdb::{
+    database_candidates, find_database, query as installed_packages, sha_of_release, sha_of_vcs,
+};
 
 /// What to read: a root (files and rpm database, as `rpm --root`) and
 /// optionally a component map other than the root's or the embedded one.
