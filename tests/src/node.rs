@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::build_cache::{cached, content_hash, with_lock};
@@ -121,14 +121,13 @@ esac
 /// or imported from target/node-images/ the first time; later calls, in any
 /// process, reuse it.
 pub fn node_image(flavour: Flavour) -> String {
-    static IMAGES: Mutex<Vec<(Flavour, String)>> = Mutex::new(Vec::new());
-    let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, tag)) = images.iter().find(|(f, _)| *f == flavour) {
-        return tag.clone();
-    }
-    let tag = ensure_image(flavour);
-    images.push((flavour, tag.clone()));
-    tag
+    static APT: OnceLock<String> = OnceLock::new();
+    static DNF: OnceLock<String> = OnceLock::new();
+    let image = match flavour {
+        Flavour::Apt => &APT,
+        Flavour::Dnf => &DNF,
+    };
+    image.get_or_init(|| ensure_image(flavour)).clone()
 }
 
 fn ensure_image(flavour: Flavour) -> String {
@@ -297,6 +296,28 @@ impl TestNode {
         node
     }
 
+    /// Starts one node per entry of `flavours`, all at once (a benchmark's
+    /// twenty nodes boot in the time of a few).
+    pub fn start_many(flavours: &[Flavour]) -> Vec<TestNode> {
+        // Images first, so the threads do not all wait on one build.
+        for flavour in flavours {
+            node_image(*flavour);
+        }
+        std::thread::scope(|scope| {
+            let starting: Vec<_> = flavours
+                .iter()
+                .map(|flavour| scope.spawn(move || TestNode::start(*flavour)))
+                .collect();
+            starting
+                .into_iter()
+                .map(|node| {
+                    node.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    }
+
     fn inspect(&self, format: &str) -> String {
         let out = docker_ok(&["inspect", "--format", format, &self.name]);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -347,6 +368,15 @@ impl TestNode {
     pub fn host_key(&self) -> String {
         self.sh_ok("cat /etc/ssh/ssh_host_ed25519_key.pub")
             .trim()
+            .to_string()
+    }
+
+    /// The host key's fingerprint as `ssh-keygen -l` prints it ("SHA256:…").
+    pub fn host_key_fingerprint(&self) -> String {
+        let line = self.sh_ok("ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub");
+        line.split_whitespace()
+            .nth(1)
+            .unwrap_or_else(|| panic!("node {}: ssh-keygen -l printed {line:?}", self.name))
             .to_string()
     }
 
