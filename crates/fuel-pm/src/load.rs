@@ -5,6 +5,8 @@
 use crate::tree::Node;
 use crate::{Problem, MAX_DOCUMENT_BYTES};
 use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::granit_parser::ErrorKind;
+use serde_saphyr::ExternalMessageSource;
 
 /// Deepest nesting accepted; a valid document needs 5 levels
 /// (document, packages, package, after, action).
@@ -29,6 +31,9 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
     let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(bytes, e))?;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
+    // The scanner looks ahead through flow brackets before the budget sees
+    // their events; its own limit is the same depth.
+    budget.flow_nesting_limit = MAX_DEPTH;
     // Aliases are refused outright: they are what alias bombs are made of,
     // and a package list has no need to repeat a value by reference.
     budget.max_aliases = 0;
@@ -78,20 +83,27 @@ fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
     let (line, column) = e
         .location()
         .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+    let too_deep = || {
+        (
+            format!("the document is nested more than {MAX_DEPTH} levels deep"),
+            Some("a package document needs 5 levels: packages, package, after, action"),
+        )
+    };
     let (message, hint) = match e.without_snippet() {
+        serde_saphyr::Error::ExternalMessage { source, .. }
+            if matches!(&**source, ExternalMessageSource::Parser(scan)
+            if matches!(scan.kind(), ErrorKind::RecursionLimitExceeded)) =>
+        {
+            too_deep()
+        }
+        serde_saphyr::Error::MultipleDocuments { .. } => several_documents(),
         serde_saphyr::Error::Budget { breach, .. } => match breach {
             BudgetBreach::Aliases { .. } => (
                 "YAML aliases (*name) are not accepted in a package document".to_owned(),
                 Some("write the value out in full"),
             ),
-            BudgetBreach::Depth { .. } => (
-                format!("the document is nested more than {MAX_DEPTH} levels deep"),
-                Some("a package document needs 5 levels: packages, package, after, action"),
-            ),
-            BudgetBreach::Documents { .. } => (
-                "a second YAML document (`---`) in the file".to_owned(),
-                Some("a file holds one package document"),
-            ),
+            BudgetBreach::Depth { .. } => too_deep(),
+            BudgetBreach::Documents { .. } => several_documents(),
             BudgetBreach::Nodes { .. } => (
                 format!("the document has more than {MAX_NODES} YAML nodes"),
                 Some("split it into smaller documents"),
@@ -104,6 +116,13 @@ fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
         other => (strip_location(&other.to_string()), None),
     };
     whole(line, column, message, hint)
+}
+
+fn several_documents() -> (String, Option<&'static str>) {
+    (
+        "a second YAML document (`---`) in the file".to_owned(),
+        Some("a file holds one package document"),
+    )
 }
 
 /// serde-saphyr ends its messages with " at line L, column C"; the problem

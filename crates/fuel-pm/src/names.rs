@@ -42,3 +42,78 @@ pub fn valid_service_name(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@' | ':' | '\\'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_of_both_distributions_are_valid() {
+        for name in [
+            "apache2",
+            "libc6-dev",
+            "g++",
+            "python3.11",
+            "NetworkManager",
+            "perl_Foo",
+            "0ad",
+        ] {
+            assert!(valid_package_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_that_could_be_options_or_shell_are_not_package_names() {
+        for name in [
+            "", "-rf", ".hidden", "a b", "a;b", "a/b", "$(x)", "a\nb", "ä",
+        ] {
+            assert!(!valid_package_name(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn versions_have_at_most_one_numeric_epoch_and_start_with_a_digit() {
+        for v in [
+            "1",
+            "1:2.0-1",
+            "2.4.7-1ubuntu4.6",
+            "1.0~rc1",
+            "2^git1-1.el9_2",
+            "1.0+dfsg-1-2",
+        ] {
+            assert!(valid_version(v), "{v}");
+        }
+        for v in [
+            "",
+            "a1",
+            "-1",
+            "1:",
+            ":1",
+            "1:2:3",
+            "e:1",
+            "1-",
+            "1 2",
+            "1;2",
+            "1234567890:1",
+            "1:a",
+        ] {
+            assert!(!valid_version(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn service_names_are_unit_names_not_options() {
+        for s in [
+            "apache2",
+            "getty@tty1.service",
+            "p_mysql",
+            "p_mysql:0",
+            "a\\x2db",
+        ] {
+            assert!(valid_service_name(s), "{s}");
+        }
+        for s in ["", "-H", "a b", "a\tb", "a/b", "a;b", "a\nb"] {
+            assert!(!valid_service_name(s), "{s:?}");
+        }
+    }
+}

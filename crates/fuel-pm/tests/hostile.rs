@@ -1,0 +1,110 @@
+//! Hostile input is refused, with a place, before it can cost time or memory.
+
+use fuel_pm::{parse, Problem, MAX_DOCUMENT_BYTES};
+
+fn refused(bytes: &[u8]) -> Problem {
+    let mut problems = parse(bytes).expect_err("hostile input was accepted").0;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    problems.remove(0)
+}
+
+/// Ten levels of ten aliases each: 10^10 nodes if expanded.
+fn billion_laughs() -> String {
+    let mut yaml = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for level in 1..10 {
+        let previous = format!("*a{}", level - 1);
+        let items = vec![previous; 10].join(", ");
+        yaml.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+    }
+    yaml.push_str("packages: *a9\n");
+    yaml
+}
+
+#[test]
+fn a_billion_laughs_document_is_refused_at_its_first_alias() {
+    let p = refused(billion_laughs().as_bytes());
+    assert_eq!((p.line, p.column), (2, 10));
+    assert_eq!(
+        p.message,
+        "YAML aliases (*name) are not accepted in a package document"
+    );
+    assert_eq!(p.hint.as_deref(), Some("write the value out in full"));
+}
+
+#[test]
+fn a_60_kib_flow_nested_document_is_refused_at_the_level_past_the_limit() {
+    let yaml = format!(
+        "packages: {}{}\n",
+        "[".repeat(30 * 1024),
+        "]".repeat(30 * 1024)
+    );
+    let p = refused(yaml.as_bytes());
+    assert_eq!(p.message, "the document is nested more than 32 levels deep");
+    assert_eq!((p.line, p.column), (1, 11 + 32));
+}
+
+#[test]
+fn a_60_kib_block_nested_document_is_refused() {
+    let mut yaml = String::from("packages:\n");
+    let mut depth = 0;
+    while yaml.len() < 60 * 1024 {
+        yaml.push_str(&format!("{}- name:\n", "  ".repeat(depth)));
+        depth += 1;
+    }
+    let p = refused(yaml.as_bytes());
+    assert_eq!(p.message, "the document is nested more than 32 levels deep");
+    assert_eq!(p.line, 17);
+}
+
+#[test]
+fn a_document_over_the_size_limit_is_refused_before_parsing() {
+    // Not even YAML: only its size is looked at.
+    let bytes = vec![b'['; MAX_DOCUMENT_BYTES + 1];
+    let p = refused(&bytes);
+    assert_eq!((p.line, p.column), (1, 1));
+    assert_eq!(
+        p.message,
+        format!(
+            "the document is {} bytes, more than the {MAX_DOCUMENT_BYTES} accepted",
+            MAX_DOCUMENT_BYTES + 1
+        )
+    );
+}
+
+#[test]
+fn a_document_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+    let p = refused(b"packages:\n- name: caf\xe9\n");
+    assert_eq!((p.line, p.column), (2, 12));
+    assert_eq!(
+        p.message,
+        "the document is not UTF-8: byte 0xe9 at byte offset 21 is not valid UTF-8"
+    );
+    assert_eq!(p.hint.as_deref(), Some("save the document as UTF-8"));
+}
+
+#[test]
+fn a_file_of_several_documents_is_refused_at_the_second() {
+    let p = refused(b"packages: []\n---\npackages: []\n");
+    assert_eq!((p.line, p.column), (2, 1));
+    assert_eq!(p.message, "a second YAML document (`---`) in the file");
+}
+
+#[test]
+fn a_yaml_syntax_error_is_one_problem_with_its_place() {
+    let p = refused(b"packages:\n- name: a\n  version: [1\n");
+    assert_eq!(p.line, 3, "{p:?}");
+    assert!(!p.message.contains(" at line "), "{}", p.message);
+}
+
+#[test]
+fn a_document_of_too_many_nodes_is_refused() {
+    let items = vec!["a"; fuel_pm::MAX_NODES].join(",");
+    let p = refused(format!("packages: [{items}]\n").as_bytes());
+    assert_eq!(
+        p.message,
+        format!(
+            "the document has more than {} YAML nodes",
+            fuel_pm::MAX_NODES
+        )
+    );
+}
