@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fuel_upgrade::release_packages::{self, After};
 use fuel_upgrade::{
-    plan::DEFAULT_PLAN, release_packages, report::ProgressLog, runner::default_log, Options,
-    Report, RunError, Runner,
+    plan::DEFAULT_PLAN, report::ProgressLog, runner::default_log, Options, Report, RunError, Runner,
 };
 
 /// Upgrade the Fuel master node to the release of the installed plan; every
@@ -140,12 +140,12 @@ fn main() -> ExitCode {
             Command::Resume { .. } => runner.resume().await.map(|r| print_report(&r, json)),
             Command::Rollback => {
                 let report = runner.rollback().await?;
-                release_packages::after_rollback(&runner, &root, &log).await?;
+                release_packages::after(After::Rollback, &runner, &root, &log).await?;
                 Ok(print_report(&report, json))
             }
             Command::Cleanup => {
                 let report = runner.cleanup().await?;
-                release_packages::after_cleanup(&runner, &root, &log).await?;
+                release_packages::after(After::Cleanup, &runner, &root, &log).await?;
                 Ok(print_report(&report, json))
             }
             Command::Status => {

@@ -12,14 +12,11 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fuel_version::{compare_releases, InstalledPackage};
+use fuel_version::compare_releases;
 
 use crate::plan::Plan;
 use crate::report::ProgressLog;
 use crate::{RunError, Runner};
-
-/// The name of release X.Y.Z's package is this prefix + X.Y.Z.
-pub const RELEASE_PACKAGE_PREFIX: &str = "fuel-release-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleasePackagesError {
@@ -96,27 +93,13 @@ pub fn installed(root: &Path) -> Result<Vec<ReleasePackage>, ReleasePackagesErro
             source,
         }
     })?;
-    Ok(release_packages(&all))
-}
-
-/// The fuel-release-X.Y.Z among `all`, oldest first.
-pub fn release_packages(all: &[InstalledPackage]) -> Vec<ReleasePackage> {
-    let mut found: Vec<ReleasePackage> = all
-        .iter()
-        .filter_map(|p| {
-            let release = p.name.strip_prefix(RELEASE_PACKAGE_PREFIX)?;
-            let numeric = release.split('.').count() == 3
-                && release
-                    .split('.')
-                    .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-            numeric.then(|| ReleasePackage {
-                name: p.name.clone(),
-                release: release.to_string(),
-            })
+    Ok(fuel_version::release_packages(&all)
+        .into_iter()
+        .map(|(release, p)| ReleasePackage {
+            name: p.name.clone(),
+            release: release.to_string(),
         })
-        .collect();
-    found.sort_by(|a, b| compare_releases(&a.release, &b.release));
-    found
+        .collect())
 }
 
 /// After a successful upgrade to `deployed`: erases, with the real rpm, every
@@ -231,27 +214,21 @@ pub fn before_apply(root: &Path, plan: &Path) -> Result<(), RunError> {
     }
 }
 
-/// After a successful `cleanup`: the releases older than the deployed one
-/// are retired (their fuel-release erased).
-pub async fn after_cleanup(
-    runner: &Runner,
-    root: &Path,
-    log: &ProgressLog,
-) -> Result<(), RunError> {
-    let Some(deployed) = runner.status().await?.deployed_release else {
-        return Ok(());
-    };
-    for name in retire_older(root, &deployed).map_err(failed)? {
-        log.line(format!(
-            "erased {name}: its repositories are no longer configured (release {deployed} is deployed)"
-        ));
-    }
-    Ok(())
+/// The command a hook follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// A successful `cleanup`: the releases older than the deployed one are
+    /// retired (their fuel-release erased).
+    Cleanup,
+    /// A successful `rollback`: the older release's repositories are still
+    /// configured (nothing is erased); says how to return the packages too.
+    Rollback,
 }
 
-/// After a successful `rollback`: the older release's repositories are still
-/// configured (nothing is erased); says how to return the packages too.
-pub async fn after_rollback(
+/// Runs the hook of `command`, against the release fuel-upgrade records as
+/// deployed (none recorded: nothing to do).
+pub async fn after(
+    command: After,
     runner: &Runner,
     root: &Path,
     log: &ProgressLog,
@@ -259,8 +236,19 @@ pub async fn after_rollback(
     let Some(deployed) = runner.status().await?.deployed_release else {
         return Ok(());
     };
-    if let Some(advice) = after_rollback_advice(root, &deployed).map_err(failed)? {
-        log.line(advice);
+    match command {
+        After::Cleanup => {
+            for name in retire_older(root, &deployed).map_err(failed)? {
+                log.line(format!(
+                    "erased {name}: its repositories are no longer configured (release {deployed} is deployed)"
+                ));
+            }
+        }
+        After::Rollback => {
+            if let Some(advice) = after_rollback_advice(root, &deployed).map_err(failed)? {
+                log.line(advice);
+            }
+        }
     }
     Ok(())
 }
@@ -268,35 +256,6 @@ pub async fn after_rollback(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn package(name: &str) -> InstalledPackage {
-        InstalledPackage {
-            name: name.into(),
-            version: "1".into(),
-            release: "1".into(),
-            arch: "noarch".into(),
-            vcs: None,
-            sha: None,
-            sha_from: None,
-        }
-    }
-
-    #[test]
-    fn release_packages_are_the_fuel_release_x_y_z_oldest_first() {
-        let all = [
-            package("fuel-release-10.0.0"),
-            package("fuel"),
-            package("fuel-release-7.0.0"),
-            package("fuel-release-notes"),
-            package("fuel-release-8.0.0"),
-            package("fuel-release"),
-        ];
-        let names: Vec<String> = release_packages(&all)
-            .into_iter()
-            .map(|p| p.release)
-            .collect();
-        assert_eq!(names, ["7.0.0", "8.0.0", "10.0.0"]);
-    }
 
     #[test]
     fn a_root_without_rpm_database_has_no_release_packages() {

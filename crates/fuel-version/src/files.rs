@@ -102,23 +102,29 @@ impl Root<'_> {
 }
 
 /// The installed package shipping a file of `package`: itself, or for
-/// fuel-release, which carries its release in its name so that releases
-/// install side by side, the newest `fuel-release-X.Y.Z`.
+/// fuel-release the newest `fuel-release-X.Y.Z` ([`release_packages`]).
 fn provider<'a>(installed: &'a [InstalledPackage], package: &str) -> Option<&'a InstalledPackage> {
     installed.iter().find(|p| p.name == package).or_else(|| {
         (package == FUEL_ISSUE_PACKAGE)
-            .then(|| {
-                installed
-                    .iter()
-                    .filter_map(|p| {
-                        let release = p.name.strip_prefix(FUEL_ISSUE_PACKAGE)?.strip_prefix('-')?;
-                        crate::release::is_release(release).then_some((release, p))
-                    })
-                    .max_by(|a, b| crate::release::compare_releases(a.0, b.0))
-                    .map(|(_, p)| p)
-            })
+            .then(|| release_packages(installed).last().map(|(_, p)| *p))
             .flatten()
     })
+}
+
+/// The installed `fuel-release-X.Y.Z` packages with their X.Y.Z, oldest
+/// first. fuel-release carries its release in its name, so that releases
+/// install side by side and an upgrade keeps the older one until
+/// `fuel-upgrade cleanup` retires it.
+pub fn release_packages(installed: &[InstalledPackage]) -> Vec<(&str, &InstalledPackage)> {
+    let mut found: Vec<(&str, &InstalledPackage)> = installed
+        .iter()
+        .filter_map(|p| {
+            let release = p.name.strip_prefix(FUEL_ISSUE_PACKAGE)?.strip_prefix('-')?;
+            crate::release::is_release(release).then_some((release, p))
+        })
+        .collect();
+    found.sort_by(|a, b| crate::release::compare_releases(a.0, b.0));
+    found
 }
 
 fn unknown<T>(reason: String) -> Field<T> {
@@ -407,6 +413,8 @@ mod tests {
             installed("fuel-release-notes", "1.0"),
             installed("fuel", "10.0.0"),
         ];
+        let releases: Vec<&str> = release_packages(&all).iter().map(|(r, _)| *r).collect();
+        assert_eq!(releases, ["7.0.0", "8.0.0", "10.0.0"]);
         let found = |package| provider(&all, package).map(|p| p.name.as_str());
         assert_eq!(found(FUEL_ISSUE_PACKAGE), Some("fuel-release-10.0.0"));
         assert_eq!(found(BUILDSTAMP_PACKAGE), Some("fuel"));
