@@ -134,12 +134,13 @@ pub fn shell_failed(ran: &Ran, check: bool) -> bool {
         })
 }
 
-/// Who holds one of dnf's locks, from its exit-200 message ("RPMDB already locked by 1234").
+/// Who holds one of dnf's locks, from its message ("RPMDB already locked by
+/// 1234"): dnf exits 200 with it, its shell prints it as an `Error:` and goes on.
 pub fn dnf_lock_holder(ran: &Ran) -> Option<String> {
-    if ran.code != Some(LOCKED_EXIT) {
+    let said = format!("{}\n{}", ran.stderr, ran.stdout);
+    if ran.code != Some(LOCKED_EXIT) && !said.contains("already locked by ") {
         return None;
     }
-    let said = format!("{}\n{}", ran.stderr, ran.stdout);
     let pid = said.lines().find_map(|l| {
         let (_, rest) = l.split_once("already locked by ")?;
         rest.trim().parse::<i32>().ok()
@@ -334,13 +335,18 @@ mod tests {
             stderr: "RPMDB already locked by 999999999\n".into(),
         };
         assert_eq!(dnf_lock_holder(&ran).as_deref(), Some("process 999999999"));
-        assert_eq!(
-            dnf_lock_holder(&Ran {
-                code: Some(1),
-                ..ran
-            }),
-            None
-        );
+        let in_shell = Ran {
+            code: Some(0),
+            stderr: "> > Error: RPMDB already locked by 999999999\n".into(),
+            ..ran.clone()
+        };
+        assert_eq!(dnf_lock_holder(&in_shell).as_deref(), Some("process 999999999"));
+        let other = Ran {
+            code: Some(1),
+            stderr: "Error: Unable to find a match: x\n".into(),
+            ..ran
+        };
+        assert_eq!(dnf_lock_holder(&other), None);
     }
 
     #[test]
