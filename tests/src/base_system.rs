@@ -1,9 +1,10 @@
 //! A tiny base system for empty install roots: Debian's static busybox as an
 //! rpm, so scriptlets and `sh -c` work in `rpm --root R` / `dnf --installroot R`
 //! (an empty root has no /bin/sh). End-to-end tests build it with the same
-//! builder as the release set and install it first; it is never shipped.
+//! builder as the release set (fuel-rpm) and install it first; it is never
+//! shipped, so it lives with the tests.
 
-use crate::package::*;
+use fuel_rpm::package::*;
 use std::path::Path;
 
 /// Name of the package [`busybox_base`] describes.

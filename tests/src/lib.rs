@@ -2,6 +2,7 @@
 //! which real tools a test needs. A missing tool is a failure, never a skip:
 //! `cargo xtask test` installs them, so a missing one means the test bed is wrong.
 
+pub mod base_system;
 pub mod build_cache;
 pub mod http;
 pub mod node;

@@ -8,9 +8,7 @@
 //!   built packages; what `cargo xtask rpm` runs and tests call.
 //! - `build`: [`PackageDef`] → signed, reproducible `.rpm` file, streaming.
 //! - [`repo`]: a directory of rpms → `repodata/` that dnf accepts.
-//! - [`base_system`]: a busybox package so test install roots have /bin/sh.
 
-pub mod base_system;
 pub mod build;
 pub mod lint;
 pub mod package;
