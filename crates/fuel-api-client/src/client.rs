@@ -1,10 +1,14 @@
-use reqwest::{Method, StatusCode};
+//! The typed client: one method per API call, HTTP statuses as `ClientError` variants.
+
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::{
     ApiError, Cluster, Credentials, Health, NewCluster, NewNode, NewRelease, NewTask, Node,
-    NodeUpdate, Release, Task, TaskFilter, TaskUpdate, Token, VersionInfo, AUTH_HEADER,
+    NodeUpdate, PackageRevision, Release, Task, TaskFilter, TaskUpdate, Token, VersionInfo,
+    AUTH_HEADER, YAML_CONTENT_TYPE,
 };
 
 /// What a call can fail with. The HTTP statuses callers act on have their
@@ -28,9 +32,14 @@ pub enum ClientError {
     /// 409: e.g. a release with the same name and version exists already.
     #[error("conflict: {0}")]
     Conflict(ApiError),
-    /// 400 or 413: the request body or query was refused; `field` names the culprit.
+    /// 400 or 413: the request body or query was refused; `field` names the
+    /// culprit, `problems` lists every problem of a refused package document.
     #[error("invalid request (HTTP {status}): {error}")]
     Invalid { status: u16, error: ApiError },
+    /// 412: the `If-Match` given is not the current document's entity tag:
+    /// someone changed it since it was read. Download it again.
+    #[error("the document changed since it was read ({0}): download it again and redo the change")]
+    PreconditionFailed(ApiError),
     /// Any other non-success status.
     #[error("the Fuel API answered HTTP {status}: {error}")]
     Status { status: u16, error: ApiError },
@@ -45,6 +54,7 @@ impl ClientError {
             ClientError::Unauthorized(_) => Some(401),
             ClientError::NotFound(_) => Some(404),
             ClientError::Conflict(_) => Some(409),
+            ClientError::PreconditionFailed(_) => Some(412),
             ClientError::Invalid { status, .. } | ClientError::Status { status, .. } => {
                 Some(*status)
             }
@@ -55,9 +65,10 @@ impl ClientError {
     /// The error body the server sent, when it sent one.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            ClientError::Unauthorized(e) | ClientError::NotFound(e) | ClientError::Conflict(e) => {
-                Some(e)
-            }
+            ClientError::Unauthorized(e)
+            | ClientError::NotFound(e)
+            | ClientError::Conflict(e)
+            | ClientError::PreconditionFailed(e) => Some(e),
             ClientError::Invalid { error, .. } | ClientError::Status { error, .. } => Some(error),
             _ => None,
         }
@@ -227,6 +238,90 @@ impl Client {
             .await
     }
 
+    /// Uploads `yaml` as the environment's package document, exactly these
+    /// bytes. With `if_match` (an ETag from a download or a revision) the
+    /// upload fails with `PreconditionFailed` if the document changed since;
+    /// a refused document fails with `Invalid` listing every problem.
+    pub async fn put_package_manipulation(
+        &self,
+        cluster_id: i64,
+        yaml: &[u8],
+        if_match: Option<&str>,
+    ) -> Result<PackageRevision, ClientError> {
+        let url = format!("{}{}", self.base, package_path(cluster_id));
+        let mut request = self
+            .request(Method::PUT, &url)
+            .header(CONTENT_TYPE, YAML_CONTENT_TYPE)
+            .body(yaml.to_vec());
+        if let Some(etag) = if_match {
+            request = request.header(IF_MATCH, etag);
+        }
+        let response = self.execute(request, &url).await?;
+        json(response, url).await
+    }
+
+    /// The current document's bytes, exactly as uploaded, and its ETag.
+    pub async fn get_package_manipulation(
+        &self,
+        cluster_id: i64,
+    ) -> Result<(Vec<u8>, String), ClientError> {
+        let url = format!("{}{}", self.base, package_path(cluster_id));
+        let response = self.execute(self.request(Method::GET, &url), &url).await?;
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::Decode {
+                url: url.clone(),
+                reason: "the document came without an ETag".to_string(),
+            })?;
+        Ok((bytes(response, &url).await?, etag))
+    }
+
+    /// Removes the environment's document (its revisions are kept, and the
+    /// deletion is one of them).
+    pub async fn delete_package_manipulation(&self, cluster_id: i64) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &package_path(cluster_id))
+            .await
+    }
+
+    /// Removes the document only if it is still the one tagged `etag`
+    /// (else `PreconditionFailed`).
+    pub async fn delete_package_manipulation_if_match(
+        &self,
+        cluster_id: i64,
+        etag: &str,
+    ) -> Result<(), ClientError> {
+        let url = format!("{}{}", self.base, package_path(cluster_id));
+        let request = self.request(Method::DELETE, &url).header(IF_MATCH, etag);
+        self.execute(request, &url).await.map(drop)
+    }
+
+    /// Every revision of the environment's document, oldest first.
+    pub async fn list_package_revisions(
+        &self,
+        cluster_id: i64,
+    ) -> Result<Vec<PackageRevision>, ClientError> {
+        let path = format!("{}/revisions", package_path(cluster_id));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// The bytes of one revision of the environment's document.
+    pub async fn get_package_revision(
+        &self,
+        cluster_id: i64,
+        revision: i64,
+    ) -> Result<Vec<u8>, ClientError> {
+        let url = format!(
+            "{}{}/revisions/{revision}",
+            self.base,
+            package_path(cluster_id)
+        );
+        let response = self.execute(self.request(Method::GET, &url), &url).await?;
+        bytes(response, &url).await
+    }
+
     async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -235,17 +330,7 @@ impl Client {
     ) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let response = self.send(method, &url, body).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Transport {
-                url: url.clone(),
-                source,
-            })?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            url,
-            reason: e.to_string(),
-        })
+        json(response, url).await
     }
 
     async fn call_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
@@ -253,20 +338,35 @@ impl Client {
         self.send(method, &url, None::<&()>).await.map(drop)
     }
 
-    /// Sends the request; a non-success status becomes the matching error.
+    /// A request carrying the token, if this client has one.
+    fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.token {
+            Some(token) => request.header(AUTH_HEADER, token),
+            None => request,
+        }
+    }
+
+    /// Sends the request with `body` as JSON.
     async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
         url: &str,
         body: Option<&B>,
     ) -> Result<reqwest::Response, ClientError> {
-        let mut request = self.http.request(method, url);
-        if let Some(token) = &self.token {
-            request = request.header(AUTH_HEADER, token);
-        }
+        let mut request = self.request(method, url);
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.execute(request, url).await
+    }
+
+    /// Sends the request; a non-success status becomes the matching error.
+    async fn execute(
+        &self,
+        request: RequestBuilder,
+        url: &str,
+    ) -> Result<reqwest::Response, ClientError> {
         let response = request
             .send()
             .await
@@ -290,6 +390,7 @@ impl Client {
             StatusCode::UNAUTHORIZED => ClientError::Unauthorized(error),
             StatusCode::NOT_FOUND => ClientError::NotFound(error),
             StatusCode::CONFLICT => ClientError::Conflict(error),
+            StatusCode::PRECONDITION_FAILED => ClientError::PreconditionFailed(error),
             StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => ClientError::Invalid {
                 status: status.as_u16(),
                 error,
@@ -300,4 +401,30 @@ impl Client {
             },
         })
     }
+}
+
+fn package_path(cluster_id: i64) -> String {
+    format!("/api/v1/clusters/{cluster_id}/package_manipulation")
+}
+
+async fn bytes(response: reqwest::Response, url: &str) -> Result<Vec<u8>, ClientError> {
+    response
+        .bytes()
+        .await
+        .map(|bytes| bytes.to_vec())
+        .map_err(|source| ClientError::Transport {
+            url: url.to_string(),
+            source,
+        })
+}
+
+async fn json<T: DeserializeOwned>(
+    response: reqwest::Response,
+    url: String,
+) -> Result<T, ClientError> {
+    let bytes = bytes(response, &url).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+        url,
+        reason: e.to_string(),
+    })
 }

@@ -20,7 +20,8 @@ pub struct Config {
     /// `sqlite:///path/to/file.db` (created when missing) or `postgres://user:pass@host/db`.
     #[serde(default = "default_database_url")]
     pub database_url: String,
-    /// Request bodies larger than this are refused with 413.
+    /// JSON request bodies larger than this are refused with 413. Package
+    /// documents have their own limit, `fuel_pm::MAX_DOCUMENT_BYTES`.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
     /// The root fuel-version reads /api/version's answer from ("/" on a master).

@@ -17,23 +17,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Failure;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Failure> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Failure::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request body is too large: send less (see body_limit_bytes)",
-                    )
-                } else {
-                    Failure::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("cannot read the request body: {rejection}"),
-                    )
-                }
-            })?;
+        let bytes = read_body(request, state).await?;
         parse(&bytes).map(JsonBody)
     }
+}
+
+/// The whole body, within the route's `DefaultBodyLimit` (413 beyond it).
+pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, Failure> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Failure::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body is too large: send less (see body_limit_bytes)",
+                )
+            } else {
+                Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the request body: {rejection}"),
+                )
+            }
+        })
 }
 
 /// Parses a JSON document, naming the offending field in the error.
@@ -97,8 +102,9 @@ pub fn parse_query(query: Option<&str>) -> Result<Vec<(String, String)>, Failure
     })
 }
 
-/// A numeric id given as the query parameter `name` (e.g. `?cluster_id=3`).
-pub fn query_id(name: &str, value: &str) -> Result<i64, Failure> {
+/// A numeric id given as the query or path parameter `name` (e.g.
+/// `?cluster_id=3`); anything else is a 400 naming it.
+pub fn numeric_id(name: &str, value: &str) -> Result<i64, Failure> {
     value
         .parse()
         .map_err(|_| Failure::invalid(name, format!("`{value}` is not a numeric {name}")))
@@ -114,9 +120,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e| Failure::invalid("id", e.to_string()))?;
-        raw.parse()
-            .map(ResourceId)
-            .map_err(|_| Failure::invalid("id", format!("`{raw}` is not a numeric id")))
+        numeric_id("id", &raw).map(ResourceId)
     }
 }
 

@@ -4,6 +4,7 @@
 mod clusters;
 mod health;
 mod nodes;
+mod package_documents;
 mod releases;
 mod tasks;
 mod tokens;
@@ -30,6 +31,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .merge(tasks::routes())
         .merge(clusters::routes())
         .merge(nodes::routes())
+        .merge(package_documents::routes())
         .merge(tokens::protected_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let public = Router::new()

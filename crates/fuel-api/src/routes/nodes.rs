@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use fuel_api_client::{HostKey, NewNode, Node, NodeUpdate, NODE_STATUSES};
 
 use crate::error::{ApiResult, Failure};
-use crate::json_body::{parse_query, query_id, JsonBody, ResourceId};
+use crate::json_body::{numeric_id, parse_query, JsonBody, ResourceId};
 use crate::state::AppState;
 use crate::store::{NodeChanges, NodeClash, WriteError};
 
@@ -126,7 +126,7 @@ async fn list(
     let mut cluster_id = None;
     for (key, value) in parse_query(query.as_deref())? {
         match key.as_str() {
-            "cluster_id" => cluster_id = Some(query_id("cluster_id", &value)?),
+            "cluster_id" => cluster_id = Some(numeric_id("cluster_id", &value)?),
             other => {
                 return Err(Failure::invalid(
                     other,

@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use fuel_api_client::{NewTask, Task, TaskFilter, TaskUpdate};
 
 use crate::error::{ApiResult, Failure};
-use crate::json_body::{parse_query, query_id, require_text, JsonBody, ResourceId};
+use crate::json_body::{numeric_id, parse_query, require_text, JsonBody, ResourceId};
 use crate::state::AppState;
 use crate::store::WriteError;
 
@@ -27,7 +27,7 @@ fn parse_filter(query: Option<&str>) -> Result<TaskFilter, Failure> {
                         .map_err(|e: String| Failure::invalid("status", e))?,
                 )
             }
-            "cluster_id" => filter.cluster_id = Some(query_id("cluster_id", &value)?),
+            "cluster_id" => filter.cluster_id = Some(numeric_id("cluster_id", &value)?),
             other => {
                 return Err(Failure::invalid(
                     other,

@@ -3,6 +3,7 @@
 
 mod clusters;
 mod nodes;
+mod package_revisions;
 mod releases;
 mod tasks;
 mod tokens;
@@ -16,6 +17,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use nodes::{NodeChanges, NodeClash};
+pub use package_revisions::NewRevision;
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

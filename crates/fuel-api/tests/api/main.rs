@@ -6,6 +6,8 @@ mod auth;
 mod clusters;
 mod durability;
 mod nodes;
+mod package_documents;
+mod package_errors_http;
 mod public_endpoints;
 mod releases;
 mod tasks;
