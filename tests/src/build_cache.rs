@@ -61,8 +61,16 @@ pub fn cached(path: &Path, build: impl FnOnce(&Path)) -> PathBuf {
         if path.exists() {
             return;
         }
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        remove_any(&tmp);
+        // Holding the lock, any temporary build is a dead process's leftover.
+        let prefix = format!(".{name}.tmp-");
+        if let Ok(siblings) = fs::read_dir(path.parent().unwrap()) {
+            for entry in siblings.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    remove_any(&entry.path());
+                }
+            }
+        }
+        let tmp = path.with_file_name(format!("{prefix}{}", std::process::id()));
         build(&tmp);
         fs::rename(&tmp, path)
             .unwrap_or_else(|e| panic!("renaming {} to {}: {e}", tmp.display(), path.display()));
