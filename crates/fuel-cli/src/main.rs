@@ -34,6 +34,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Man { dir } => return commands::completion::write_man_pages(dir),
         _ => {}
     }
+    // A document to upload is checked before any connection (or login) is made.
+    let upload = match &cli.command {
+        Command::Package(args) => commands::package::check(args)?,
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -42,7 +47,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let result = match &cli.command {
             Command::Env(args) => commands::env::run(&session, args, cli.json).await,
             Command::Node(args) => commands::node::run(&session, args, cli.json).await,
-            Command::Package(args) => commands::package::run(&session, args, cli.json).await,
+            Command::Package(args) => {
+                commands::package::run(&session, args, upload, cli.json).await
+            }
             Command::Task(args) => commands::task::run(&session, args, cli.json).await,
             Command::Completion { .. } | Command::Man { .. } => Ok(()),
         };

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::Context;
 use clap::CommandFactory;
 use clap_complete::Shell;
-use fuel_cli::atomic_write::write_atomically;
 
 use crate::cli::{Cli, CompletionShell};
 use crate::output;
@@ -41,7 +40,8 @@ fn write_pages(
     let mut roff = Vec::new();
     clap_mangen::Man::new(page).render(&mut roff)?;
     let path = dir.join(format!("{name}.1"));
-    write_atomically(&path, &roff).with_context(|| format!("writing {}", path.display()))?;
+    fuel_atomic::write_file(&path, &roff, 0o644)
+        .with_context(|| format!("writing {}", path.display()))?;
     written.push(path.display().to_string());
     for sub in command
         .get_subcommands()

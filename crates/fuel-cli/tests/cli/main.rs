@@ -12,3 +12,5 @@ mod fuel;
 mod connection;
 mod environments;
 mod nodes;
+mod offline;
+mod packages;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 
 use fuel_api_client::{Node, OsFamily};
-use fuel_e2e::require_tool;
+use fuel_test_bed::require_tool;
 
 use crate::fuel::Fuel;
 use crate::support::{on_both_backends, release_and_cluster, Backend, TestApi};
