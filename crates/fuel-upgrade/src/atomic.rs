@@ -2,4 +2,4 @@
 //! old content or the new one, never a torn file. The workspace's one
 //! definition is [`fuel_atomic`]; this module names what the upgrade uses.
 
-pub use fuel_atomic::{remove, rename, symlink, sync_dir, write_file};
+pub use fuel_atomic::{remove, rename, symlink, write_file};

@@ -2,24 +2,35 @@
 //!
 //! After `dnf install fuel-X.Y.Z`, `fuel-upgrade` stops the old release's
 //! containers, starts the new ones, applies file actions and registers
-//! fixtures, as a [`plan::Plan`] says. Every action's intent and prior state
-//! are journaled first ([`journal`]), so a run killed at any instant is
-//! resumed or rolled back exactly ([`runner::Runner`]).
+//! fixtures, as the plan says. Every action's intent and prior state are
+//! journaled first, so a run killed at any instant is resumed or rolled back
+//! exactly. The library serves its binary: [`Runner`] runs the commands.
+//! Module map: crates/fuel-upgrade/ARCHITECTURE.md.
 
-pub mod atomic;
-pub mod engine;
-pub mod fault;
-pub mod files;
-pub mod fixtures;
-pub mod health;
-pub mod journal;
-pub mod master;
-pub mod plan;
-pub mod preflight;
+mod atomic;
+mod context;
+mod engine;
+mod error;
+mod fault;
+mod files;
+mod fixtures;
+mod forward;
+mod health;
+mod journal;
+mod live;
+mod master;
+mod plan;
+mod preflight;
 pub mod release_packages;
-pub mod report;
-pub mod runner;
+mod report;
+mod rollback;
+mod runner;
+mod state;
+mod status;
+mod steps;
 
-pub use plan::{Plan, PlanError};
-pub use report::Report;
-pub use runner::{Options, RunError, Runner, Status};
+pub use error::RunError;
+pub use plan::DEFAULT_PLAN;
+pub use report::{ProgressLog, Report};
+pub use runner::{default_log, Options, Runner};
+pub use status::Status;

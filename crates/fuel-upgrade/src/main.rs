@@ -6,9 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use fuel_upgrade::release_packages::{self, After};
-use fuel_upgrade::{
-    plan::DEFAULT_PLAN, report::ProgressLog, runner::default_log, Options, Report, RunError, Runner,
-};
+use fuel_upgrade::{default_log, Options, ProgressLog, Report, RunError, Runner, DEFAULT_PLAN};
 
 /// Upgrade the Fuel master node to the release of the installed plan; every
 /// step is journaled, so an interrupted run can be resumed or rolled back.

@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::engine::Engine;
 use crate::files::under;
+use crate::fixtures;
 use crate::journal::Journal;
+use crate::master::Master;
 use crate::plan::{FileAction, Plan};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,14 +61,105 @@ impl Check {
     }
 }
 
+/// What the preflight looks at; it changes none of it.
+pub(crate) struct Inputs<'a> {
+    pub plan: &'a Plan,
+    pub root: &'a Path,
+    pub state_dir: &'a Path,
+    /// The engine, or why it could not be reached.
+    pub engine: Result<&'a Engine, &'a str>,
+    /// The deployed release, when the engine answered.
+    pub current: Option<&'a str>,
+    /// Set when another run holds the lock.
+    pub lock_error: Option<String>,
+    pub journal: Option<&'a Journal>,
+    pub master: &'a Master,
+    pub force: bool,
+}
+
+/// Every preflight check, read-only, in the order the report lists them.
+pub(crate) async fn run_all(inputs: Inputs<'_>) -> Vec<Check> {
+    let Inputs {
+        plan,
+        root,
+        state_dir,
+        engine,
+        current,
+        lock_error,
+        journal,
+        master,
+        force,
+    } = inputs;
+    let mut checks = Vec::new();
+    checks.push(match lock_error {
+        None => Check::pass(
+            "no-other-upgrade",
+            "no other fuel-upgrade run holds the lock",
+        ),
+        Some(e) => Check::fail("no-other-upgrade", e, "wait until the other run finishes"),
+    });
+    checks.push(journal_check(journal));
+    checks.push(match engine {
+        Ok(_) => Check::pass("docker-engine", "the Docker engine answers"),
+        Err(e) => Check::fail(
+            "docker-engine",
+            e,
+            "start dockerd (systemctl start docker) or set DOCKER_HOST",
+        ),
+    });
+    checks.extend(release_checks(plan, current));
+    checks.push(archive_check(plan, root));
+    let docker_root = match engine {
+        Ok(e) => e.root_dir().await.map(PathBuf::from),
+        Err(_) => None,
+    };
+    checks.push(space_check(plan, root, docker_root.as_deref(), state_dir));
+    checks.push(match master.running_tasks().await {
+        Ok(t) if t.is_empty() => Check::pass(
+            "no-running-tasks",
+            format!("no task runs on {}", master.url()),
+        ),
+        Ok(t) => Check::fail(
+            "no-running-tasks",
+            format!(
+                "{} task(s) running on the master: {}",
+                t.len(),
+                t.join(", ")
+            ),
+            "wait for the deployments to finish (fuel task list) or stop them",
+        ),
+        Err(e) => Check::fail(
+            "no-running-tasks",
+            format!("cannot ask the master API: {e}"),
+            "start the Fuel API or pass --api-url/--api-token",
+        ),
+    });
+    if let Some(fx) = &plan.fixtures {
+        let file = under(root, &fx.openstack_yaml);
+        checks.push(match fixtures::releases(&file) {
+            Ok(r) => Check::pass(
+                "fixtures",
+                format!("{} releases in {}", r.len(), file.display()),
+            ),
+            Err(e) => Check::fail(
+                "fixtures",
+                e.to_string(),
+                "install fuel-openstack-metadata of the target release",
+            ),
+        });
+    }
+    apply_force(&mut checks, force);
+    checks
+}
+
 /// Applies `--force`: failed skippable checks become overridden.
-pub fn apply_force(checks: &mut [Check], force: bool) {
+fn apply_force(checks: &mut [Check], force: bool) {
     for c in checks {
         c.overridden = force && !c.passed && c.skippable;
     }
 }
 
-pub fn release_checks(plan: &Plan, current: Option<&str>) -> Vec<Check> {
+fn release_checks(plan: &Plan, current: Option<&str>) -> Vec<Check> {
     use std::cmp::Ordering;
     let target = plan.release.as_str();
     let mut out = Vec::new();
@@ -111,7 +205,7 @@ pub fn release_checks(plan: &Plan, current: Option<&str>) -> Vec<Check> {
     out
 }
 
-pub fn journal_check(journal: Option<&Journal>) -> Check {
+fn journal_check(journal: Option<&Journal>) -> Check {
     match journal {
         Some(j) if j.status.is_interrupted() => Check::fail(
             "interrupted-run",
@@ -128,7 +222,7 @@ pub fn journal_check(journal: Option<&Journal>) -> Check {
     }
 }
 
-pub fn archive_check(plan: &Plan, root: &Path) -> Check {
+fn archive_check(plan: &Plan, root: &Path) -> Check {
     let mut bad = Vec::new();
     let archives = plan.image_archives();
     for a in &archives {
@@ -158,12 +252,7 @@ pub fn archive_check(plan: &Plan, root: &Path) -> Check {
 /// Free space summed per mount point: image archives land in the engine's
 /// root, written and copied files on their target's mount, backups of
 /// overwritten files in the state directory.
-pub fn space_check(
-    plan: &Plan,
-    root: &Path,
-    docker_root: Option<&Path>,
-    state_dir: &Path,
-) -> Check {
+fn space_check(plan: &Plan, root: &Path, docker_root: Option<&Path>, state_dir: &Path) -> Check {
     let mounts = mount_points();
     let mut need: BTreeMap<PathBuf, u64> = BTreeMap::new();
     let mut add = |path: &Path, bytes: u64| {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::journal::{Journal, Progress};
+use crate::journal::{Journal, Progress, StepRecord};
 use crate::preflight::Check;
 
 /// Progress lines, to stderr and appended to the log file.
@@ -89,7 +89,7 @@ pub struct ActionReport {
 }
 
 impl Report {
-    pub fn new(command: &str, outcome: &str, namespace: &str, log: PathBuf) -> Report {
+    pub(crate) fn new(command: &str, outcome: &str, namespace: &str, log: PathBuf) -> Report {
         Report {
             command: command.to_string(),
             outcome: outcome.to_string(),
@@ -104,32 +104,31 @@ impl Report {
         }
     }
 
-    pub fn with_journal(mut self, journal: &Journal) -> Report {
+    pub(crate) fn with_journal(mut self, journal: &Journal) -> Report {
         self.from_release = journal.from_release.clone();
         self.to_release = Some(journal.to_release.clone());
-        self.steps = journal
-            .steps
-            .iter()
-            .map(|s| StepReport {
-                id: s.id.name().to_string(),
-                status: s.status,
-                elapsed_ms: s.elapsed_ms,
-                actions: s
-                    .actions
-                    .iter()
-                    .map(|a| ActionReport {
-                        action: a.action.describe(),
-                        status: a.status,
-                    })
-                    .collect(),
-            })
-            .collect();
+        self.steps = step_reports(&journal.steps);
         self.downtime_ms = match (journal.downtime_started_ms, journal.downtime_ended_ms) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
         self.error = self.error.or_else(|| journal.error.clone());
         self
+    }
+
+    /// The steps a run would take (`fuel-upgrade plan`).
+    pub(crate) fn with_planned(mut self, steps: &[StepRecord]) -> Report {
+        self.steps = step_reports(steps);
+        self
+    }
+
+    /// 2: preflight failed (nothing changed), 1: a step failed, 0 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self.outcome.as_str() {
+            "preflight-failed" => 2,
+            "failed" | "rolled-back-after-failure" => 1,
+            _ => 0,
+        }
     }
 
     pub fn to_text(&self) -> String {
@@ -193,6 +192,25 @@ impl Report {
         out.push_str(&format!("log: {}\n", self.log.display()));
         out
     }
+}
+
+fn step_reports(steps: &[StepRecord]) -> Vec<StepReport> {
+    steps
+        .iter()
+        .map(|s| StepReport {
+            id: s.id.name().to_string(),
+            status: s.status,
+            elapsed_ms: s.elapsed_ms,
+            actions: s
+                .actions
+                .iter()
+                .map(|a| ActionReport {
+                    action: a.action.describe(),
+                    status: a.status,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn status_word(p: Progress) -> &'static str {

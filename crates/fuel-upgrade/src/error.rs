@@ -1,0 +1,104 @@
+//! Why a command or one of its actions failed, typed, so the binary maps
+//! each failure to its exit code and the journal keeps the message.
+
+use std::path::PathBuf;
+
+use fuel_api_client::ClientError;
+
+use crate::engine::EngineError;
+use crate::fault::InjectedFailure;
+use crate::fixtures::FixtureError;
+use crate::health::HealthError;
+use crate::plan::PlanError;
+use crate::state::StateError;
+
+/// A command's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Api(#[from] ClientError),
+    #[error(transparent)]
+    Injected(#[from] InjectedFailure),
+    #[error("could not compute the steps (see the preflight)")]
+    NoSteps,
+    /// An action of a step failed.
+    #[error("{step} ({action}): {source}")]
+    Step {
+        step: &'static str,
+        action: String,
+        source: Box<ActionError>,
+    },
+    #[error("rollback of {action}: {source}; fix it and run `fuel-upgrade rollback` again")]
+    Undo {
+        action: String,
+        source: Box<ActionError>,
+    },
+    #[error("the run {run_id} was being rolled back: finish with `fuel-upgrade rollback`")]
+    RollbackUnfinished { run_id: String },
+    #[error("the run {run_id} stopped half-way: `fuel-upgrade resume` or `fuel-upgrade rollback` first (cleanup would remove what a rollback needs)")]
+    CleanupWouldLoseRollback { run_id: String },
+    /// A refusal with its reason (exit 3).
+    #[error("{0}")]
+    Refused(String),
+    /// A failure of the release-package hooks around the commands.
+    #[error("{0}")]
+    Failed(String),
+    #[error("{path}: {source}")]
+    Cleanup {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// 2: bad input or preflight, 3: refused (lock, wrong state), 1: other failures.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Plan(_) => 2,
+            RunError::Refused(_)
+            | RunError::RollbackUnfinished { .. }
+            | RunError::CleanupWouldLoseRollback { .. }
+            | RunError::State(StateError::Locked { .. }) => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// The failure of one action, of the capture of its prior state, or of its undo.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Health(#[from] HealthError),
+    #[error(transparent)]
+    Api(#[from] ClientError),
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
+    #[error(transparent)]
+    File(#[from] std::io::Error),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Injected(#[from] InjectedFailure),
+    #[error("service {0} is not in the plan")]
+    UnknownService(String),
+    #[error("{archive} does not contain the image {tag}: rebuild fuel-docker-images")]
+    ImageMissing { archive: PathBuf, tag: String },
+    #[error("the plan has no fixtures")]
+    NoFixtures,
+    #[error("release {name} ({version}) is no longer in {file}")]
+    FixtureGone {
+        name: String,
+        version: String,
+        file: PathBuf,
+    },
+    #[error("journal mismatch: the recorded prior state does not fit {0}")]
+    JournalMismatch(String),
+}

@@ -1,0 +1,279 @@
+//! Running the journaled steps forward (`apply`, `resume`): for each action,
+//! its prior state is captured and journaled as `started` before it runs,
+//! and it is journaled `done` after. Every action is idempotent, so a
+//! resumed run re-runs a `started` action with the prior state the killed
+//! run recorded (never re-captured from the half-changed system).
+
+use std::time::Instant;
+
+use futures_util::future::try_join_all;
+
+use crate::context::Context;
+use crate::engine::{ContainerSpec, Engine};
+use crate::error::{ActionError, RunError};
+use crate::fault;
+use crate::files;
+use crate::fixtures;
+use crate::health;
+use crate::journal::{now_ms, Action, Deployed, Journal, Prior, Progress, RunStatus};
+
+/// Runs every step not yet done; on success the journal says `applied`.
+pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), RunError> {
+    let dir = ctx.state.dir.clone();
+    for si in 0..journal.steps.len() {
+        let step = journal.steps[si].id;
+        if journal.steps[si].status == Progress::Done {
+            continue;
+        }
+        fault::point(&fault::before(step), &dir)?;
+        let started = Instant::now();
+        journal.steps[si].status = Progress::Started;
+        ctx.state.save_journal(journal)?;
+        ctx.progress.line(format!("{}: started", step.name()));
+        let n = journal.steps[si].actions.len();
+        for ai in 0..n {
+            if journal.steps[si].actions[ai].status == Progress::Done {
+                continue;
+            }
+            let action = journal.steps[si].actions[ai].action.clone();
+            if let Err(source) = one_action(ctx, journal, si, ai, &action).await {
+                journal.steps[si].actions[ai].status = Progress::Failed;
+                journal.steps[si].status = Progress::Failed;
+                journal.steps[si].elapsed_ms += started.elapsed().as_millis() as u64;
+                ctx.state.save_journal(journal)?;
+                return Err(RunError::Step {
+                    step: step.name(),
+                    action: action.describe(),
+                    source: Box::new(source),
+                });
+            }
+            if Some(ai + 1) == fault::half_index(n) {
+                fault::point(&fault::half(step), &dir)?;
+            }
+        }
+        journal.steps[si].status = Progress::Done;
+        journal.steps[si].elapsed_ms += started.elapsed().as_millis() as u64;
+        ctx.state.save_journal(journal)?;
+        ctx.progress.line(format!(
+            "{}: done in {:.2}s",
+            step.name(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    journal.status = RunStatus::Applied;
+    ctx.state.save_journal(journal)?;
+    Ok(())
+}
+
+/// Records the prior state (unless an interrupted run did), runs the action, records it done.
+async fn one_action(
+    ctx: &Context<'_>,
+    journal: &mut Journal,
+    si: usize,
+    ai: usize,
+    action: &Action,
+) -> Result<(), ActionError> {
+    let step = journal.steps[si].id;
+    let t = Instant::now();
+    if journal.steps[si].actions[ai].prior.is_none() {
+        let prior = capture(ctx, journal, si, ai, action).await?;
+        let record = &mut journal.steps[si].actions[ai];
+        record.prior = Some(prior);
+        record.status = Progress::Started;
+        if matches!(action, Action::Stop { .. }) && journal.downtime_started_ms.is_none() {
+            journal.downtime_started_ms = Some(now_ms());
+        }
+        ctx.state.save_journal(journal)?;
+    }
+    let mut prior = journal.steps[si].actions[ai]
+        .prior
+        .clone()
+        .expect("recorded above");
+    perform(ctx, journal, action, &mut prior).await?;
+    if ai == 0 {
+        fault::point(&fault::unrecorded(step), &ctx.state.dir)?;
+    }
+    let last_start = journal.steps[si].actions[ai + 1..]
+        .iter()
+        .all(|a| !matches!(a.action, Action::Start { .. }));
+    if matches!(action, Action::Start { .. }) && last_start && journal.downtime_started_ms.is_some()
+    {
+        journal.downtime_ended_ms = Some(now_ms());
+    }
+    let record = &mut journal.steps[si].actions[ai];
+    record.prior = Some(prior);
+    record.status = Progress::Done;
+    ctx.state.save_journal(journal)?;
+    ctx.progress.line(format!(
+        "{}: {} ({:.2}s)",
+        step.name(),
+        action.describe(),
+        t.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// What the action's undo will need, read before the action runs.
+async fn capture(
+    ctx: &Context<'_>,
+    journal: &Journal,
+    si: usize,
+    ai: usize,
+    action: &Action,
+) -> Result<Prior, ActionError> {
+    Ok(match action {
+        Action::RecordStart { .. } | Action::LoadImage { .. } => Prior::Nothing,
+        Action::Create { container, .. } => Prior::Container {
+            existed: ctx.engine.running(container).await?.is_some(),
+        },
+        Action::Stop { containers } => {
+            let names: Vec<String> = containers.iter().map(|c| c.name.clone()).collect();
+            Prior::Running {
+                running: running_of(ctx.engine, &names).await?,
+            }
+        }
+        Action::Start { containers, .. } => Prior::Running {
+            running: running_of(ctx.engine, containers).await?,
+        },
+        Action::File { action, .. } => {
+            let backup = ctx
+                .state
+                .backup_dir(&journal.run_id)
+                .join(format!("{si}-{ai}"));
+            files::capture(ctx.root, action, &backup)?
+        }
+        Action::Fixture { name, version } => Prior::Fixture {
+            present_before: ctx.master.find_release(name, version).await?.is_some(),
+            created_id: None,
+        },
+        Action::Finalize { .. } => Prior::Deployed {
+            previous: ctx.state.load_deployed()?,
+        },
+    })
+}
+
+async fn running_of(engine: &Engine, names: &[String]) -> Result<Vec<String>, ActionError> {
+    let mut running = Vec::new();
+    for n in names {
+        if engine.running(n).await? == Some(true) {
+            running.push(n.clone());
+        }
+    }
+    Ok(running)
+}
+
+async fn perform(
+    ctx: &Context<'_>,
+    journal: &Journal,
+    action: &Action,
+    prior: &mut Prior,
+) -> Result<(), ActionError> {
+    let plan = &journal.plan;
+    let engine = ctx.engine;
+    match action {
+        Action::RecordStart { .. } => Ok(()),
+        Action::LoadImage { archive, tags } => {
+            let mut missing = Vec::new();
+            for t in tags {
+                if !engine.image_present(t).await? {
+                    missing.push(t.clone());
+                }
+            }
+            if missing.is_empty() {
+                return Ok(());
+            }
+            engine.load_image(&files::under(ctx.root, archive)).await?;
+            for t in missing {
+                if !engine.image_present(&t).await? {
+                    return Err(ActionError::ImageMissing {
+                        archive: archive.clone(),
+                        tag: t,
+                    });
+                }
+            }
+            Ok(())
+        }
+        Action::Create { service, container } => {
+            if engine.running(container).await?.is_some() {
+                return Ok(());
+            }
+            let svc = plan
+                .service(service)
+                .ok_or_else(|| ActionError::UnknownService(service.clone()))?;
+            let label = format!(
+                "{}@{}",
+                ctx.plan_file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                &journal.plan_digest[..12.min(journal.plan_digest.len())]
+            );
+            let spec = ContainerSpec {
+                name: container.clone(),
+                namespace: &journal.namespace,
+                release: &plan.release,
+                plan_label: &label,
+                service: svc,
+                root: ctx.root,
+            };
+            engine.create(&spec).await?;
+            Ok(())
+        }
+        Action::Stop { containers } => {
+            try_join_all(containers.iter().map(|c| engine.stop(&c.name, None))).await?;
+            Ok(())
+        }
+        Action::Start {
+            services,
+            containers,
+        } => {
+            // Each container is probed as soon as it started, so the
+            // level waits for its slowest member once, not twice.
+            try_join_all(services.iter().zip(containers).map(|(s, c)| async move {
+                let svc = plan
+                    .service(s)
+                    .ok_or_else(|| ActionError::UnknownService(s.clone()))?;
+                engine.start(c).await?;
+                health::wait_healthy(engine, c, &svc.healthcheck, svc.host_network()).await?;
+                Ok::<(), ActionError>(())
+            }))
+            .await?;
+            Ok(())
+        }
+        Action::File { action, .. } => Ok(files::apply(ctx.root, action)?),
+        Action::Fixture { name, version } => {
+            let Prior::Fixture {
+                present_before,
+                created_id,
+            } = prior
+            else {
+                return Err(ActionError::JournalMismatch(action.describe()));
+            };
+            if *present_before {
+                return Ok(());
+            }
+            let source = plan.fixtures.as_ref().ok_or(ActionError::NoFixtures)?;
+            let all = fixtures::releases(&files::under(ctx.root, &source.openstack_yaml))?;
+            let release = all
+                .into_iter()
+                .find(|r| &r.name == name && &r.version == version)
+                .ok_or_else(|| ActionError::FixtureGone {
+                    name: name.clone(),
+                    version: version.clone(),
+                    file: source.openstack_yaml.clone(),
+                })?;
+            let created = ctx.master.create_release(&release).await?;
+            *created_id = Some(created.id);
+            Ok(())
+        }
+        Action::Finalize { release } => {
+            let deployed = Deployed {
+                release: release.clone(),
+                namespace: journal.namespace.clone(),
+                plan_digest: journal.plan_digest.clone(),
+            };
+            ctx.state.save_deployed(Some(&deployed))?;
+            Ok(())
+        }
+    }
+}
