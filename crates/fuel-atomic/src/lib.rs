@@ -119,6 +119,42 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     }
 }
 
+/// The temporary files that writes of `path` killed before their rename
+/// left beside it (`.NAME.PID-N.tmp`), for the caller to remove: an undo or
+/// a redo of an interrupted write puts the directory back as it was.
+pub fn leftover_temporaries(path: &Path) -> io::Result<Vec<PathBuf>> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(Vec::new());
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let entries = match fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(tag) = file_name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if matches!(tag.split_once('-'), Some((pid, n)) if is_digits(pid) && is_digits(n)) {
+            found.push(dir.join(&file_name));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// `.NAME.PID-N.tmp` beside `path`: hidden, and unique per process and call.
 fn temp_beside(path: &Path) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -167,6 +203,34 @@ mod tests {
         drop(file);
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(names(dir.path()), ["package.rpm"]);
+    }
+
+    #[test]
+    fn temporaries_of_interrupted_writes_are_found_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("release");
+        write_file(&path, b"8.0.0\n", 0o644).unwrap();
+        // What a writer killed before its rename leaves.
+        let left = AtomicFile::create(&path, 0o644).unwrap();
+        std::mem::forget(left);
+        for other in [
+            ".release.tmp",
+            ".release.x-1.tmp",
+            ".releases.1-2.tmp",
+            "release.1-2.tmp",
+        ] {
+            fs::write(dir.path().join(other), "").unwrap();
+        }
+        let found = leftover_temporaries(&path).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let name = found[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".release.") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert!(leftover_temporaries(&dir.path().join("absent/file"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
