@@ -137,14 +137,14 @@ fn exact(
             reason: reason::VERSION_NOT_AVAILABLE,
             message: format!(
                 "{name} {wanted} is not available; the repositories offer {}",
-                listing(offered)
+                listing(scheme, offered)
             ),
         },
         _ => Outcome::Failed {
             reason: reason::AMBIGUOUS_VERSION,
             message: format!(
                 "{name} {wanted} matches several available versions ({}): write the epoch to choose one",
-                listing(&matching)
+                listing(scheme, &matching)
             ),
         },
     }
@@ -157,15 +157,14 @@ fn not_found(name: &str) -> Outcome {
     }
 }
 
-fn listing(versions: &[impl AsRef<str>]) -> String {
+/// The versions, oldest first by the backend's ordering.
+fn listing(scheme: Scheme, versions: &[impl AsRef<str>]) -> String {
     if versions.is_empty() {
         return "no version of it".to_string();
     }
-    versions
-        .iter()
-        .map(AsRef::as_ref)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut sorted: Vec<&str> = versions.iter().map(AsRef::as_ref).collect();
+    sorted.sort_by(|a, b| scheme.compare(a, b));
+    sorted.join(", ")
 }
 
 #[cfg(test)]
@@ -310,7 +309,7 @@ mod tests {
 
     #[test]
     fn missing_packages_and_versions_are_named_with_what_is_offered() {
-        let av = offered(&[("d", &["1.0-1", "2.0-1"])]);
+        let av = offered(&[("d", &["2.0-1", "1.0-1"])]);
         let none = Installed::new();
         let Outcome::Failed { reason, message } =
             one(Scheme::Dpkg, package("nope", "latest"), &none, &av)
@@ -345,7 +344,7 @@ mod tests {
             panic!()
         };
         assert_eq!(reason, "ambiguous_version");
-        assert!(message.contains("1:2.0-1, 2:2.0-1, 2.0-1"), "{message}");
+        assert!(message.contains("2.0-1, 1:2.0-1, 2:2.0-1"), "{message}");
     }
 
     #[test]

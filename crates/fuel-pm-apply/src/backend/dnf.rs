@@ -340,7 +340,10 @@ mod tests {
             stderr: "> > Error: RPMDB already locked by 999999999\n".into(),
             ..ran.clone()
         };
-        assert_eq!(dnf_lock_holder(&in_shell).as_deref(), Some("process 999999999"));
+        assert_eq!(
+            dnf_lock_holder(&in_shell).as_deref(),
+            Some("process 999999999")
+        );
         let other = Ran {
             code: Some(1),
             stderr: "Error: Unable to find a match: x\n".into(),
