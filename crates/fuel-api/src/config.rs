@@ -33,6 +33,63 @@ pub struct Config {
     pub version_refresh_secs: u64,
     #[serde(default)]
     pub auth: AuthConfig,
+    /// How the master runs upload_pm and execute_pm on nodes.
+    #[serde(default)]
+    pub package_tasks: PackageTasksConfig,
+}
+
+/// `[package_tasks]`: SSH to the nodes and the applier they get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageTasksConfig {
+    /// The master's private key; each node's root authorized_keys holds its public half.
+    #[serde(default = "default_ssh_identity")]
+    pub ssh_identity: PathBuf,
+    #[serde(default = "default_ssh_user")]
+    pub ssh_user: String,
+    /// Nodes worked on at once, across all tasks.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// How long one node's sub-tasks may take together before it fails with `timeout`.
+    #[serde(default = "default_node_timeout")]
+    pub node_timeout_secs: u64,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// The applier binary copied to nodes (the fuel-pm-apply package installs it).
+    #[serde(default = "default_applier_path")]
+    pub applier_path: PathBuf,
+}
+
+impl Default for PackageTasksConfig {
+    fn default() -> Self {
+        PackageTasksConfig {
+            ssh_identity: default_ssh_identity(),
+            ssh_user: default_ssh_user(),
+            concurrency: default_concurrency(),
+            node_timeout_secs: default_node_timeout(),
+            connect_timeout_secs: default_connect_timeout(),
+            applier_path: default_applier_path(),
+        }
+    }
+}
+
+fn default_ssh_identity() -> PathBuf {
+    PathBuf::from("/root/.ssh/id_ed25519")
+}
+fn default_ssh_user() -> String {
+    "root".to_string()
+}
+fn default_concurrency() -> usize {
+    32
+}
+fn default_node_timeout() -> u64 {
+    900
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_applier_path() -> PathBuf {
+    PathBuf::from("/usr/libexec/fuel-pm/fuel-pm-apply")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +134,7 @@ impl Default for Config {
             version_root: default_version_root(),
             version_refresh_secs: default_version_refresh(),
             auth: AuthConfig::default(),
+            package_tasks: PackageTasksConfig::default(),
         }
     }
 }

@@ -22,10 +22,12 @@
 //! ```
 
 mod auth;
+mod clock;
 mod config;
 mod error;
 mod json_body;
 mod list_cache;
+mod package_tasks;
 mod routes;
 mod server;
 mod state;
@@ -34,7 +36,8 @@ mod version_cache;
 
 pub use auth::hash_password;
 pub use config::{
-    AuthConfig, Config, ConfigError, User, DEFAULT_CONFIG_PATH, DEFAULT_DATABASE_URL,
+    AuthConfig, Config, ConfigError, PackageTasksConfig, User, DEFAULT_CONFIG_PATH,
+    DEFAULT_DATABASE_URL,
 };
 pub use server::{serve, RunningServer, ServeError};
 pub use store::StoreError;

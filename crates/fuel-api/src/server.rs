@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::package_tasks::PackageTasks;
 use crate::list_cache::ListCache;
 use crate::routes::router;
 use crate::state::AppState;
@@ -25,6 +26,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot mark the package tasks the last stop interrupted: {0}")]
+    Recover(sqlx::Error),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -59,6 +62,15 @@ impl RunningServer {
 /// the background until [`RunningServer::shutdown`].
 pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     let store = Store::open(&config.database_url).await?;
+    // Package tasks a previous process left running cannot be going on any
+    // more: say so, keeping each node's last known state.
+    let interrupted = store
+        .interrupt_package_tasks(crate::package_tasks::INTERRUPTED_MESSAGE)
+        .await
+        .map_err(ServeError::Recover)?;
+    if interrupted > 0 {
+        tracing::warn!(tasks = interrupted, "package tasks interrupted by the last stop");
+    }
     let version = VersionCache::new(
         config.version_root.clone(),
         Duration::from_secs(config.version_refresh_secs),
@@ -68,6 +80,10 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         auth: Arc::new(Auth::new(config.auth.clone(), store.clone())),
         release_list: Arc::new(ListCache::default()),
         version,
+        package_tasks: Arc::new(PackageTasks::new(
+            store.clone(),
+            config.package_tasks.clone(),
+        )),
     };
     let app = router(state, config.body_limit_bytes);
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::list_cache::ListCache;
+use crate::package_tasks::PackageTasks;
 use crate::store::Store;
 use crate::version_cache::VersionCache;
 
@@ -14,4 +15,5 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub release_list: Arc<ListCache>,
     pub version: Arc<VersionCache>,
+    pub package_tasks: Arc<PackageTasks>,
 }

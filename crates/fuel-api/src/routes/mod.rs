@@ -5,6 +5,7 @@ mod clusters;
 mod health;
 mod nodes;
 mod package_documents;
+mod package_tasks;
 mod releases;
 mod tasks;
 mod tokens;
@@ -32,6 +33,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .merge(clusters::routes())
         .merge(nodes::routes())
         .merge(package_documents::routes())
+        .merge(package_tasks::routes())
         .merge(tokens::protected_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let public = Router::new()

@@ -238,7 +238,10 @@ async fn write_revision(
         let created_at = now_rfc3339();
         let new = NewRevision {
             cluster_id,
-            revision: latest.as_ref().map_or(1, |r| r.revision + 1),
+            // After an If-Match the new revision must directly follow the
+            // one matched: a writer that got there first has taken that
+            // number, and this insert fails.
+            revision: wanted.map(|_| latest.as_ref().map_or(1, |r| r.revision + 1)),
             author,
             created_at: &created_at,
             content,
@@ -246,7 +249,6 @@ async fn write_revision(
         };
         match state.store.insert_package_revision(&new).await {
             Ok(revision) => return Ok((revision, current.is_some())),
-            // Another write took this number: the document changed under us.
             Err(WriteError::Duplicate) => {
                 if let Some(wanted) = wanted {
                     let now = state.store.latest_package_revision(cluster_id).await?;

@@ -47,10 +47,11 @@ async fn list(
     Ok(Json(state.store.list_tasks(&filter).await?))
 }
 
+/// A package task comes with each node's sub-tasks and reports.
 async fn show(State(state): State<AppState>, ResourceId(id): ResourceId) -> ApiResult<Json<Task>> {
     state
         .store
-        .get_task(id)
+        .package_task(id)
         .await?
         .map(Json)
         .ok_or_else(|| Failure::not_found(format!("no task {id}")))

@@ -4,6 +4,7 @@
 mod clusters;
 mod nodes;
 mod package_revisions;
+mod package_tasks;
 mod releases;
 mod tasks;
 mod tokens;
@@ -18,6 +19,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::NewRevision;
+pub use package_tasks::{PlannedSubTask, SubTaskUpdate};
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "nodes and package documents",
         include_str!("../../migrations/sqlite/0002_nodes_and_package_documents.sql"),
     ),
+    (
+        3,
+        "package tasks",
+        include_str!("../../migrations/sqlite/0003_package_tasks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -49,6 +56,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "nodes and package documents",
         include_str!("../../migrations/postgres/0002_nodes_and_package_documents.sql"),
+    ),
+    (
+        3,
+        "package tasks",
+        include_str!("../../migrations/postgres/0003_package_tasks.sql"),
     ),
 ];
 

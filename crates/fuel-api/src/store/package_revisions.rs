@@ -46,7 +46,9 @@ fn from_row(row: &AnyRow) -> Result<PackageRevision, sqlx::Error> {
 /// A revision to write: `content: None` records a deletion.
 pub struct NewRevision<'a> {
     pub cluster_id: i64,
-    pub revision: i64,
+    /// The number it must have (the one after the revision an `If-Match`
+    /// matched), or `None` for the next free one.
+    pub revision: Option<i64>,
     pub author: &'a str,
     pub created_at: &'a str,
     pub content: Option<&'a [u8]>,
@@ -117,18 +119,30 @@ impl Store {
         new: &NewRevision<'_>,
     ) -> Result<PackageRevision, WriteError> {
         let size = new.content.map_or(0, |c| c.len() as i64);
-        let row = sqlx::query(&format!(
+        // The next free number is taken in the insert itself: no window
+        // between reading it and using it on SQLite (one writer at a time);
+        // on PostgreSQL two inserts may still pick one number, and the
+        // primary key refuses the second.
+        let revision = match new.revision {
+            Some(_) => "$7",
+            None => "(SELECT COALESCE(MAX(revision), 0) + 1 FROM package_revisions WHERE cluster_id = $1)",
+        };
+        let sql = format!(
             "INSERT INTO package_revisions \
              (cluster_id, revision, author, created_at, content, sha256, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-        ))
-        .bind(new.cluster_id)
-        .bind(new.revision)
-        .bind(new.author)
-        .bind(new.created_at)
-        .bind(new.content)
-        .bind(new.sha256)
-        .bind(size)
+             VALUES ($1, {revision}, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.cluster_id)
+            .bind(new.author)
+            .bind(new.created_at)
+            .bind(new.content)
+            .bind(new.sha256)
+            .bind(size);
+        let row = match new.revision {
+            Some(revision) => row.bind(revision),
+            None => row,
+        }
         .fetch_one(&self.pool)
         .await?;
         Ok(from_row(&row)?)

@@ -4,9 +4,9 @@ use sqlx::Row;
 
 use super::{parse_column, Store, WriteError};
 
-const COLUMNS: &str = "id, name, status, progress, cluster_id, message";
+pub(super) const COLUMNS: &str = "id, name, status, progress, cluster_id, message, added_tasks";
 
-fn from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
+pub(super) fn from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
     let progress: i64 = row.try_get("progress")?;
     Ok(Task {
         id: row.try_get("id")?,
@@ -16,6 +16,12 @@ fn from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
         progress: progress.clamp(0, 100) as u8,
         cluster_id: row.try_get("cluster_id")?,
         message: row.try_get("message")?,
+        added_tasks: row
+            .try_get::<Option<String>, _>("added_tasks")?
+            .map(|list| list.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default(),
+        // Filled in by the package task store where a caller asks for them.
+        nodes: Vec::new(),
     })
 }
 

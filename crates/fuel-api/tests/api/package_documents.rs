@@ -10,7 +10,7 @@ on_both_backends!(
     design_example_round_trips_byte_identical,
     uploads_are_revisions_with_author_and_time,
     stale_if_match_is_412_and_stores_nothing,
-    concurrent_writers_with_one_etag_store_one_revision,
+    concurrent_writers_with_one_etag_store_one_revision_and_others_all_land,
     delete_is_a_revision_and_then_get_is_404,
     refused_documents_list_every_problem_and_store_nothing,
     oversize_document_is_413,
@@ -287,7 +287,7 @@ async fn stale_if_match_is_412_and_stores_nothing(backend: Backend) {
     api.stop().await;
 }
 
-async fn concurrent_writers_with_one_etag_store_one_revision(backend: Backend) {
+async fn concurrent_writers_with_one_etag_store_one_revision_and_others_all_land(backend: Backend) {
     let api = TestApi::start(backend, |_| {}).await;
     let client = api.admin().await;
     let (_, env) = release_and_cluster(&client, "env").await;
@@ -319,6 +319,25 @@ async fn concurrent_writers_with_one_etag_store_one_revision(backend: Backend) {
         client.list_package_revisions(env.id).await.unwrap().len(),
         2
     );
+
+    // Writers without If-Match all land, each as its own revision.
+    let writers: Vec<_> = (0..16)
+        .map(|_| {
+            let client: Client = client.clone();
+            tokio::spawn(async move { client.put_package_manipulation(env.id, DESIGN, None).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    let numbers: Vec<i64> = client
+        .list_package_revisions(env.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.revision)
+        .collect();
+    assert_eq!(numbers, (1..=18).collect::<Vec<_>>());
     api.stop().await;
 }
 
