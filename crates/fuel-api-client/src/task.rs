@@ -9,6 +9,9 @@ pub enum TaskStatus {
     Running,
     Ready,
     Error,
+    /// The master stopped while the task ran; its nodes keep their last known
+    /// state. Running the same command again completes the work.
+    Interrupted,
 }
 
 impl TaskStatus {
@@ -18,6 +21,7 @@ impl TaskStatus {
             TaskStatus::Running => "running",
             TaskStatus::Ready => "ready",
             TaskStatus::Error => "error",
+            TaskStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -30,8 +34,9 @@ impl std::str::FromStr for TaskStatus {
             "running" => Ok(TaskStatus::Running),
             "ready" => Ok(TaskStatus::Ready),
             "error" => Ok(TaskStatus::Error),
+            "interrupted" => Ok(TaskStatus::Interrupted),
             other => Err(format!(
-                "unknown task status `{other}`: expected pending, running, ready or error"
+                "unknown task status `{other}`: expected pending, running, ready, error or interrupted"
             )),
         }
     }
@@ -47,6 +52,12 @@ pub struct Task {
     pub progress: u8,
     pub cluster_id: Option<i64>,
     pub message: Option<String>,
+    /// Package tasks: those the API added because a requested task requires them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_tasks: Vec<String>,
+    /// Package tasks: each node's sub-tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<crate::TaskNode>,
 }
 
 /// Body of `POST /api/v1/tasks`.
@@ -130,6 +141,7 @@ mod tests {
             TaskStatus::Running,
             TaskStatus::Ready,
             TaskStatus::Error,
+            TaskStatus::Interrupted,
         ] {
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json, format!("\"{}\"", status.as_str()));
@@ -138,7 +150,7 @@ mod tests {
         assert!("done"
             .parse::<TaskStatus>()
             .unwrap_err()
-            .contains("pending, running, ready or error"));
+            .contains("pending, running, ready, error or interrupted"));
     }
 
     #[test]

@@ -260,7 +260,11 @@ impl Job {
     }
 
     fn run_names(&self) -> String {
-        self.run.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+        self.run
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Runs the sub-tasks on one node, recording each step. The outer error
@@ -340,9 +344,17 @@ impl Job {
             };
             match outcome {
                 Ok(report) => {
-                    let json = report.map(|r| serde_json::to_string(&r).expect("a report serialises"));
-                    self.record(node.id, subtask, TaskNodeStatus::Ready, None, None, json.as_deref())
-                        .await?;
+                    let json =
+                        report.map(|r| serde_json::to_string(&r).expect("a report serialises"));
+                    self.record(
+                        node.id,
+                        subtask,
+                        TaskNodeStatus::Ready,
+                        None,
+                        None,
+                        json.as_deref(),
+                    )
+                    .await?;
                 }
                 Err(error) => {
                     let json = error

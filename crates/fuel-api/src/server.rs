@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 
 use crate::auth::Auth;
 use crate::config::Config;
-use crate::package_tasks::PackageTasks;
 use crate::list_cache::ListCache;
+use crate::package_tasks::PackageTasks;
 use crate::routes::router;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -69,7 +69,10 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         .await
         .map_err(ServeError::Recover)?;
     if interrupted > 0 {
-        tracing::warn!(tasks = interrupted, "package tasks interrupted by the last stop");
+        tracing::warn!(
+            tasks = interrupted,
+            "package tasks interrupted by the last stop"
+        );
     }
     let version = VersionCache::new(
         config.version_root.clone(),

@@ -38,10 +38,12 @@ fn refusal(error: StartError) -> Failure {
     let message = error.to_string();
     match error {
         StartError::NoTasks => Failure::invalid("tasks", message),
-        StartError::UnknownTask { index, .. } => Failure::invalid(format!("tasks[{index}]"), message),
-        StartError::NoNodes | StartError::UnknownNodes { .. } | StartError::NodesElsewhere { .. } => {
-            Failure::invalid("nodes", message)
+        StartError::UnknownTask { index, .. } => {
+            Failure::invalid(format!("tasks[{index}]"), message)
         }
+        StartError::NoNodes
+        | StartError::UnknownNodes { .. }
+        | StartError::NodesElsewhere { .. } => Failure::invalid("nodes", message),
         StartError::NoDocument(_) => Failure::conflict_on("package_manipulation", message),
         StartError::Busy { .. } => Failure::conflict(message),
         StartError::Database(e) => e.into(),

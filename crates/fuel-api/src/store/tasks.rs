@@ -18,7 +18,12 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
         message: row.try_get("message")?,
         added_tasks: row
             .try_get::<Option<String>, _>("added_tasks")?
-            .map(|list| list.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect())
+            .map(|list| {
+                list.split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default(),
         // Filled in by the package task store where a caller asks for them.
         nodes: Vec::new(),
