@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::{
-    ApiError, Cluster, Credentials, Health, NewCluster, NewNode, NewRelease, NewTask, Node,
-    NodeUpdate, PackageRevision, Release, Task, TaskFilter, TaskUpdate, Token, VersionInfo,
+    ApiError, Cluster, Credentials, DeployTasks, Health, NewCluster, NewNode, NewRelease, NewTask,
+    Node, NodeUpdate, PackageRevision, Release, Task, TaskFilter, TaskUpdate, Token, VersionInfo,
     AUTH_HEADER, YAML_CONTENT_TYPE,
 };
 
@@ -186,6 +186,23 @@ impl Client {
     ) -> Result<Task, ClientError> {
         self.call(Method::PUT, &format!("/api/v1/tasks/{id}"), Some(update))
             .await
+    }
+
+    /// Runs package tasks (`upload_pm`, `execute_pm`) on nodes of environment
+    /// `cluster_id`; the answer is the started task (202), followed with
+    /// [`Client::get_task`]. Tasks the requested ones require are added and
+    /// listed in `added_tasks`.
+    pub async fn deploy_tasks(
+        &self,
+        cluster_id: i64,
+        request: &DeployTasks,
+    ) -> Result<Task, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/clusters/{cluster_id}/deploy_tasks"),
+            Some(request),
+        )
+        .await
     }
 
     pub async fn list_clusters(&self) -> Result<Vec<Cluster>, ClientError> {
