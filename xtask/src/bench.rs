@@ -2,6 +2,7 @@
 //! baseline measured in the same run, as a ratio.
 
 mod api;
+mod pm_doc;
 mod rpm;
 mod upgrade;
 mod version;
@@ -21,11 +22,18 @@ pub enum Bench {
     Version,
     Api,
     Upgrade,
+    PmDoc,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let names = if args.names.is_empty() {
-        vec![Bench::Rpm, Bench::Version, Bench::Api, Bench::Upgrade]
+        vec![
+            Bench::Rpm,
+            Bench::Version,
+            Bench::Api,
+            Bench::Upgrade,
+            Bench::PmDoc,
+        ]
     } else {
         args.names
     };
@@ -35,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::Version => version::run()?,
             Bench::Api => api::run()?,
             Bench::Upgrade => upgrade::run()?,
+            Bench::PmDoc => pm_doc::run()?,
         }
     }
     Ok(())

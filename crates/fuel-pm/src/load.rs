@@ -12,9 +12,12 @@ use serde_saphyr::ExternalMessageSource;
 /// (document, packages, package, after, action).
 pub const MAX_DEPTH: usize = 32;
 
-/// Most YAML nodes (mappings, lists, scalars) accepted: about 15 per package
-/// with one action, so several thousand packages.
-pub const MAX_NODES: usize = 100_000;
+/// Most YAML nodes (mappings, lists, scalars) accepted: a package is 3 to 5
+/// nodes, 15 with one action, so this holds about 3,000 packages with an
+/// action each or 10,000 without. It bounds the time a document that fills
+/// MAX_DOCUMENT_BYTES with small nodes costs before it is refused
+/// (`cargo xtask bench pm-doc`).
+pub const MAX_NODES: usize = 50_000;
 
 pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
     if bytes.len() > MAX_DOCUMENT_BYTES {

@@ -2,6 +2,9 @@
 
 use fuel_pm::{parse, After, Document, Ensure, Package, Problem, Provider, Wanted};
 
+#[path = "support/samples.rs"]
+mod samples;
+
 /// The problems of a document that must be refused.
 fn problems(yaml: &str) -> Vec<Problem> {
     match parse(yaml.as_bytes()) {
@@ -485,12 +488,7 @@ fn a_document_with_very_many_problems_lists_the_first_ones_and_counts_the_rest()
 
 #[test]
 fn a_thousand_packages_load() {
-    let yaml: String = std::iter::once("packages:\n".to_owned())
-        .chain((0..1000).map(|i| {
-            format!("- name: pkg-{i}\n  version: '1.{i}-1'\n  after:\n  - provider: systemd\n    name: svc-{i}\n")
-        }))
-        .collect();
-    let document = accepted(&yaml);
+    let document = accepted(&samples::packages(1000));
     assert_eq!(document.packages.len(), 1000);
     assert_eq!(document.packages[999].line, 2 + 999 * 5);
 }

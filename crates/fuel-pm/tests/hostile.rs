@@ -2,27 +2,18 @@
 
 use fuel_pm::{parse, Problem, MAX_DOCUMENT_BYTES};
 
+#[path = "support/samples.rs"]
+mod samples;
+
 fn refused(bytes: &[u8]) -> Problem {
     let mut problems = parse(bytes).expect_err("hostile input was accepted").0;
     assert_eq!(problems.len(), 1, "{problems:#?}");
     problems.remove(0)
 }
 
-/// Ten levels of ten aliases each: 10^10 nodes if expanded.
-fn billion_laughs() -> String {
-    let mut yaml = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-    for level in 1..10 {
-        let previous = format!("*a{}", level - 1);
-        let items = vec![previous; 10].join(", ");
-        yaml.push_str(&format!("a{level}: &a{level} [{items}]\n"));
-    }
-    yaml.push_str("packages: *a9\n");
-    yaml
-}
-
 #[test]
 fn a_billion_laughs_document_is_refused_at_its_first_alias() {
-    let p = refused(billion_laughs().as_bytes());
+    let p = refused(samples::billion_laughs().as_bytes());
     assert_eq!((p.line, p.column), (2, 10));
     assert_eq!(
         p.message,
@@ -33,25 +24,14 @@ fn a_billion_laughs_document_is_refused_at_its_first_alias() {
 
 #[test]
 fn a_60_kib_flow_nested_document_is_refused_at_the_level_past_the_limit() {
-    let yaml = format!(
-        "packages: {}{}\n",
-        "[".repeat(30 * 1024),
-        "]".repeat(30 * 1024)
-    );
-    let p = refused(yaml.as_bytes());
+    let p = refused(samples::flow_nested(60 * 1024).as_bytes());
     assert_eq!(p.message, "the document is nested more than 32 levels deep");
     assert_eq!((p.line, p.column), (1, 11 + 32));
 }
 
 #[test]
 fn a_60_kib_block_nested_document_is_refused() {
-    let mut yaml = String::from("packages:\n");
-    let mut depth = 0;
-    while yaml.len() < 60 * 1024 {
-        yaml.push_str(&format!("{}- name:\n", "  ".repeat(depth)));
-        depth += 1;
-    }
-    let p = refused(yaml.as_bytes());
+    let p = refused(samples::block_nested(60 * 1024).as_bytes());
     assert_eq!(p.message, "the document is nested more than 32 levels deep");
     assert_eq!(p.line, 17);
 }
@@ -98,8 +78,7 @@ fn a_yaml_syntax_error_is_one_problem_with_its_place() {
 
 #[test]
 fn a_document_of_too_many_nodes_is_refused() {
-    let items = vec!["a"; fuel_pm::MAX_NODES].join(",");
-    let p = refused(format!("packages: [{items}]\n").as_bytes());
+    let p = refused(samples::packages_up_to(MAX_DOCUMENT_BYTES).as_bytes());
     assert_eq!(
         p.message,
         format!(
