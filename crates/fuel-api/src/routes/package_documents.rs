@@ -16,6 +16,7 @@ use fuel_api_client::{ApiError, PackageRevision, YAML_CONTENT_TYPE};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Session;
+use crate::clock::now_rfc3339;
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{numeric_id, read_body, ResourceId};
 use crate::state::AppState;
@@ -203,14 +204,6 @@ fn precondition(
             wanted.join(", ")
         ),
     ))
-}
-
-fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Writes the next revision (`content: None` deletes the document), honouring
