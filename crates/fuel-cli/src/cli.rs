@@ -111,6 +111,14 @@ pub struct NodeArgs {
         value_parser = task_name
     )]
     pub tasks: Vec<String>,
+    /// With --tasks: run the applier in check mode on every node (report what
+    /// would change, change nothing).
+    #[arg(long, requires = "tasks")]
+    pub check: bool,
+    /// With --tasks: print the started task and return; follow it with
+    /// `fuel task --task-id N`.
+    #[arg(long, requires = "tasks")]
+    pub no_wait: bool,
 }
 
 impl NodeArgs {

@@ -1,6 +1,7 @@
 //! One module per `fuel` command.
 
 pub mod completion;
+pub mod deploy;
 pub mod env;
 pub mod node;
 pub mod package;

@@ -16,7 +16,20 @@ pub async fn run(session: &Session, args: &NodeArgs, json: bool) -> anyhow::Resu
     }
     let selection = args.selection()?;
     if !args.tasks.is_empty() {
-        return run_tasks(session, args.env, &selection, &args.tasks).await;
+        let nodes = selected(session, args.env, &selection).await?;
+        return super::deploy::run(
+            session,
+            super::deploy::Request {
+                env: args.env,
+                selection: &selection,
+                nodes: &nodes,
+                tasks: &args.tasks,
+                check: args.check,
+                no_wait: args.no_wait,
+                json,
+            },
+        )
+        .await;
     }
     let nodes = selected(session, args.env, &selection).await?;
     if json {
@@ -61,21 +74,6 @@ async fn selected(
         ));
     }
     Ok(nodes)
-}
-
-/// `fuel node --node 2,3 --tasks execute_pm`: the selection is checked
-/// against the server; running the tasks needs the API's task endpoint.
-async fn run_tasks(
-    session: &Session,
-    env: Option<i64>,
-    selection: &NodeSelection,
-    tasks: &[String],
-) -> anyhow::Result<()> {
-    selected(session, env, selection).await?;
-    Err(anyhow!(
-        "task execution is not available on this server yet: cannot run {} on node(s) {selection}",
-        tasks.join(",")
-    ))
 }
 
 async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow::Result<()> {

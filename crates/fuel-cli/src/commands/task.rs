@@ -15,11 +15,16 @@ pub async fn run(session: &Session, args: &TaskArgs, json: bool) -> anyhow::Resu
             }
             other => session.explain(other),
         })?;
-        return if json {
-            output::json(&task)
-        } else {
-            output::table(&table(std::slice::from_ref(&task)))
-        };
+        if json {
+            return output::json(&task);
+        }
+        output::table(&table(std::slice::from_ref(&task)))?;
+        // A package task: how each node went.
+        if !task.nodes.is_empty() {
+            output::emit("\n")?;
+            output::table(&super::deploy::node_table(&task))?;
+        }
+        return Ok(());
     }
     if let Some(env) = args.env {
         session.require_env(env).await?;
