@@ -45,6 +45,21 @@ pub(crate) fn shown(s: &str) -> String {
     }
 }
 
+/// An unknown key as a path component: as written when it is a plain short
+/// word, else quoted and escaped like any shown value (a path is printed to
+/// terminals and must stay on one line).
+fn key_in_path(key: &str) -> String {
+    let plain = key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '<'));
+    if plain && !key.is_empty() {
+        key.to_owned()
+    } else {
+        shown(key)
+    }
+}
+
 fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -152,7 +167,7 @@ impl Checker<'_> {
                 };
                 self.add(
                     key,
-                    &child(path, name),
+                    &child(path, &key_in_path(name)),
                     format!("unknown key {}", shown(name)),
                     Some(hint),
                 );

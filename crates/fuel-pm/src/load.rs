@@ -116,7 +116,7 @@ fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
                 None,
             ),
         },
-        other => (strip_location(&other.to_string()), None),
+        other => (printable(&strip_location(&other.to_string())), None),
     };
     whole(line, column, message, hint)
 }
@@ -126,6 +126,21 @@ fn several_documents() -> (String, Option<&'static str>) {
         "a second YAML document (`---`) in the file".to_owned(),
         Some("a file holds one package document"),
     )
+}
+
+/// The parser's message may quote the input: control characters are escaped
+/// so a problem stays one line and cannot drive a terminal.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// serde-saphyr ends its messages with " at line L, column C"; the problem

@@ -144,6 +144,13 @@ fn an_unknown_key_far_from_any_valid_one_lists_the_valid_keys() {
 }
 
 #[test]
+fn an_unknown_key_with_control_characters_is_escaped_in_its_path() {
+    let p = only_problem("packages:\n- name: a\n  \"x\\e[2Jy\": 1\n");
+    assert_eq!(p.path, "packages[0].\"x\\u{1b}[2Jy\"");
+    assert!(!p.to_string().contains('\u{1b}'));
+}
+
+#[test]
 fn a_merge_key_is_an_unknown_key() {
     let p = only_problem("packages:\n- name: a\n  <<: {version: '1.0'}\n");
     assert_eq!(at(&p), (3, 3, "packages[0].<<"));

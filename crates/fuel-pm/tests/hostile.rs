@@ -77,6 +77,12 @@ fn a_yaml_syntax_error_is_one_problem_with_its_place() {
 }
 
 #[test]
+fn a_syntax_error_message_never_carries_a_control_character() {
+    let p = refused(b"packages: \"\x1b[2J\\q\"\n");
+    assert!(!p.message.chars().any(char::is_control), "{:?}", p.message);
+}
+
+#[test]
 fn a_document_of_too_many_nodes_is_refused() {
     let p = refused(samples::packages_up_to(MAX_DOCUMENT_BYTES).as_bytes());
     assert_eq!(
