@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use fuel_e2e::{release_binary, require_tool, workspace_root};
 use fuel_rpm::build::{BuiltPackage, SigningKey};
-use fuel_rpm::release::{self, ReleaseBuild, DEVELOPMENT_KEY_DIR};
+use fuel_rpm::release::{ReleaseBuild, DEVELOPMENT_KEY_DIR};
 use fuel_rpm::{FileKind, PackageDef};
 use tempfile::TempDir;
 
@@ -36,7 +36,7 @@ impl BuiltSet {
 /// Builds this tree's release set (optionally changed by `configure`) into a
 /// fresh temporary directory, signed with the development key.
 fn build_set(configure: impl FnOnce(&mut ReleaseBuild, &Path)) -> BuiltSet {
-    for binary in ["fuel-upgrade", "fuel-version", "fuel-api", "fuel"] {
+    for binary in ["fuel-upgrade", "fuel-version", "fuel-api", "fuel", "fuel-pm-apply"] {
         release_binary(binary);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -123,6 +123,7 @@ fn the_set_is_the_release_packages_with_the_designed_names_and_arches() {
         ("fuel-upgrade", "x86_64"),
         ("fuel-api", "x86_64"),
         ("fuel-client", "x86_64"),
+        ("fuel-pm-apply", "x86_64"),
     ]
     .into_iter()
     .map(|(n, a)| (n.to_string(), a.to_string()))
@@ -339,6 +340,8 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
     }
     assert!(files("fuel").contains("/etc/fuel-buildstamp 100644 \n"));
     assert!(files("fuel-client").contains("/usr/bin/fuel 100755 \n"));
+    // The applier the master copies to nodes: kept on the master, outside PATH.
+    assert!(files("fuel-pm-apply").contains("/usr/libexec/fuel-pm/fuel-pm-apply 100755 \n"));
     assert!(files("fuel-openstack-metadata")
         .contains("/usr/share/fuel-openstack-metadata/openstack.yaml 100644 \n"));
 
@@ -349,6 +352,7 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
         "fuel-upgrade",
         "fuel-api",
         "fuel-client",
+        "fuel-pm-apply",
     ] {
         assert!(
             meta_requires.contains(&format!("{name} = {}\n", evr(&set))),
@@ -618,17 +622,17 @@ fn release_and_repositories_install_the_whole_set_in_a_fresh_root() {
     );
 
     // What version.yaml used to hold, now in files.
-    let series = release::series(&version);
+    let series = fuel_version::series(&version).unwrap();
     assert_eq!(
         fs::read_to_string(root.join("etc/fuel_openstack_version")).unwrap(),
         format!("liberty-{series}\n")
     );
-    let fixtures: serde_yaml::Value = serde_yaml::from_str(
+    let fixtures: serde_json::Value = serde_saphyr::from_str(
         &fs::read_to_string(root.join("usr/share/fuel-openstack-metadata/openstack.yaml")).unwrap(),
     )
     .unwrap();
-    assert!(fixtures.as_sequence().unwrap().len() >= 2, "a few releases");
-    for release in fixtures.as_sequence().unwrap() {
+    assert!(fixtures.as_array().unwrap().len() >= 2, "a few releases");
+    for release in fixtures.as_array().unwrap() {
         let fields = &release["fields"];
         for key in [
             "name",

@@ -373,11 +373,12 @@ fn complete_root_exits_zero_and_reads_the_master_settings() {
 fn version_yaml_has_every_key_of_the_old_file() {
     let root = installed_root();
     let out = run_on(root.path(), &["--format", "version-yaml"]);
-    let doc: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).expect("version-yaml is YAML");
-    let version = doc["VERSION"].as_mapping().expect("a VERSION: mapping");
+    let doc: serde_json::Value =
+        serde_saphyr::from_slice(&out.stdout).expect("version-yaml is YAML");
+    let version = doc["VERSION"].as_object().expect("a VERSION: mapping");
     let keys: BTreeSet<&str> = version
         .keys()
-        .map(|k| k.as_str().unwrap())
+        .map(String::as_str)
         .chain(["VERSION"])
         .collect();
     let old: BTreeSet<&str> = OLD_VERSION_YAML_KEYS.into_iter().collect();
@@ -388,7 +389,7 @@ fn version_yaml_has_every_key_of_the_old_file() {
     assert_eq!(version["nailgun_sha"].as_str(), Some(NAILGUN_SHA));
     assert_eq!(version["astute_sha"].as_str(), Some("unknown"));
     assert!(version["feature_groups"]
-        .as_sequence()
+        .as_array()
         .is_some_and(|s| s.is_empty()));
     // Same layout as the old file: VERSION: then two-space indented keys.
     let text = stdout(&out);
@@ -707,7 +708,7 @@ fn malformed_files_name_file_line_and_package() {
         (
             "/etc/nailgun/settings.yaml",
             "PRODUCTION: docker\nFEATURE_GROUPS: [a\n",
-            "etc/nailgun/settings.yaml line 3: not YAML",
+            "etc/nailgun/settings.yaml line 2: not YAML",
             &["fuel-nailgun"],
         ),
         (
@@ -895,7 +896,7 @@ fn release_set_installed_with_dnf() {
     }
     // The version.yaml compatibility view of the same root.
     let out = run_on(&root, &["--format", "version-yaml"]);
-    let doc: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_slice(&out.stdout).unwrap();
     assert_eq!(
         doc["VERSION"]["release"].as_str(),
         Some(build.fuel_version.as_str())

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use fuel_api_client::{NewRelease, ReleaseState};
-use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
@@ -23,14 +22,8 @@ pub enum FixtureError {
     },
 }
 
-#[derive(Deserialize)]
-struct Entry {
-    model: String,
-    #[serde(default)]
-    fields: serde_yaml::Mapping,
-}
-
-/// The `nailgun.release` entries of a fixture file, in file order.
+/// The `nailgun.release` entries of a fixture file, in file order (read by
+/// fuel-version's one openstack.yaml reader: merge keys apply).
 pub fn releases(file: &Path) -> Result<Vec<NewRelease>, FixtureError> {
     let text = std::fs::read_to_string(file).map_err(|source| FixtureError::Read {
         file: file.to_path_buf(),
@@ -41,33 +34,25 @@ pub fn releases(file: &Path) -> Result<Vec<NewRelease>, FixtureError> {
         line,
         message,
     };
-    let entries: Vec<Entry> = serde_yaml::from_str(&text).map_err(|e| {
+    let entries = fuel_version::nailgun_releases(&text).map_err(|e| {
         invalid(
-            e.location().map(|l| l.line()).unwrap_or(0),
+            e.line().unwrap_or(0),
             format!("{e}: expected a list of {{pk, model, fields}} entries"),
         )
     })?;
     let mut out = Vec::new();
-    for (i, e) in entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.model == "nailgun.release")
-    {
-        let text_field = |key: &str| {
-            e.fields
-                .get(key)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
-        let name = text_field("name")
+    for e in entries {
+        let i = e.index;
+        let name = e
+            .name
             .ok_or_else(|| invalid(0, format!("entry {i}: fields.name is missing or not text")))?;
-        let version = text_field("version").ok_or_else(|| {
+        let version = e.version.ok_or_else(|| {
             invalid(
                 0,
                 format!("entry {i} ({name}): fields.version is missing or not text"),
             )
         })?;
-        let state = match text_field("state") {
+        let state = match e.state {
             Some(s) => s
                 .parse::<ReleaseState>()
                 .map_err(|m| invalid(0, format!("entry {i} ({name}): fields.state: {m}")))?,
@@ -76,8 +61,8 @@ pub fn releases(file: &Path) -> Result<Vec<NewRelease>, FixtureError> {
         out.push(NewRelease {
             name,
             version,
-            operating_system: text_field("operating_system").unwrap_or_default(),
-            description: text_field("description").unwrap_or_default(),
+            operating_system: e.operating_system.unwrap_or_default(),
+            description: e.description.unwrap_or_default(),
             state,
         });
     }

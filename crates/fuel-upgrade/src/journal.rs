@@ -161,7 +161,6 @@ pub enum Action {
     },
     File {
         index: usize,
-        #[serde(with = "serde_yaml::with::singleton_map")]
         action: FileAction,
     },
     Fixture {

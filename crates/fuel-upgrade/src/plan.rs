@@ -20,8 +20,9 @@ pub struct Plan {
     pub can_upgrade_from: Vec<String>,
     #[serde(default)]
     pub services: Vec<Service>,
-    /// Each entry is a one-key map (`- copy: {...}`), not a YAML tag.
-    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    /// Each entry is a one-key map (`- copy: {...}`), serde's externally
+    /// tagged form (not a YAML tag).
+    #[serde(default)]
     pub files: Vec<FileAction>,
     #[serde(default)]
     pub fixtures: Option<Fixtures>,
@@ -258,9 +259,9 @@ impl Plan {
                 ),
             });
         }
-        let plan: Plan = serde_yaml::from_str(text).map_err(|e| PlanError::Invalid {
+        let plan: Plan = fuel_version::yaml::from_str(text).map_err(|e| PlanError::Invalid {
             file: file.to_path_buf(),
-            line: e.location().map(|l| l.line()).unwrap_or(0),
+            line: e.line.unwrap_or(0),
             message: format!("{e}; fix the field and run again"),
         })?;
         let errors = plan.check(text, file);

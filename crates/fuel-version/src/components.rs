@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::error::VersionError;
 
 /// The map shipped with fuel-version.
@@ -76,12 +78,16 @@ fn parse(text: &str, origin: Option<&Path>) -> Result<ComponentMap, VersionError
         remedy: "Expected `components:` (a mapping component: package, `{series}` allowed) and optionally `package_prefixes:` (a list); see `fuel-version --help`".into(),
     }
     };
-    let doc: serde_yaml::Value = serde_yaml::from_str(text)
-        .map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
-    let components = doc
-        .get("components")
-        .and_then(|c| c.as_mapping())
-        .ok_or_else(|| bad(None, "no `components:` mapping".into()))?;
+    let doc: Node =
+        crate::yaml::from_str(text).map_err(|e| bad(e.line, format!("not YAML: {e}")))?;
+    let top: &[(serde_json::Value, Node)] = match &doc {
+        Node::Map(OrderedMap(entries)) => entries,
+        Node::Other(_) => &[],
+    };
+    let get = |key: &str| top.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    let Some(Node::Map(OrderedMap(components))) = get("components") else {
+        return Err(bad(None, "no `components:` mapping".into()));
+    };
     let mut map = Vec::new();
     for (k, v) in components {
         match (k.as_str(), v.as_str()) {
@@ -96,10 +102,11 @@ fn parse(text: &str, origin: Option<&Path>) -> Result<ComponentMap, VersionError
             }
         }
     }
-    let package_prefixes = match doc.get("package_prefixes") {
+    let package_prefixes = match get("package_prefixes") {
         None => Vec::new(),
-        Some(list) => list
-            .as_sequence()
+        Some(node) => node
+            .as_value()
+            .and_then(|list| list.as_array())
             .and_then(|s| {
                 s.iter()
                     .map(|p| p.as_str().map(str::to_string))
@@ -117,6 +124,56 @@ fn parse(text: &str, origin: Option<&Path>) -> Result<ComponentMap, VersionError
         package_prefixes,
         origin: origin.map(Path::to_path_buf),
     })
+}
+
+/// A YAML value whose mappings keep their order (the component map is
+/// ordered; serde_json's maps sort their keys): a mapping of nodes, or any
+/// other value.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Node {
+    Map(OrderedMap<Node>),
+    Other(serde_json::Value),
+}
+
+impl Node {
+    fn as_value(&self) -> Option<&serde_json::Value> {
+        match self {
+            Node::Map(_) => None,
+            Node::Other(value) => Some(value),
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        self.as_value().and_then(|v| v.as_str())
+    }
+}
+
+/// A YAML mapping's entries, in file order.
+#[derive(Debug)]
+struct OrderedMap<V>(Vec<(serde_json::Value, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(OrderedMap(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
+    }
 }
 
 /// 1-based line of the first line starting (after indentation) with `start`.

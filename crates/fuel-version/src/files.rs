@@ -210,28 +210,15 @@ pub fn openstack_version(root: &Root) -> Result<Field<String>, VersionError> {
     };
     let bad =
         |line, problem: String| root.malformed(OPENSTACK_YAML, line, OPENSTACK_PACKAGE, problem);
-    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text)
-        .map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
-    // Nailgun fixtures share fields through anchors and `<<:` merge keys.
-    doc.apply_merge()
-        .map_err(|e| bad(None, format!("bad YAML merge key: {e}")))?;
-    let fixtures = doc
-        .as_sequence()
-        .ok_or_else(|| bad(Some(1), "expected a list of Nailgun fixtures (`- pk: 1\\n  model: nailgun.release\\n  fields: …`)".into()))?;
-    let release = fixtures
-        .iter()
-        .find(|f| f.get("model").and_then(|m| m.as_str()) == Some("nailgun.release"))
-        .ok_or_else(|| {
-            bad(
-                None,
-                "no release in it (no fixture with `model: nailgun.release`)".into(),
-            )
-        })?;
-    let version = release.get("fields").and_then(|f| f.get("version"));
-    match version
-        .and_then(|v| v.as_str())
-        .filter(|v| !v.trim().is_empty())
-    {
+    let releases =
+        crate::openstack_yaml::nailgun_releases(&text).map_err(|e| bad(e.line(), e.to_string()))?;
+    let release = releases.first().ok_or_else(|| {
+        bad(
+            None,
+            "no release in it (no fixture with `model: nailgun.release`)".into(),
+        )
+    })?;
+    match release.version.as_deref().filter(|v| !v.trim().is_empty()) {
         Some(v) => Ok(Field {
             value: Some(v.trim().to_string()),
             source: root.file_source(
@@ -338,12 +325,12 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
         remedy: format!("It is the master's runtime configuration (package {SETTINGS_PACKAGE}): fix it, or move it away to use the defaults"),
     }
     };
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text)
-        .map_err(|e| bad(e.location().map(|l| l.line()), format!("not YAML: {e}")))?;
-    let empty = serde_yaml::Mapping::new();
+    let doc: serde_json::Value =
+        crate::yaml::from_str(&text).map_err(|e| bad(e.line, format!("not YAML: {e}")))?;
+    let empty = serde_json::Map::new();
     let map = match &doc {
-        serde_yaml::Value::Null => &empty,
-        serde_yaml::Value::Mapping(m) => m,
+        serde_json::Value::Null => &empty,
+        serde_json::Value::Object(m) => m,
         _ => return Err(bad(Some(1), "expected a YAML mapping (KEY: value)".into())),
     };
     let default = |key: &str, what: &str| Source::Default {
@@ -353,14 +340,14 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
         ),
     };
     let feature_groups = match map.get("FEATURE_GROUPS") {
-        None | Some(serde_yaml::Value::Null) => Field {
+        None | Some(serde_json::Value::Null) => Field {
             value: Some(Vec::new()),
             source: default("FEATURE_GROUPS", "no feature groups"),
         },
         Some(list) => {
             let line = line_of(&text, "FEATURE_GROUPS:");
             let groups = list
-                .as_sequence()
+                .as_array()
                 .and_then(|s| s.iter().map(|g| g.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
                 .ok_or_else(|| bad(line, "FEATURE_GROUPS must be a list of names (e.g. `FEATURE_GROUPS: [experimental]`)".into()))?;
             Field {
@@ -370,11 +357,11 @@ pub fn settings(root: &Root) -> Result<(Field<Vec<String>>, Field<String>), Vers
         }
     };
     let production = match map.get("PRODUCTION") {
-        None | Some(serde_yaml::Value::Null) => Field {
+        None | Some(serde_json::Value::Null) => Field {
             value: Some(DEFAULT_PRODUCTION.into()),
             source: default("PRODUCTION", "\"docker\""),
         },
-        Some(serde_yaml::Value::String(s)) => Field {
+        Some(serde_json::Value::String(s)) => Field {
             value: Some(s.clone()),
             source: root.file_source(SETTINGS, line_of(&text, "PRODUCTION:"), SETTINGS_PACKAGE),
         },

@@ -20,9 +20,11 @@ mod components;
 mod error;
 mod files;
 mod format;
+mod openstack_yaml;
 mod release;
 mod report;
 mod rpmdb;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +36,7 @@ pub use files::{
     SETTINGS_PACKAGE,
 };
 pub use format::{shell_key, API_VERSION};
+pub use openstack_yaml::{nailgun_releases, NailgunRelease, OpenstackYamlError};
 pub use release::{compare_releases, series};
 pub use report::{
     Completeness, ComponentSha, Entry, Field, InstalledPackage, ShaOrigin, Source, Value, Values,

@@ -100,8 +100,8 @@ fn print_report(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
         (None, explain) => report.summary(explain),
         (Some(Format::Json), false) => serde_json::to_string_pretty(&report.values())? + "\n",
         (Some(Format::Json), true) => serde_json::to_string_pretty(report)? + "\n",
-        (Some(Format::Yaml), false) => serde_yaml::to_string(&report.values())?,
-        (Some(Format::Yaml), true) => serde_yaml::to_string(report)?,
+        (Some(Format::Yaml), false) => serde_saphyr::to_string(&report.values())?,
+        (Some(Format::Yaml), true) => serde_saphyr::to_string(report)?,
         (Some(Format::Shell), explain) => report.to_shell(explain),
         (Some(Format::VersionYaml), explain) => report.to_version_yaml(explain),
     };
@@ -128,7 +128,7 @@ fn get(cli: &Cli, report: &VersionReport, field: &str) -> anyhow::Result<u8> {
     };
     match cli.format {
         Some(Format::Json) => println!("{}", serde_json::to_string(value)?),
-        Some(Format::Yaml) => print!("{}", serde_yaml::to_string(value)?),
+        Some(Format::Yaml) => print!("{}", serde_saphyr::to_string(value)?),
         Some(Format::Shell) => print!("{}", report_line_shell(report, field)),
         // Lists one item per line, so `for g in $(fuel-version get feature_groups)` works.
         _ => match value {
@@ -158,7 +158,7 @@ fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
     };
     match cli.format {
         Some(Format::Json) => println!("{}", serde_json::to_string_pretty(&report.packages)?),
-        Some(Format::Yaml) => print!("{}", serde_yaml::to_string(&report.packages)?),
+        Some(Format::Yaml) => print!("{}", serde_saphyr::to_string(&report.packages)?),
         Some(other @ (Format::Shell | Format::VersionYaml)) => {
             anyhow::bail!(
                 "`packages` prints a table, json or yaml, not {:?}",

@@ -507,24 +507,19 @@ pub fn normalize_dest(dest: &str) -> Result<String, String> {
 }
 
 /// The first release's `version` in Nailgun's fixture layout
-/// (`- pk: 1 / model: nailgun.release / fields: {version: …}`).
+/// (`- pk: 1 / model: nailgun.release / fields: {version: …}`), read by
+/// fuel-version's one openstack.yaml reader.
 pub fn openstack_version(yaml: &str) -> Result<String, String> {
-    let mut doc: serde_yaml::Value =
-        serde_yaml::from_str(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
-    // Nailgun's fixtures share fields through `<<: *anchor` merge keys.
-    doc.apply_merge()
-        .map_err(|e| format!("YAML merge keys: {e}"))?;
-    let first = doc
-        .as_sequence()
-        .and_then(|s| s.first())
-        .ok_or("expected a list of fixtures with at least one release")?;
+    let releases = fuel_version::nailgun_releases(yaml).map_err(|e| e.to_string())?;
+    let first = releases.first().ok_or(
+        "expected a list of fixtures with at least one release (`model: nailgun.release`)",
+    )?;
     let version = first
-        .get("fields")
-        .and_then(|f| f.get("version"))
-        .and_then(|v| v.as_str())
-        .ok_or("the first fixture has no fields.version string")?;
+        .version
+        .as_deref()
+        .ok_or("the first release has no fields.version string")?;
     if version.contains('\n') || version.trim().is_empty() {
-        return Err("the first fixture's fields.version must be one non-empty line".into());
+        return Err("the first release's fields.version must be one non-empty line".into());
     }
     Ok(version.to_string())
 }
