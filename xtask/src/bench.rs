@@ -2,6 +2,7 @@
 //! baseline measured in the same run, as a ratio.
 
 mod api;
+mod pm_apply;
 mod pm_doc;
 mod rpm;
 mod upgrade;
@@ -23,6 +24,7 @@ pub enum Bench {
     Api,
     Upgrade,
     PmDoc,
+    PmApply,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,6 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::Api,
             Bench::Upgrade,
             Bench::PmDoc,
+            Bench::PmApply,
         ]
     } else {
         args.names
@@ -44,7 +47,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::Api => api::run()?,
             Bench::Upgrade => upgrade::run()?,
             Bench::PmDoc => pm_doc::run()?,
+            Bench::PmApply => pm_apply::run()?,
         }
     }
     Ok(())
+}
+
+/// The median of some timings (the upper one of an even count).
+pub fn median(mut timings: Vec<std::time::Duration>) -> std::time::Duration {
+    timings.sort();
+    timings[timings.len() / 2]
 }

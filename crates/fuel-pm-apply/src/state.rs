@@ -5,9 +5,7 @@
 //! performs them although its packages no longer change (the handlers
 //! Ansible loses, ansible#10498).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use fuel_pm::{After, Ensure, Provider};
@@ -125,30 +123,21 @@ impl Pending {
         self.save()
     }
 
-    /// Writes the file atomically (temporary file, fsync, rename, directory
-    /// fsync); with nothing pending, removes it.
+    /// Writes the file atomically (fuel-atomic: temporary file, fsync,
+    /// rename, directory fsync); with nothing pending, removes it.
     fn save(&self) -> Result<(), StateError> {
         let write_error = |source| StateError::Write {
             path: self.path.clone(),
             source,
         };
+        if self.actions.is_empty() {
+            return fuel_atomic::remove(&self.path).map_err(write_error);
+        }
         let dir = self
             .path
             .parent()
             .expect("the state file is in a directory");
-        if self.actions.is_empty() {
-            match fs::remove_file(&self.path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(write_error(e)),
-            }
-            return File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(write_error);
-        }
         fs::create_dir_all(dir).map_err(write_error)?;
-        let tmp = dir.join(format!(".{PENDING_FILE}.tmp"));
-        let _ = fs::remove_file(&tmp);
         let file = StateFile {
             schema: SCHEMA,
             pending: self.actions.clone(),
@@ -156,27 +145,14 @@ impl Pending {
         let mut bytes = serde_json::to_vec_pretty(&file).expect("the state serializes");
         bytes.push(b'\n');
         // 0600: exec one-liners are the operator's, not every local user's.
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(write_error)?;
-        out.write_all(&bytes).map_err(write_error)?;
-        out.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(write_error)?;
-        out.sync_all().map_err(write_error)?;
-        drop(out);
-        fs::rename(&tmp, &self.path).map_err(write_error)?;
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_error)
+        fuel_atomic::write_file(&self.path, &bytes, 0o600).map_err(write_error)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn action(package: &str, name: &str) -> PendingAction {
         PendingAction {
