@@ -18,6 +18,15 @@ CREATE TABLE nodes (
 );
 CREATE INDEX nodes_by_cluster ON nodes (cluster_id);
 
+-- The head of each environment's document history: the number of its
+-- newest revision. Every write moves it in the same transaction as it adds
+-- the revision, so concurrent writers queue on this one row: an upload
+-- after If-Match moves it only from the revision it matched.
+CREATE TABLE package_documents (
+    cluster_id INTEGER PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    revision INTEGER NOT NULL CHECK (revision > 0)
+);
+
 -- Every accepted package document of an environment, never rewritten: the
 -- newest revision is the current document. A revision without content
 -- records a DELETE (the environment has no document since).

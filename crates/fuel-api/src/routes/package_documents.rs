@@ -20,7 +20,7 @@ use crate::clock::now_rfc3339;
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{numeric_id, read_body, ResourceId};
 use crate::state::AppState;
-use crate::store::{NewRevision, WriteError};
+use crate::store::{Appended, NewRevision, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,8 +37,8 @@ pub fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(fuel_pm::MAX_DOCUMENT_BYTES))
 }
 
-/// How many times an unconditional write retries when another write took
-/// its revision number.
+/// How many times a write after `If-Match: *` tries again when another
+/// write moved the document between its check and its write.
 const WRITE_ATTEMPTS: usize = 8;
 
 fn no_document(cluster_id: i64) -> Failure {
@@ -217,39 +217,38 @@ async fn write_revision(
 ) -> Result<(PackageRevision, bool), Failure> {
     let sha256 = content.map_or(String::new(), |c| format!("{:x}", Sha256::digest(c)));
     for _ in 0..WRITE_ATTEMPTS {
-        let latest = state.store.latest_package_revision(cluster_id).await?;
-        let current = latest.as_ref().filter(|r| !r.deleted);
-        if latest.is_none() {
-            require_cluster(state, cluster_id).await?;
-        }
-        if let Some(wanted) = wanted {
-            precondition(cluster_id, wanted, current)?;
-        }
-        if content.is_none() && current.is_none() {
-            return Err(no_document(cluster_id));
-        }
+        // With If-Match: the revision that matched, which the write must follow.
+        let after = match wanted {
+            None => None,
+            Some(wanted) => {
+                let latest = state.store.latest_package_revision(cluster_id).await?;
+                if latest.is_none() {
+                    require_cluster(state, cluster_id).await?;
+                }
+                precondition(cluster_id, wanted, latest.as_ref().filter(|r| !r.deleted))?;
+                latest.map(|r| r.revision)
+            }
+        };
         let created_at = now_rfc3339();
         let new = NewRevision {
             cluster_id,
-            // After an If-Match the new revision must directly follow the
-            // one matched: a writer that got there first has taken that
-            // number, and this insert fails.
-            revision: wanted.map(|_| latest.as_ref().map_or(1, |r| r.revision + 1)),
+            after,
             author,
             created_at: &created_at,
             content,
             sha256: &sha256,
         };
-        match state.store.insert_package_revision(&new).await {
-            Ok(revision) => return Ok((revision, current.is_some())),
-            Err(WriteError::Duplicate) => {
-                if let Some(wanted) = wanted {
-                    let now = state.store.latest_package_revision(cluster_id).await?;
-                    precondition(cluster_id, wanted, now.as_ref().filter(|r| !r.deleted))?;
-                    // Matched again (`*`): take the next number.
-                }
-            }
+        match state.store.append_package_revision(&new).await {
+            Ok(Appended::Stored {
+                revision,
+                had_document,
+            }) => return Ok((revision, had_document)),
+            Ok(Appended::NothingToDelete) => return Err(no_document(cluster_id)),
+            // Another write came first: the next turn checks If-Match again,
+            // and only `*` can still match.
+            Ok(Appended::Stale) => {}
             Err(WriteError::Reference) => return Err(no_cluster(cluster_id)),
+            Err(e @ WriteError::Duplicate) => return Err(Failure::internal(format!("{e:?}"))),
             Err(WriteError::Database(e)) => return Err(e.into()),
         }
     }

@@ -18,7 +18,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use nodes::{NodeChanges, NodeClash};
-pub use package_revisions::NewRevision;
+pub use package_revisions::{Appended, NewRevision};
 pub use package_tasks::{PlannedSubTask, SubTaskUpdate};
 pub use tokens::StoredToken;
 

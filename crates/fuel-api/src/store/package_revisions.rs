@@ -2,9 +2,12 @@
 //! environment, byte for byte, never rewritten. The newest revision is the
 //! current document; one without content records a deletion.
 //!
-//! Two writers racing for the same revision number meet the primary key
-//! (cluster_id, revision): one insert wins, the other gets `Duplicate` and
-//! learns that the document changed under it.
+//! package_documents holds each environment's newest revision number. A
+//! write moves it and adds the revision in one transaction: concurrent
+//! writers of one environment queue on that row (PostgreSQL's row lock,
+//! SQLite's single writer), so unconditional uploads all land, in turn,
+//! and a conditional one (If-Match) moves it only from the revision it
+//! matched, or not at all.
 
 use fuel_api_client::PackageRevision;
 use sqlx::any::AnyRow;
@@ -46,9 +49,9 @@ fn from_row(row: &AnyRow) -> Result<PackageRevision, sqlx::Error> {
 /// A revision to write: `content: None` records a deletion.
 pub struct NewRevision<'a> {
     pub cluster_id: i64,
-    /// The number it must have (the one after the revision an `If-Match`
-    /// matched), or `None` for the next free one.
-    pub revision: Option<i64>,
+    /// The revision it must follow (the one an `If-Match` matched), or
+    /// `None` to follow whichever is newest.
+    pub after: Option<i64>,
     pub author: &'a str,
     pub created_at: &'a str,
     pub content: Option<&'a [u8]>,
@@ -112,39 +115,84 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// `Duplicate` when that revision number was taken meanwhile,
-    /// `Reference` when the cluster does not exist (any more).
-    pub async fn insert_package_revision(
+    /// Adds the next revision. `Reference` when the cluster does not exist.
+    pub async fn append_package_revision(
         &self,
         new: &NewRevision<'_>,
-    ) -> Result<PackageRevision, WriteError> {
-        let size = new.content.map_or(0, |c| c.len() as i64);
-        // The next free number is taken in the insert itself: no window
-        // between reading it and using it on SQLite (one writer at a time);
-        // on PostgreSQL two inserts may still pick one number, and the
-        // primary key refuses the second.
-        let revision = match new.revision {
-            Some(_) => "$7",
-            None => "(SELECT COALESCE(MAX(revision), 0) + 1 FROM package_revisions WHERE cluster_id = $1)",
+    ) -> Result<Appended, WriteError> {
+        let mut tx = self.pool.begin().await?;
+        // The first statement writes, so SQLite takes its write lock before
+        // anything is read (no stale snapshot to upgrade).
+        let head = match new.after {
+            Some(after) => sqlx::query(
+                "UPDATE package_documents SET revision = revision + 1 \
+                 WHERE cluster_id = $1 AND revision = $2 RETURNING revision",
+            )
+            .bind(new.cluster_id)
+            .bind(after)
+            .fetch_optional(&mut *tx)
+            .await?,
+            None => Some(
+                sqlx::query(
+                    "INSERT INTO package_documents (cluster_id, revision) VALUES ($1, 1) \
+                     ON CONFLICT (cluster_id) DO UPDATE SET revision = package_documents.revision + 1 \
+                     RETURNING revision",
+                )
+                .bind(new.cluster_id)
+                .fetch_one(&mut *tx)
+                .await?,
+            ),
         };
-        let sql = format!(
+        // Dropping `tx` without commit rolls back.
+        let Some(head) = head else {
+            return Ok(Appended::Stale);
+        };
+        let revision: i64 = head.try_get("revision")?;
+        let had_document = sqlx::query(
+            "SELECT 1 AS present FROM package_revisions \
+             WHERE cluster_id = $1 AND revision = $2 AND content IS NOT NULL",
+        )
+        .bind(new.cluster_id)
+        .bind(revision - 1)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if new.content.is_none() && !had_document {
+            return Ok(Appended::NothingToDelete);
+        }
+        let row = sqlx::query(&format!(
             "INSERT INTO package_revisions \
              (cluster_id, revision, author, created_at, content, sha256, size) \
-             VALUES ($1, {revision}, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(new.cluster_id)
-            .bind(new.author)
-            .bind(new.created_at)
-            .bind(new.content)
-            .bind(new.sha256)
-            .bind(size);
-        let row = match new.revision {
-            Some(revision) => row.bind(revision),
-            None => row,
-        }
-        .fetch_one(&self.pool)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        ))
+        .bind(new.cluster_id)
+        .bind(revision)
+        .bind(new.author)
+        .bind(new.created_at)
+        .bind(new.content)
+        .bind(new.sha256)
+        .bind(new.content.map_or(0, |c| c.len() as i64))
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(from_row(&row)?)
+        let stored = from_row(&row)?;
+        tx.commit().await?;
+        Ok(Appended::Stored {
+            revision: stored,
+            had_document,
+        })
     }
+}
+
+/// What [`Store::append_package_revision`] did.
+#[derive(Debug)]
+pub enum Appended {
+    Stored {
+        revision: PackageRevision,
+        /// A document was current before (an upload replaced it).
+        had_document: bool,
+    },
+    /// The newest revision is no longer the one to follow: nothing written.
+    Stale,
+    /// A deletion with no current document: nothing written.
+    NothingToDelete,
 }
