@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command};
 
-use fuel_api_client::{Node, OsFamily};
+use fuel_api_client::{NewCluster, Node, OsFamily};
 use fuel_test_bed::require_tool;
 
 use crate::fuel::Fuel;
@@ -14,7 +14,7 @@ use crate::support::{on_both_backends, release_and_cluster, Backend, TestApi};
 on_both_backends!(
     a_node_registered_with_its_host_key_is_listed_and_selected,
     a_node_registered_without_a_key_gets_its_sshds_key_and_shows_the_fingerprint,
-    tasks_on_a_selection_parse_and_say_execution_is_not_available_yet,
+    task_selections_are_checked_and_refusals_say_why,
     writes_without_a_login_are_refused
 );
 
@@ -228,30 +228,41 @@ async fn a_node_registered_without_a_key_gets_its_sshds_key_and_shows_the_finger
     api.stop().await;
 }
 
-async fn tasks_on_a_selection_parse_and_say_execution_is_not_available_yet(backend: Backend) {
+async fn task_selections_are_checked_and_refusals_say_why(backend: Backend) {
     let api = TestApi::start(backend, |_| {}).await;
+    let admin = api.admin().await;
+    let (release, env) = release_and_cluster(&admin, "production").await;
+    let staging = NewCluster {
+        name: "staging".into(),
+        release_id: release.id,
+    };
+    let other = admin.create_cluster(&staging).await.unwrap();
     let fuel = Fuel::admin(&api.url());
-    let ubuntu = ["--os", "ubuntu", "--json"];
-    let node: Node = fuel
-        .ok(&create("node-2", "10.20.0.5", &ubuntu))
-        .await
-        .json();
-    let id = node.id.to_string();
-    fuel.fails(
-        &["node", "--node", &id, "--tasks", "execute_pm"],
-        "task execution is not available on this server yet",
-    )
-    .await;
-    fuel.fails(
-        &["node", "--node", "4242", "--tasks", "execute_pm"],
-        "no node 4242",
-    )
-    .await;
+    let mut ids = Vec::new();
+    for (hostname, ip, env) in [
+        ("node-2", "10.20.0.2", Some(env.id)),
+        ("node-3", "10.20.0.3", Some(other.id)),
+        ("node-4", "10.20.0.4", None),
+    ] {
+        let env = env.map(|e| e.to_string());
+        let mut extra = vec!["--os", "ubuntu", "--json"];
+        extra.extend(env.as_deref().map(|e| ["--env", e]).into_iter().flatten());
+        let node: Node = fuel.ok(&create(hostname, ip, &extra)).await.json();
+        ids.push(node.id.to_string());
+    }
+    let both = format!("{},{}", ids[0], ids[1]);
+    for (nodes, words) in [
+        (ids[2].as_str(), "is in no environment"),
+        (&both, "several environments"),
+        ("4242", "no node 4242"),
+        // The environment has no package document yet: the master says so.
+        (&ids[0], "the master refused the tasks"),
+    ] {
+        fuel.fails(&["node", "--node", nodes, "--tasks", "execute_pm"], words)
+            .await;
+    }
     let ran = fuel.run(&["node", "--tasks", "execute_pm"]).await;
-    assert_eq!(
-        ran.code, 2,
-        "--tasks without --node is a usage error: {ran:?}"
-    );
+    assert_eq!(ran.code, 2, "--tasks needs --node: {ran:?}");
     api.stop().await;
 }
 
