@@ -602,3 +602,21 @@ pub fn deployed_old(test: &str) -> (Env, PathBuf) {
     assert_eq!(report["outcome"], "applied", "{report}");
     (env, new)
 }
+
+/// Held by a test for as long as it runs the shipped plan: its services use
+/// the host's network and fixed ports (as Fuel's containers did), so two
+/// such tests at once would each find the other's ports taken. An flock
+/// under target/, released when the file closes (also if the test dies).
+pub fn host_network_lock() -> std::fs::File {
+    let lock = fuel_e2e::workspace_root().join("target/e2e-locks/host-network.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", lock.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("locking {}: {e}", lock.display()));
+    file
+}
