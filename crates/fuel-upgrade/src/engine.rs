@@ -16,13 +16,25 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::plan::Service;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Healthcheck, Service};
 
 pub const LABEL_NAMESPACE: &str = "org.openstack.fuel.namespace";
 pub const LABEL_RELEASE: &str = "org.openstack.fuel.release";
 pub const LABEL_SERVICE: &str = "org.openstack.fuel.service";
 pub const LABEL_PLAN: &str = "org.openstack.fuel.plan";
 pub const LABEL_DEPENDS_ON: &str = "org.openstack.fuel.depends-on";
+/// The container's own health probe (JSON of [`HealthLabel`]), so a
+/// rollback can check the old release's containers without the old plan.
+pub const LABEL_HEALTHCHECK: &str = "org.openstack.fuel.healthcheck";
+
+/// How a container is probed, as its label records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthLabel {
+    pub check: Healthcheck,
+    pub host_network: bool,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -34,6 +46,8 @@ pub enum EngineError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error("Docker engine: the name {name} is taken by another container (or one being created)")]
+    NameInUse { name: String },
     #[error("cannot read image archive {path}: {source}")]
     Archive {
         path: String,
@@ -56,6 +70,27 @@ pub struct LiveContainer {
     pub release: String,
     pub running: bool,
     pub depends_on: Vec<String>,
+}
+
+/// One container as `inspect` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspected {
+    pub id: String,
+    /// created, running, paused, restarting, removing, exited or dead.
+    pub status: String,
+    pub running: bool,
+    pub labels: HashMap<String, String>,
+}
+
+impl Inspected {
+    /// Running, and not in the middle of a restart or a removal.
+    pub fn up(&self) -> bool {
+        self.running && self.status == "running"
+    }
+
+    pub fn health_label(&self) -> Option<HealthLabel> {
+        serde_json::from_str(self.labels.get(LABEL_HEALTHCHECK)?).ok()
+    }
 }
 
 /// Everything `create` needs to make a container of a service.
@@ -144,12 +179,25 @@ impl Engine {
 
     /// Whether a container is running; None when it does not exist.
     pub async fn running(&self, name: &str) -> Result<Option<bool>, EngineError> {
+        Ok(self.inspect(name).await?.map(|c| c.running))
+    }
+
+    /// The container's id, state and labels; None when it does not exist.
+    pub async fn inspect(&self, name: &str) -> Result<Option<Inspected>, EngineError> {
         match self
             .docker
             .inspect_container(name, None::<InspectContainerOptions>)
             .await
         {
-            Ok(c) => Ok(Some(c.state.and_then(|s| s.running).unwrap_or(false))),
+            Ok(c) => {
+                let state = c.state.unwrap_or_default();
+                Ok(Some(Inspected {
+                    id: c.id.unwrap_or_default(),
+                    status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+                    running: state.running.unwrap_or(false),
+                    labels: c.config.and_then(|c| c.labels).unwrap_or_default(),
+                }))
+            }
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
@@ -220,6 +268,14 @@ impl Engine {
             (LABEL_SERVICE.to_string(), s.name.clone()),
             (LABEL_PLAN.to_string(), spec.plan_label.to_string()),
             (LABEL_DEPENDS_ON.to_string(), s.depends_on.join(",")),
+            (
+                LABEL_HEALTHCHECK.to_string(),
+                serde_json::to_string(&HealthLabel {
+                    check: s.healthcheck.clone(),
+                    host_network: s.host_network(),
+                })
+                .expect("health checks serialise"),
+            ),
         ]);
         let binds: Vec<String> = s
             .volumes
@@ -274,12 +330,17 @@ impl Engine {
             name: Some(spec.name.clone()),
             ..Default::default()
         };
-        let created = self
-            .docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(api(format!("create {}", spec.name)))?;
-        Ok(created.id)
+        match self.docker.create_container(Some(options), body).await {
+            Ok(created) => Ok(created.id),
+            // Docker reserves the name when a create begins: the container
+            // exists, or another create of it is still being served.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Err(EngineError::NameInUse {
+                name: spec.name.clone(),
+            }),
+            Err(e) => Err(api(format!("create {}", spec.name))(e)),
+        }
     }
 
     pub async fn start(&self, name: &str) -> Result<(), EngineError> {
@@ -296,15 +357,17 @@ impl Engine {
         }
     }
 
-    pub async fn stop(&self, name: &str, timeout: Option<u32>) -> Result<(), EngineError> {
-        let options = StopContainerOptions {
-            t: timeout.map(|t| t as i32),
-            ..Default::default()
-        };
+    /// Stops a container and returns once it is no longer running: a stop
+    /// the engine is still serving (for a killed run) is waited for, since
+    /// the engine signals again and waits for the exit. Stopped or absent
+    /// is fine.
+    pub async fn stop(&self, name: &str) -> Result<(), EngineError> {
+        let options = StopContainerOptions::default();
         match self.docker.stop_container(name, Some(options)).await {
             Ok(())
             | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 304, ..
+                status_code: 304 | 404,
+                ..
             }) => Ok(()),
             Err(e) => Err(api(format!("stop {name}"))(e)),
         }

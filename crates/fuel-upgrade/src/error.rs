@@ -34,6 +34,9 @@ pub enum RunError {
         action: String,
         source: Box<ActionError>,
     },
+    /// The steps ran, but the end state is not the plan's result.
+    #[error("the end state is not as planned: {}", .problems.join("; "))]
+    NotAsPlanned { problems: Vec<String> },
     #[error("rollback of {action}: {source}; fix it and run `fuel-upgrade rollback` again")]
     Undo {
         action: String,

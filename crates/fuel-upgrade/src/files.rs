@@ -82,13 +82,18 @@ pub fn capture(root: &Path, action: &FileAction, backup_dir: &Path) -> io::Resul
     })
 }
 
-/// Runs the action; running it again after a crash completes it.
-pub fn apply(root: &Path, action: &FileAction) -> io::Result<()> {
-    let target = under(root, action.target());
-    if let Some(dir) = target.parent() {
-        fs::create_dir_all(dir).map_err(|e| err(dir, "create", e))?;
-    }
-    match action {
+/// What a copy or a write leaves at its target.
+struct Written {
+    bytes: Vec<u8>,
+    mode: u32,
+    /// uid and gid, when the action names an owner.
+    owner: Option<(u32, u32)>,
+}
+
+/// The content, mode and owner a copy or a write gives its target (None
+/// for links and moves).
+fn written(root: &Path, action: &FileAction) -> io::Result<Option<Written>> {
+    let (bytes, mode, owner) = match action {
         FileAction::Copy {
             from, mode, owner, ..
         } => {
@@ -104,20 +109,60 @@ pub fn apply(root: &Path, action: &FileAction) -> io::Result<()> {
                         & 0o7777
                 }
             };
-            atomic::write_file(&target, &bytes, mode).map_err(|e| err(&target, "write", e))?;
-            chown(root, &target, owner.as_deref())
+            (bytes, mode, owner)
         }
         FileAction::Write {
             content,
             mode,
             owner,
             ..
-        } => {
-            let mode = mode.as_deref().and_then(parse_mode).unwrap_or(0o644);
-            atomic::write_file(&target, content.as_bytes(), mode)
-                .map_err(|e| err(&target, "write", e))?;
-            chown(root, &target, owner.as_deref())
+        } => (
+            content.as_bytes().to_vec(),
+            mode.as_deref().and_then(parse_mode).unwrap_or(0o644),
+            owner,
+        ),
+        FileAction::Symlink { .. } | FileAction::Move { .. } => return Ok(None),
+    };
+    let owner = match owner.as_deref() {
+        Some(owner) => {
+            let (user, group) = owner.split_once(':').unwrap_or((owner, owner));
+            Some((
+                resolve_id(root, "etc/passwd", user)?,
+                resolve_id(root, "etc/group", group)?,
+            ))
         }
+        None => None,
+    };
+    Ok(Some(Written { bytes, mode, owner }))
+}
+
+/// Removes what writes of `path` killed before their rename left beside it.
+fn remove_temporaries(path: &Path) -> io::Result<()> {
+    let found = atomic::leftover_temporaries(path)
+        .map_err(|e| err(path, "list the temporary files of", e))?;
+    for t in found {
+        atomic::remove(&t).map_err(|e| err(&t, "remove", e))?;
+    }
+    Ok(())
+}
+
+/// Runs the action; running it again after a crash completes it (and
+/// removes the temporary file the killed write left).
+pub fn apply(root: &Path, action: &FileAction) -> io::Result<()> {
+    let target = under(root, action.target());
+    remove_temporaries(&target)?;
+    if let Some(dir) = target.parent() {
+        fs::create_dir_all(dir).map_err(|e| err(dir, "create", e))?;
+    }
+    if let Some(w) = written(root, action)? {
+        atomic::write_file(&target, &w.bytes, w.mode).map_err(|e| err(&target, "write", e))?;
+        if let Some((uid, gid)) = w.owner {
+            std::os::unix::fs::chown(&target, Some(uid), Some(gid))
+                .map_err(|e| err(&target, "chown", e))?;
+        }
+        return Ok(());
+    }
+    match action {
         FileAction::Symlink {
             target: link_target,
             ..
@@ -131,6 +176,152 @@ pub fn apply(root: &Path, action: &FileAction) -> io::Result<()> {
                 Err(e) => Err(err(&src, "move", e)),
             }
         }
+        FileAction::Copy { .. } | FileAction::Write { .. } => Ok(()),
+    }
+}
+
+/// How the action's target differs from what the action leaves (after a
+/// forward run), one line each; empty when it is as planned.
+pub fn differences_from_result(root: &Path, action: &FileAction) -> Vec<String> {
+    let target = under(root, action.target());
+    let shown = action.target().display();
+    let mut out = temporaries_left(&target);
+    match written(root, action) {
+        Ok(Some(w)) => match fs::symlink_metadata(&target) {
+            Ok(m) if m.is_file() => {
+                if fs::read(&target).ok().as_deref() != Some(&w.bytes[..]) {
+                    out.push(format!("{shown} does not hold the planned content"));
+                }
+                if m.mode() & 0o7777 != w.mode {
+                    out.push(format!(
+                        "{shown} has mode {:04o}, planned {:04o}",
+                        m.mode() & 0o7777,
+                        w.mode
+                    ));
+                }
+                if let Some((uid, gid)) = w.owner.filter(|o| *o != (m.uid(), m.gid())) {
+                    out.push(format!(
+                        "{shown} is owned by {}:{}, planned {uid}:{gid}",
+                        m.uid(),
+                        m.gid()
+                    ));
+                }
+            }
+            _ => out.push(format!("{shown} is not a regular file")),
+        },
+        // The source of a copy was moved away by a later action: the
+        // content cannot be compared, the target must exist.
+        Err(_) if fs::symlink_metadata(&target).is_ok() => {}
+        Err(e) => out.push(e.to_string()),
+        Ok(None) => match action {
+            FileAction::Symlink {
+                target: link_target,
+                ..
+            } => {
+                if fs::read_link(&target).ok().as_deref() != Some(link_target.as_path()) {
+                    out.push(format!(
+                        "{shown} is not a link to {}",
+                        link_target.display()
+                    ));
+                }
+            }
+            FileAction::Move { from, .. } => {
+                if fs::symlink_metadata(&target).is_err() {
+                    out.push(format!(
+                        "{shown} is missing (moved from {})",
+                        from.display()
+                    ));
+                }
+                if fs::symlink_metadata(under(root, from)).is_ok() {
+                    out.push(format!(
+                        "{} is still there (moved to {shown})",
+                        from.display()
+                    ));
+                }
+            }
+            FileAction::Copy { .. } | FileAction::Write { .. } => {}
+        },
+    }
+    out
+}
+
+/// How the changed paths differ from the state `prior` recorded (after an
+/// undo), one line each; empty when they are exactly as before. Paths in
+/// `earlier` are skipped: an earlier action changed them first, so its
+/// prior state is the one they return to.
+pub fn differences_from_prior(root: &Path, prior: &Prior, earlier: &[&Path]) -> Vec<String> {
+    let Prior::Paths {
+        entries,
+        created_dirs,
+    } = prior
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries
+        .iter()
+        .filter(|e| !earlier.contains(&e.path.as_path()))
+    {
+        let real = under(root, &entry.path);
+        let shown = entry.path.display();
+        out.extend(temporaries_left(&real));
+        let now = fs::symlink_metadata(&real);
+        match (&entry.state, now) {
+            (PathState::Absent, Err(e)) if e.kind() == io::ErrorKind::NotFound => {}
+            (PathState::Absent, _) => out.push(format!("{shown} exists; it did not before")),
+            (PathState::Symlink { target }, _) => {
+                if fs::read_link(&real).ok().as_deref() != Some(target.as_path()) {
+                    out.push(format!(
+                        "{shown} is not the link to {} it was",
+                        target.display()
+                    ));
+                }
+            }
+            (
+                PathState::File {
+                    backup,
+                    mode,
+                    uid,
+                    gid,
+                },
+                Ok(m),
+            ) if m.is_file() => {
+                if fs::read(&real).ok() != fs::read(backup).ok() {
+                    out.push(format!("{shown} does not hold its old content"));
+                }
+                if (m.mode() & 0o7777, m.uid(), m.gid()) != (*mode, *uid, *gid) {
+                    out.push(format!(
+                        "{shown} has mode {:04o} owner {}:{}, it had {mode:04o} {uid}:{gid}",
+                        m.mode() & 0o7777,
+                        m.uid(),
+                        m.gid()
+                    ));
+                }
+            }
+            (PathState::File { .. }, _) => {
+                out.push(format!("{shown} is no longer the regular file it was"))
+            }
+        }
+    }
+    for dir in created_dirs {
+        let empty = fs::read_dir(dir).map(|mut d| d.next().is_none());
+        if matches!(empty, Ok(true)) {
+            out.push(format!(
+                "{} was created by the run and is still there",
+                dir.display()
+            ));
+        }
+    }
+    out
+}
+
+fn temporaries_left(path: &Path) -> Vec<String> {
+    match atomic::leftover_temporaries(path) {
+        Ok(found) => found
+            .iter()
+            .map(|t| format!("{} is left from an interrupted write", t.display()))
+            .collect(),
+        Err(e) => vec![err(path, "list the temporary files of", e).to_string()],
     }
 }
 
@@ -145,6 +336,7 @@ pub fn undo(root: &Path, prior: &Prior) -> io::Result<()> {
     };
     for entry in entries.iter().rev() {
         let real = under(root, &entry.path);
+        remove_temporaries(&real)?;
         match &entry.state {
             PathState::Absent => atomic::remove(&real).map_err(|e| err(&real, "remove", e))?,
             PathState::Symlink { target } => {
@@ -179,14 +371,6 @@ pub fn undo(root: &Path, prior: &Prior) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn chown(root: &Path, path: &Path, owner: Option<&str>) -> io::Result<()> {
-    let Some(owner) = owner else { return Ok(()) };
-    let (user, group) = owner.split_once(':').unwrap_or((owner, owner));
-    let uid = resolve_id(root, "etc/passwd", user)?;
-    let gid = resolve_id(root, "etc/group", group)?;
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| err(path, "chown", e))
 }
 
 /// A numeric id, `root`, or a name from the root's passwd/group file.
@@ -275,7 +459,13 @@ mod tests {
         let mut priors = Vec::new();
         for (i, a) in actions.iter().enumerate() {
             priors.push(capture(root, a, &root.join(format!("backup/{i}"))).unwrap());
+            // A killed run's write left its temporary file; the redo removes it.
+            let target = under(root, a.target());
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            let left = atomic::AtomicFile::create(&target, 0o600).unwrap();
+            std::mem::forget(left);
             apply(root, a).unwrap();
+            assert_eq!(differences_from_result(root, a), Vec::<String>::new());
             apply(root, a).unwrap(); // idempotent
         }
         assert_eq!(read_state(root, "/etc/a").unwrap().0, b"source");
@@ -284,9 +474,25 @@ mod tests {
             read_state(root, "/etc/new/dir/copy").unwrap(),
             (b"source".to_vec(), 0o600)
         );
+        // An undo killed before its own rename left a temporary file too.
+        let left = atomic::AtomicFile::create(&root.join("etc/new/dir/copy"), 0o600).unwrap();
+        std::mem::forget(left);
+        assert!(!differences_from_prior(root, &priors[1], &[]).is_empty());
         for p in priors.iter().rev() {
             undo(root, p).unwrap();
         }
+        let mut earlier: Vec<&Path> = Vec::new();
+        for (a, p) in actions.iter().zip(&priors) {
+            assert_eq!(
+                differences_from_prior(root, p, &earlier),
+                Vec::<String>::new()
+            );
+            earlier.extend(a.changed_paths());
+        }
+        assert!(
+            !root.join("etc/new").exists(),
+            "the created directories stay"
+        );
         let after: Vec<_> = paths.iter().map(|p| read_state(root, p)).collect();
         assert_eq!(before, after);
     }

@@ -9,15 +9,17 @@ use std::time::Instant;
 use futures_util::future::try_join_all;
 
 use crate::context::Context;
-use crate::engine::{ContainerSpec, Engine};
+use crate::engine::{ContainerSpec, Engine, EngineError};
 use crate::error::{ActionError, RunError};
 use crate::fault;
 use crate::files;
 use crate::fixtures;
 use crate::health;
-use crate::journal::{now_ms, Action, Deployed, Journal, Prior, Progress, RunStatus};
+use crate::journal::{now_ms, Action, Deployed, Journal, Prior, Progress};
+use crate::settle;
 
-/// Runs every step not yet done; on success the journal says `applied`.
+/// Runs every step not yet done (the caller verifies the result and
+/// records the run `applied`).
 pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), RunError> {
     let dir = ctx.state.dir.clone();
     for si in 0..journal.steps.len() {
@@ -60,8 +62,6 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), 
             started.elapsed().as_secs_f64()
         ));
     }
-    journal.status = RunStatus::Applied;
-    ctx.state.save_journal(journal)?;
     Ok(())
 }
 
@@ -80,9 +80,16 @@ async fn one_action(
         let record = &mut journal.steps[si].actions[ai];
         record.prior = Some(prior);
         record.status = Progress::Started;
+        record.started_unix_ms = Some(now_ms());
         if matches!(action, Action::Stop { .. }) && journal.downtime_started_ms.is_none() {
             journal.downtime_started_ms = Some(now_ms());
         }
+        ctx.state.save_journal(journal)?;
+    } else {
+        // A redo: its requests are the ones a later kill may leave in flight.
+        let record = &mut journal.steps[si].actions[ai];
+        record.status = Progress::Started;
+        record.started_unix_ms = Some(now_ms());
         ctx.state.save_journal(journal)?;
     }
     let mut prior = journal.steps[si].actions[ai]
@@ -216,11 +223,22 @@ async fn perform(
                 service: svc,
                 root: ctx.root,
             };
-            engine.create(&spec).await?;
-            Ok(())
+            match engine.create(&spec).await {
+                Ok(_) => Ok(()),
+                // The killed run's create of this container is still being
+                // served: the container it brings is this action's.
+                Err(e @ EngineError::NameInUse { .. }) => {
+                    if settle::created_by_other_request(engine, container).await? {
+                        Ok(())
+                    } else {
+                        Err(e.into())
+                    }
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Action::Stop { containers } => {
-            try_join_all(containers.iter().map(|c| engine.stop(&c.name, None))).await?;
+            try_join_all(containers.iter().map(|c| engine.stop(&c.name))).await?;
             Ok(())
         }
         Action::Start {

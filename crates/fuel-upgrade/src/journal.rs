@@ -58,6 +58,7 @@ impl Journal {
                         action,
                         status: Progress::Pending,
                         prior: None,
+                        started_unix_ms: None,
                     })
                     .collect(),
             })
@@ -132,6 +133,10 @@ pub struct ActionRecord {
     pub status: Progress,
     /// What the undo needs, captured before the action ran.
     pub prior: Option<Prior>,
+    /// When a run last set out to perform the action (ms since the epoch):
+    /// a request it sent may still be served for a while after a kill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_ms: Option<u64>,
 }
 
 /// One unit of work; every action is idempotent.

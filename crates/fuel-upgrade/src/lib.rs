@@ -25,9 +25,11 @@ pub mod release_packages;
 mod report;
 mod rollback;
 mod runner;
+mod settle;
 mod state;
 mod status;
 mod steps;
+mod verify;
 
 pub use error::RunError;
 pub use plan::DEFAULT_PLAN;

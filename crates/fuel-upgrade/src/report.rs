@@ -71,6 +71,10 @@ pub struct Report {
     /// First old container stopped → every new one healthy.
     pub downtime_ms: Option<u64>,
     pub error: Option<String>,
+    /// What the end-state verification found not as it should be.
+    pub problems: Vec<String>,
+    /// What the operator should know (e.g. what to run next).
+    pub message: Option<String>,
     pub log: PathBuf,
 }
 
@@ -100,6 +104,8 @@ impl Report {
             steps: Vec::new(),
             downtime_ms: None,
             error: None,
+            problems: Vec::new(),
+            message: None,
             log,
         }
     }
@@ -122,11 +128,13 @@ impl Report {
         self
     }
 
-    /// 2: preflight failed (nothing changed), 1: a step failed, 0 otherwise.
+    /// 2: preflight failed (nothing changed), 1: a step failed or a state
+    /// could not be restored, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self.outcome.as_str() {
             "preflight-failed" => 2,
-            "failed" | "rolled-back-after-failure" => 1,
+            "failed" | "rolled-back-after-failure" | "rollback-incomplete" => 1,
+            _ if !self.problems.is_empty() => 1,
             _ => 0,
         }
     }
@@ -188,6 +196,15 @@ impl Report {
         }
         if let Some(e) = &self.error {
             out.push_str(&format!("error: {e}\n"));
+        }
+        if !self.problems.is_empty() {
+            out.push_str("not as it should be:\n");
+            for p in &self.problems {
+                out.push_str(&format!("  {p}\n"));
+            }
+        }
+        if let Some(m) = &self.message {
+            out.push_str(&format!("{m}\n"));
         }
         out.push_str(&format!("log: {}\n", self.log.display()));
         out

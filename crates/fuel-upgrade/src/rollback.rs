@@ -1,6 +1,14 @@
 //! Undoing a journaled run (`rollback`, and the automatic rollback after a
-//! failed step): every `started`, `done` or `failed` action, in reverse
-//! order, is put back to the prior state the journal recorded before it ran.
+//! failed step): every action a run set out to perform, in reverse order,
+//! is put back to the prior state the journal recorded before it ran, and
+//! the end state is then verified.
+//!
+//! Settle, then act (`settle`): an undo never trusts the first answer for an
+//! action that was in flight. An old container's stop is waited for (a
+//! second stop returns once it has exited) before the container is
+//! started; a create or a release registration that may still arrive is
+//! watched for, by name, and undone until the action's in-flight window has
+//! passed.
 
 use std::time::Instant;
 
@@ -9,9 +17,14 @@ use futures_util::future::try_join_all;
 use crate::context::Context;
 use crate::error::{ActionError, RunError};
 use crate::files;
-use crate::journal::{Action, Journal, Prior, Progress, RunStatus};
+use crate::journal::{Action, ActionRecord, Journal, Prior, Progress, RunStatus};
+use crate::settle::{repeat_until, window_end};
+use crate::verify;
 
-pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), RunError> {
+/// Undoes the run and verifies the starting state; returns what could not
+/// be restored (the journal then stays `rolling-back`, so `rollback` can be
+/// run again).
+pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<Vec<String>, RunError> {
     journal.status = RunStatus::RollingBack;
     ctx.state.save_journal(journal)?;
     ctx.progress.line(format!(
@@ -27,20 +40,16 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), 
         let mut touched = false;
         for ai in (0..journal.steps[si].actions.len()).rev() {
             let record = journal.steps[si].actions[ai].clone();
-            let undoable = matches!(
-                record.status,
-                Progress::Started | Progress::Done | Progress::Failed
-            );
-            let Some(prior) = record.prior.filter(|_| undoable) else {
+            // An undone action is undone again: a rollback killed half-way
+            // may have been killed inside the undo that followed it.
+            if record.status == Progress::Pending || record.prior.is_none() {
                 continue;
-            };
+            }
             touched = true;
-            undo(ctx, &record.action, &prior)
-                .await
-                .map_err(|source| RunError::Undo {
-                    action: record.action.describe(),
-                    source: Box::new(source),
-                })?;
+            undo(ctx, &record).await.map_err(|source| RunError::Undo {
+                action: record.action.describe(),
+                source: Box::new(source),
+            })?;
             journal.steps[si].actions[ai].status = Progress::Undone;
             ctx.state.save_journal(journal)?;
             ctx.progress.line(format!(
@@ -55,29 +64,62 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), 
             ctx.state.save_journal(journal)?;
         }
     }
-    journal.status = RunStatus::RolledBack;
-    ctx.state.save_journal(journal)?;
-    ctx.progress.line("rollback done");
-    Ok(())
+    let problems = verify::after_rollback(ctx, journal).await;
+    if problems.is_empty() {
+        journal.status = RunStatus::RolledBack;
+        ctx.state.save_journal(journal)?;
+        ctx.progress
+            .line("rollback done: the starting state is verified");
+    } else {
+        journal.error = Some(format!(
+            "rollback could not restore: {}",
+            problems.join("; ")
+        ));
+        ctx.state.save_journal(journal)?;
+        for p in &problems {
+            ctx.progress.line(format!("not restored: {p}"));
+        }
+    }
+    Ok(problems)
 }
 
-async fn undo(ctx: &Context<'_>, action: &Action, prior: &Prior) -> Result<(), ActionError> {
+async fn undo(ctx: &Context<'_>, record: &ActionRecord) -> Result<(), ActionError> {
     let engine = ctx.engine;
-    match (action, prior) {
+    let Some(prior) = &record.prior else {
+        return Ok(());
+    };
+    let settle_until = window_end(record);
+    let in_flight = settle_until > 0;
+    match (&record.action, prior) {
         (Action::Create { container, .. }, Prior::Container { existed: false }) => {
-            engine.remove(container).await?
+            repeat_until(settle_until, || engine.remove(container)).await?
         }
         (Action::Stop { .. }, Prior::Running { running }) => {
-            try_join_all(running.iter().map(|c| engine.start(c))).await?;
+            try_join_all(running.iter().map(|c| async move {
+                if in_flight {
+                    // The killed run's stop may still be under way: a
+                    // start now would be answered "already running" and
+                    // the container would exit right after.
+                    engine.stop(c).await?;
+                }
+                engine.start(c).await
+            }))
+            .await?;
         }
         (Action::Start { containers, .. }, Prior::Running { running }) => {
-            try_join_all(
-                containers
-                    .iter()
-                    .filter(|c| !running.contains(c))
-                    .map(|c| engine.stop(c, None)),
-            )
-            .await?;
+            // Docker serves a start before a later stop of the container,
+            // so a stop sent now is not overtaken by a start still in flight.
+            repeat_until(settle_until, || async {
+                try_join_all(
+                    containers
+                        .iter()
+                        .filter(|c| !running.contains(c))
+                        .map(|c| engine.stop(c)),
+                )
+                .await
+                .map(drop)
+            })
+            .await?
         }
         (Action::File { .. }, prior @ Prior::Paths { .. }) => files::undo(ctx.root, prior)?,
         (
@@ -87,13 +129,17 @@ async fn undo(ctx: &Context<'_>, action: &Action, prior: &Prior) -> Result<(), A
                 created_id,
             },
         ) => {
-            let id = match created_id {
-                Some(id) => Some(*id),
-                None => ctx.master.find_release(name, version).await?.map(|r| r.id),
-            };
-            if let Some(id) = id {
-                ctx.master.delete_release(id).await?;
+            if let Some(id) = created_id {
+                ctx.master.delete_release(*id).await?;
             }
+            // A registration still in flight arrives under the name.
+            repeat_until(settle_until, || async {
+                if let Some(r) = ctx.master.find_release(name, version).await? {
+                    ctx.master.delete_release(r.id).await?;
+                }
+                Ok::<(), ActionError>(())
+            })
+            .await?
         }
         (Action::Finalize { .. }, Prior::Deployed { previous }) => {
             ctx.state.save_deployed(previous.as_ref())?

@@ -18,9 +18,10 @@ use crate::plan::Plan;
 use crate::preflight::{self, Check};
 use crate::report::{ProgressLog, Report};
 use crate::rollback;
-use crate::state::{RunLock, StateDir, StateError};
+use crate::state::{Attempt, RunLock, StateDir, StateError};
 use crate::status::{ContainerStatus, Status};
 use crate::steps::{self, Steps};
+use crate::verify;
 
 /// Where and how a command runs.
 #[derive(Debug, Clone)]
@@ -51,8 +52,11 @@ pub struct Runner {
 
 /// Everything up to the first change: lock, plan, journal, engine, live
 /// state, preflight, steps.
-struct Prepared {
+struct Prepared<'a> {
     lock: Option<RunLock>,
+    /// The run id of an apply, written to the attempt marker first thing.
+    run_id: String,
+    _attempt: Option<AttemptGuard<'a>>,
     plan: Plan,
     journal: Option<Journal>,
     master: Master,
@@ -60,6 +64,16 @@ struct Prepared {
     live: Option<Live>,
     checks: Vec<Check>,
     steps: Option<Steps>,
+}
+
+/// Clears the attempt marker when the apply that wrote it ends, whichever
+/// way (a killed apply leaves it: that is what it is for).
+struct AttemptGuard<'a>(&'a StateDir);
+
+impl Drop for AttemptGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.clear_attempt();
+    }
 }
 
 impl Runner {
@@ -106,12 +120,23 @@ impl Runner {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    async fn prepare_run(&self, command: &str) -> Result<Prepared, RunError> {
+    /// `attempt`: an apply, which marks its attempt as soon as it holds the lock.
+    async fn prepare_run(&self, command: &str, attempt: bool) -> Result<Prepared<'_>, RunError> {
         let (lock, lock_error) = match self.state.lock(command) {
             Ok(l) => (Some(l), None),
             Err(e @ StateError::Locked { .. }) => (None, Some(e.to_string())),
             Err(e) => return Err(e.into()),
         };
+        let run_id = format!("{}-{}", now_ms(), std::process::id());
+        let mut guard = None;
+        if attempt && lock.is_some() {
+            guard = Some(AttemptGuard(&self.state));
+            self.state.begin_attempt(&Attempt {
+                run_id: run_id.clone(),
+                pid: std::process::id(),
+                started_unix_ms: now_ms(),
+            })?;
+        }
         let plan = Plan::load(&self.opts.plan)?;
         let journal = self.state.load_journal()?;
         let master = self.master()?;
@@ -145,6 +170,8 @@ impl Runner {
         };
         Ok(Prepared {
             lock,
+            run_id,
+            _attempt: guard,
             plan,
             journal,
             master,
@@ -158,7 +185,7 @@ impl Runner {
     /// `fuel-upgrade plan`: what apply would do now, and the fault-injection
     /// points a run of it passes.
     pub async fn plan(&self) -> Result<(Report, Vec<String>), RunError> {
-        let p = self.prepare_run("plan").await?;
+        let p = self.prepare_run("plan", false).await?;
         let mut report = self.report("plan", "plan");
         report.from_release = p.live.as_ref().and_then(|l| l.current.clone());
         report.to_release = Some(p.plan.release.clone());
@@ -170,7 +197,7 @@ impl Runner {
 
     /// `fuel-upgrade apply`.
     pub async fn apply(&self) -> Result<Report, RunError> {
-        let p = self.prepare_run("apply").await?;
+        let p = self.prepare_run("apply", true).await?;
         let mut report = self.report("apply", "preflight-failed");
         report.to_release = Some(p.plan.release.clone());
         report.from_release = p.live.as_ref().and_then(|l| l.current.clone());
@@ -228,10 +255,9 @@ impl Runner {
             return Err(RunError::NoSteps);
         };
         let live = p.live.as_ref().expect("engine answered");
-        let run_id = format!("{}-{}", now_ms(), std::process::id());
         let mut journal = Journal {
             format: FORMAT,
-            run_id,
+            run_id: p.run_id.clone(),
             plan_file: self.opts.plan.clone(),
             plan_digest: self.plan_digest(),
             plan: p.plan.clone(),
@@ -253,18 +279,51 @@ impl Runner {
             journal.run_id,
             self.opts.namespace
         ));
-        let outcome = self
+        let (outcome, problems) = self
             .forward_or_rollback(&self.context(&engine, &p.master), &mut journal)
             .await?;
         let mut report = self.report("apply", &outcome).with_journal(&journal);
         report.preflight = p.checks;
+        report.problems = problems;
         Ok(report)
+    }
+
+    /// An apply killed before it wrote its journal (the journal, if any, is
+    /// the previous run's): reported, and its marker cleared.
+    fn killed_before_journal(
+        &self,
+        command: &str,
+        journal: Option<&Journal>,
+    ) -> Result<Option<Report>, RunError> {
+        let Some(attempt) = self.state.load_attempt()? else {
+            return Ok(None);
+        };
+        if journal.is_some_and(|j| j.run_id == attempt.run_id) {
+            return Ok(None);
+        }
+        let (outcome, what) = match command {
+            "resume" => ("not-started", "nothing to resume: run `fuel-upgrade apply`"),
+            _ => ("nothing-to-do", "nothing to undo"),
+        };
+        let message = format!(
+            "the apply run {} (pid {}) was stopped before it changed anything (it had not written its journal): {what}",
+            attempt.run_id, attempt.pid
+        );
+        self.progress.line(&message);
+        self.state.clear_attempt()?;
+        let mut report = self.report(command, outcome);
+        report.message = Some(message);
+        Ok(Some(report))
     }
 
     /// `fuel-upgrade resume`: finishes an interrupted run.
     pub async fn resume(&self) -> Result<Report, RunError> {
         let _lock = self.state.lock("resume")?;
-        let Some(mut journal) = self.state.load_journal()? else {
+        let journal = self.state.load_journal()?;
+        if let Some(report) = self.killed_before_journal("resume", journal.as_ref())? {
+            return Ok(report);
+        }
+        let Some(mut journal) = journal else {
             return Ok(self.report("resume", "nothing-to-do"));
         };
         match journal.status {
@@ -294,16 +353,22 @@ impl Runner {
             journal.from_release.as_deref().unwrap_or("none"),
             journal.to_release
         ));
-        let outcome = self
+        let (outcome, problems) = self
             .forward_or_rollback(&self.context(&engine, &master), &mut journal)
             .await?;
-        Ok(self.report("resume", &outcome).with_journal(&journal))
+        let mut report = self.report("resume", &outcome).with_journal(&journal);
+        report.problems = problems;
+        Ok(report)
     }
 
     /// `fuel-upgrade rollback`: exact undo of the journaled run.
     pub async fn rollback(&self) -> Result<Report, RunError> {
         let _lock = self.state.lock("rollback")?;
-        let Some(mut journal) = self.state.load_journal()? else {
+        let journal = self.state.load_journal()?;
+        if let Some(report) = self.killed_before_journal("rollback", journal.as_ref())? {
+            return Ok(report);
+        }
+        let Some(mut journal) = journal else {
             return Ok(self.report("rollback", "nothing-to-do"));
         };
         if journal.status == RunStatus::RolledBack {
@@ -313,24 +378,46 @@ impl Runner {
         }
         let engine = Engine::connect().await?;
         let master = self.master()?;
-        rollback::run(&self.context(&engine, &master), &mut journal).await?;
-        Ok(self
-            .report("rollback", "rolled-back")
-            .with_journal(&journal))
+        let problems = rollback::run(&self.context(&engine, &master), &mut journal).await?;
+        let outcome = if problems.is_empty() {
+            "rolled-back"
+        } else {
+            "rollback-incomplete"
+        };
+        let mut report = self.report("rollback", outcome).with_journal(&journal);
+        report.problems = problems;
+        Ok(report)
     }
 
-    /// Runs the remaining steps; on a failure rolls back, unless `--no-rollback`.
+    /// Runs the remaining steps and verifies the result; on a failure rolls
+    /// back, unless `--no-rollback`. The outcome, and what a rollback could
+    /// not restore.
     async fn forward_or_rollback(
         &self,
         ctx: &Context<'_>,
         journal: &mut Journal,
-    ) -> Result<String, RunError> {
-        match forward::run(ctx, journal).await {
+    ) -> Result<(String, Vec<String>), RunError> {
+        let result = match forward::run(ctx, journal).await {
             Ok(()) => {
-                self.progress
-                    .line(format!("upgrade to {} done", journal.to_release));
+                let problems = verify::after_forward(ctx, journal).await;
+                if problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(RunError::NotAsPlanned { problems })
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                journal.status = RunStatus::Applied;
+                self.state.save_journal(journal)?;
+                self.progress.line(format!(
+                    "upgrade to {} done: the result is verified",
+                    journal.to_release
+                ));
                 fault::point(fault::END, &self.state.dir)?;
-                Ok("applied".into())
+                Ok(("applied".into(), Vec::new()))
             }
             Err(e) => {
                 self.progress.line(format!("step failed: {e}"));
@@ -339,11 +426,16 @@ impl Runner {
                     journal.status = RunStatus::Failed;
                     self.state.save_journal(journal)?;
                     self.progress.line("--no-rollback: changes kept; run `fuel-upgrade resume` or `fuel-upgrade rollback`");
-                    Ok("failed".into())
+                    Ok(("failed".into(), Vec::new()))
                 } else {
                     self.progress.line("rolling back automatically");
-                    rollback::run(ctx, journal).await?;
-                    Ok("rolled-back-after-failure".into())
+                    let problems = rollback::run(ctx, journal).await?;
+                    let outcome = if problems.is_empty() {
+                        "rolled-back-after-failure"
+                    } else {
+                        "rollback-incomplete"
+                    };
+                    Ok((outcome.into(), problems))
                 }
             }
         }

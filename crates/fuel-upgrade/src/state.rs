@@ -6,10 +6,20 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::atomic;
 use crate::journal::{Deployed, Journal};
+
+/// Written by `apply` first thing after it takes the lock, before its
+/// journal: an attempt whose run id the journal does not carry was killed
+/// before it changed anything (the journal still holds the previous run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Attempt {
+    pub run_id: String,
+    pub pid: u32,
+    pub started_unix_ms: u64,
+}
 
 /// The state directory (/var/lib/fuel-upgrade under the root).
 #[derive(Debug, Clone)]
@@ -55,6 +65,10 @@ impl StateDir {
         self.dir.join("deployed.json")
     }
 
+    fn attempt_path(&self) -> PathBuf {
+        self.dir.join("attempt.json")
+    }
+
     pub fn backup_dir(&self, run_id: &str) -> PathBuf {
         self.dir.join("backup").join(run_id)
     }
@@ -82,6 +96,19 @@ impl StateDir {
 
     pub fn remove_journal(&self) -> Result<(), StateError> {
         let p = self.journal_path();
+        atomic::remove(&p).map_err(io(&p))
+    }
+
+    pub fn begin_attempt(&self, attempt: &Attempt) -> Result<(), StateError> {
+        write_json(&self.attempt_path(), attempt)
+    }
+
+    pub fn load_attempt(&self) -> Result<Option<Attempt>, StateError> {
+        read_json(&self.attempt_path())
+    }
+
+    pub fn clear_attempt(&self) -> Result<(), StateError> {
+        let p = self.attempt_path();
         atomic::remove(&p).map_err(io(&p))
     }
 
@@ -133,6 +160,17 @@ impl StateDir {
         file.set_len(0).map_err(io(&path))?;
         file.rewind().map_err(io(&path))?;
         file.write_all(me.as_bytes()).map_err(io(&path))?;
+        // A run killed while writing one of the state files left its
+        // temporary file; no one else writes here while we hold the lock.
+        for p in [
+            self.journal_path(),
+            self.deployed_path(),
+            self.attempt_path(),
+        ] {
+            for t in atomic::leftover_temporaries(&p).map_err(io(&self.dir))? {
+                atomic::remove(&t).map_err(io(&t))?;
+            }
+        }
         Ok(RunLock { _file: file })
     }
 }
