@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use fuel_e2e::{release_binary, require_tool, workspace_root};
 use fuel_rpm::build::{BuiltPackage, SigningKey};
-use fuel_rpm::release::{self, ReleaseBuild, DEVELOPMENT_KEY_DIR};
+use fuel_rpm::release::{ReleaseBuild, DEVELOPMENT_KEY_DIR};
 use fuel_rpm::{FileKind, PackageDef};
 use tempfile::TempDir;
 
@@ -622,17 +622,17 @@ fn release_and_repositories_install_the_whole_set_in_a_fresh_root() {
     );
 
     // What version.yaml used to hold, now in files.
-    let series = release::series(&version);
+    let series = fuel_version::series(&version).unwrap();
     assert_eq!(
         fs::read_to_string(root.join("etc/fuel_openstack_version")).unwrap(),
         format!("liberty-{series}\n")
     );
-    let fixtures: serde_yaml::Value = serde_yaml::from_str(
+    let fixtures: serde_json::Value = serde_saphyr::from_str(
         &fs::read_to_string(root.join("usr/share/fuel-openstack-metadata/openstack.yaml")).unwrap(),
     )
     .unwrap();
-    assert!(fixtures.as_sequence().unwrap().len() >= 2, "a few releases");
-    for release in fixtures.as_sequence().unwrap() {
+    assert!(fixtures.as_array().unwrap().len() >= 2, "a few releases");
+    for release in fixtures.as_array().unwrap() {
         let fields = &release["fields"];
         for key in [
             "name",
