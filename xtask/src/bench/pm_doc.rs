@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use super::median;
+
 // The same generated documents as fuel-pm's tests.
 #[path = "../../../crates/fuel-pm/tests/support/samples.rs"]
 mod samples;
@@ -179,11 +181,6 @@ fn slug(name: &str) -> String {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 /// Parses `yaml` `batch` times; the time of one parse.
