@@ -36,7 +36,13 @@ impl BuiltSet {
 /// Builds this tree's release set (optionally changed by `configure`) into a
 /// fresh temporary directory, signed with the development key.
 fn build_set(configure: impl FnOnce(&mut ReleaseBuild, &Path)) -> BuiltSet {
-    for binary in ["fuel-upgrade", "fuel-version", "fuel-api", "fuel", "fuel-pm-apply"] {
+    for binary in [
+        "fuel-upgrade",
+        "fuel-version",
+        "fuel-api",
+        "fuel",
+        "fuel-pm-apply",
+    ] {
         release_binary(binary);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -789,6 +795,38 @@ fn another_release_builds_from_the_same_tree() {
     assert!(requires.contains("fuel-upgrade = 7.0.0-3\n"), "{requires}");
     let description = query(&set.package("fuel-release").path, "%{DESCRIPTION}");
     assert!(description.contains("7.0.0"), "{description}");
+    assert_eq!(
+        query(&set.package("fuel-release").path, "%{NAME}"),
+        "fuel-release-7.0.0"
+    );
+    assert!(
+        requires.contains("fuel-release-7.0.0 = 7.0.0-3\n"),
+        "{requires}"
+    );
+}
+
+#[test]
+fn a_repository_base_url_naming_no_release_is_refused() {
+    // Releases install side by side: one URL for all would mix their packages.
+    let mut build = ReleaseBuild::for_workspace(&workspace_root()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build.out_dir = out.path().join("rpms");
+    build.repo_baseurl = "file:///srv/mirror/fuel".into();
+    let key = SigningKey::development(&workspace_root().join(DEVELOPMENT_KEY_DIR)).unwrap();
+    let error = build.package_defs(&key).unwrap_err().to_string();
+    assert!(
+        error.starts_with("--repo-baseurl: `file:///srv/mirror/fuel` names no release")
+            && error.contains("/$fuelver"),
+        "{error}"
+    );
+    // With the placeholder, each release's .repo files carry their own URL.
+    build.repo_baseurl = "file:///srv/mirror/fuel/$fuelver".into();
+    assert_eq!(
+        build.release_baseurl(),
+        format!("file:///srv/mirror/fuel/{}", build.fuel_version)
+    );
+    build.package_defs(&key).expect("a base URL with $fuelver");
+    assert!(!build.out_dir.exists(), "nothing is written");
 }
 
 #[test]

@@ -146,6 +146,7 @@ pub fn release_pair() -> &'static ReleasePair {
             fs::remove_dir_all(tmp.join("rpms")).unwrap();
             fs::remove_dir_all(tmp.join("images")).unwrap();
         });
+        prune_other_entries(&dir);
         let [old, new] = builds.map(|mut build| {
             build.repo_baseurl = baseurl.clone();
             let base = repo.join(&build.fuel_version).join("base");
@@ -159,6 +160,34 @@ pub fn release_pair() -> &'static ReleasePair {
         });
         ReleasePair { old, new, repo }
     })
+}
+
+/// Entries of earlier inputs (another commit, other binaries) are ~20 MiB
+/// each: those unused for an hour go. (One in use by a run of an older test
+/// binary is never that old: the tests take seconds.)
+fn prune_other_entries(current: &Path) {
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let Ok(entries) = fs::read_dir(current.parent().unwrap()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified < hour_ago);
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = current
+            .file_name()
+            .is_some_and(|c| name.starts_with(&*c.to_string_lossy()));
+        if stale && !ours {
+            let _ = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+        }
+    }
 }
 
 /// NAME of NAME-VERSION-RELEASE.ARCH.rpm.
