@@ -77,6 +77,8 @@ fn twelve_archives() -> &'static (tempfile::TempDir, Vec<PathBuf>) {
 
 #[test]
 fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
+    // The shipped plan uses the host's network: one such test at a time.
+    let _ports = upgrade_support::host_network_lock();
     let env = Env::new("twelve");
     for a in &twelve_archives().1 {
         let to = env.path(&format!(
