@@ -53,22 +53,28 @@ pub fn try_exchange(
 /// endpoint with 200. A server still starting may refuse or reset
 /// connections: those are retried; its exit, or 30 s, fail the test.
 pub fn wait_healthy(port: u16, child: &mut Child) {
+    try_wait_healthy(port, child).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`wait_healthy`], with the failure returned (for the benchmarks).
+pub fn try_wait_healthy(port: u16, child: &mut Child) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let last = match try_exchange(port, "GET", "/api/health", None, "") {
-            Ok((200, _)) => return,
+            Ok((200, _)) => return Ok(()),
             Ok((status, body)) => format!("status {status}: {body}"),
             Err(e) => e.to_string(),
         };
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Err(format!(
                 "fuel-api exited ({status}) before answering on port {port}; last answer: {last}"
-            );
+            ));
         }
-        assert!(
-            Instant::now() < deadline,
-            "fuel-api did not answer within 30 s on port {port}; last answer: {last}"
-        );
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "fuel-api did not answer within 30 s on port {port}; last answer: {last}"
+            ));
+        }
         std::thread::sleep(Duration::from_millis(30));
     }
 }

@@ -2,16 +2,17 @@
 //! which real tools a test needs. A missing tool is a failure, never a skip:
 //! `cargo xtask test` installs them, so a missing one means the test bed is wrong.
 
+pub mod api;
 pub mod base_system;
 pub mod build_cache;
 pub mod http;
+pub mod images;
 pub mod node;
 pub mod node_repo;
 
 pub use fuel_test_bed::{postgres_url, require_tool};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The workspace root (the directory holding the top-level Cargo.toml).
 pub fn workspace_root() -> PathBuf {
@@ -47,19 +48,5 @@ pub fn release_binary(name: &str) -> PathBuf {
 
 /// The argon2 hash `fuel-api hash-password` (the packaged binary) prints for `password`.
 pub fn fuel_api_password_hash(password: &str) -> String {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(release_binary("fuel-api"))
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start fuel-api hash-password");
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "fuel-api hash-password failed: {out:?}"
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    api::password_hash(password).unwrap_or_else(|e| panic!("{e:#}"))
 }

@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use fuel_e2e::api::{ApiConfig, PackagedApi};
 pub use fuel_e2e::http::exchange as http;
-use fuel_e2e::http::{free_port, wait_healthy};
-use fuel_e2e::{release_binary, require_tool};
+use fuel_e2e::{images, release_binary};
 
 pub const LABEL_NAMESPACE: &str = "org.openstack.fuel.namespace";
 
@@ -33,60 +33,22 @@ pub fn run(cmd: &mut Command) -> String {
 
 /// The busybox base image, imported once per test process.
 fn base_image() -> &'static str {
-    static BASE: OnceLock<String> = OnceLock::new();
+    static BASE: OnceLock<&str> = OnceLock::new();
     BASE.get_or_init(|| {
-        require_tool("docker");
-        let busybox = require_tool("busybox");
-        let dir = tempfile::tempdir().unwrap();
-        let rootfs = dir.path().join("rootfs");
-        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-        std::fs::create_dir_all(rootfs.join("www")).unwrap();
-        std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
-        std::fs::copy(&busybox, rootfs.join("bin/busybox")).unwrap();
-        std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
-        std::fs::write(rootfs.join("www/index.html"), "fuel\n").unwrap();
-        let tar = dir.path().join("rootfs.tar");
-        run(Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."));
-        let tag = "fuel-e2e/busybox:base".to_string();
-        let present = Command::new("docker")
-            .args(["image", "inspect", &tag])
-            .output()
-            .map(|o| o.status.success());
-        if matches!(present, Ok(true)) {
-            return tag;
-        }
-        run(Command::new("docker").arg("import").arg(&tar).arg(&tag));
+        let tag = "fuel-e2e/busybox:base";
+        images::busybox_image(tag).unwrap_or_else(|e| panic!("{e:#}"));
         tag
     })
 }
 
 /// A `docker save` archive at `archive` holding `tags` (all the busybox image).
 pub fn build_archive(archive: &Path, tags: &[String]) {
-    let base = base_image();
-    for t in tags {
-        run(Command::new("docker").args(["tag", base, t]));
-    }
-    std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
-    run(Command::new("docker")
-        .arg("save")
-        .arg("-o")
-        .arg(archive)
-        .args(tags));
+    images::save_archive(base_image(), archive, tags).unwrap_or_else(|e| panic!("{e:#}"));
 }
 
-fn password_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| fuel_e2e::fuel_api_password_hash("upgrade-e2e"))
-}
-
-/// A real fuel-api server (the packaged binary) on SQLite.
+/// A real fuel-api server (the packaged binary) on SQLite, logged in.
 pub struct Api {
-    child: Child,
+    server: PackagedApi,
     pub port: u16,
     pub url: String,
     pub token: String,
@@ -94,40 +56,13 @@ pub struct Api {
 
 impl Api {
     pub fn start(dir: &Path) -> Api {
-        let port = free_port();
-        let config = dir.join("fuel-api.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n[auth]\n[[auth.users]]\nname = \"admin\"\npassword_hash = \"{}\"\n",
-                dir.join("fuel-api.db").display(),
-                password_hash()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(release_binary("fuel-api"))
-            .arg("--config")
-            .arg(&config)
-            .stdout(std::fs::File::create(dir.join("fuel-api.log")).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start fuel-api");
-        wait_healthy(port, &mut child);
-        let (status, body) = http(
-            port,
-            "POST",
-            "/api/v1/auth/tokens",
-            None,
-            r#"{"username":"admin","password":"upgrade-e2e"}"#,
-        );
-        assert_eq!(status, 201, "{body}");
-        let token: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let token = token["token"].as_str().unwrap().to_string();
+        let server = PackagedApi::start(dir, &ApiConfig::new("upgrade-e2e"))
+            .unwrap_or_else(|e| panic!("{e:#}"));
         Api {
-            child,
-            port,
-            url: format!("http://127.0.0.1:{port}"),
-            token,
+            port: server.port,
+            url: server.url.clone(),
+            token: server.token.clone(),
+            server,
         }
     }
 
@@ -155,13 +90,6 @@ impl Api {
 
     pub fn post(&self, path: &str, body: &str) -> (u16, String) {
         http(self.port, "POST", path, Some(&self.token), body)
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
