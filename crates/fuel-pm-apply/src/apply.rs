@@ -579,7 +579,7 @@ mod tests {
             name: "true".into(),
         };
         let owed_d = PendingAction::new("d", &doc.packages[0].after[0]);
-        let plan = action_plan(&doc, &[leftover.clone()], |_| false);
+        let plan = action_plan(&doc, std::slice::from_ref(&leftover), |_| false);
         assert_eq!(
             plan,
             [
@@ -593,7 +593,7 @@ mod tests {
                 }
             ]
         );
-        let plan = action_plan(&doc, &[owed_d.clone()], |_| false);
+        let plan = action_plan(&doc, std::slice::from_ref(&owed_d), |_| false);
         assert_eq!(
             plan,
             [Planned {
