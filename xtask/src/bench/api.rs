@@ -3,6 +3,11 @@
 //! token) and `GET /api/version` at 64 connections, beside the same-run
 //! baseline `GET /api/health/live` (no database, no token check).
 //! Target with SQLite: ≥ 10,000 requests/s and p99 < 10 ms on the release list.
+//!
+//! Then the package document of an environment (issue 9): download (`GET`)
+//! and upload (`PUT`, a wrk Lua script sending the YAML; every request
+//! parses the document and stores a new revision) of a 1,000-package
+//! document at 16 connections, beside `GET /api/health/live` at 16.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +19,8 @@ const PASSWORD: &str = "bench-password";
 const RELEASES: usize = 100;
 const TARGET_RPS: f64 = 10_000.0;
 const TARGET_P99_MS: f64 = 10.0;
+const DOCUMENT_PACKAGES: usize = 1_000;
+const DOCUMENT_CONNECTIONS: u32 = 16;
 
 /// One wrk run's figures.
 struct Figures {
@@ -60,7 +67,14 @@ pub fn run() -> anyhow::Result<()> {
         ),
         ("PostgreSQL", postgres_bench),
     ];
+    let document = work.path().join("package_manipulation.yaml");
+    std::fs::write(&document, package_document(DOCUMENT_PACKAGES))?;
+    let document_size = std::fs::metadata(&document)?.len();
+    let put_script = work.path().join("put.lua");
+    std::fs::write(&put_script, put_script_text(&document))?;
+
     let mut rows = Vec::new();
+    let mut document_rows = Vec::new();
     for (port, (backend, database_url)) in (18_470u16..).zip(backends) {
         let config = work.path().join(format!("{backend}.toml"));
         std::fs::write(
@@ -85,10 +99,32 @@ pub fn run() -> anyhow::Result<()> {
         let token = login(&sh, &base)?;
         seed(&sh, &base, &token)?;
 
-        let baseline = wrk(&sh, &format!("{base}/api/health/live"), None)?;
-        let releases = wrk(&sh, &format!("{base}/api/v1/releases"), Some(&token))?;
-        let version = wrk(&sh, &format!("{base}/api/version"), None)?;
+        let live = format!("{base}/api/health/live");
+        let baseline = wrk(&sh, &live, None, 64, None)?;
+        let releases = wrk(
+            &sh,
+            &format!("{base}/api/v1/releases"),
+            Some(&token),
+            64,
+            None,
+        )?;
+        let version = wrk(&sh, &format!("{base}/api/version"), None, 64, None)?;
+
+        let url = document_url(&sh, &base, &token, &document)?;
+        let c = DOCUMENT_CONNECTIONS;
+        let document_baseline = wrk(&sh, &live, None, c, None)?;
+        let download = wrk(&sh, &url, Some(&token), c, None)?;
+        let upload = wrk(&sh, &url, Some(&token), c, Some(&put_script))?;
         server.stop(&sh)?;
+        document_rows.push((
+            backend,
+            "GET /api/health/live (baseline)",
+            document_baseline.requests_per_sec,
+            document_baseline,
+        ));
+        let base_rps = document_rows.last().unwrap().2;
+        document_rows.push((backend, "GET …/package_manipulation", base_rps, download));
+        document_rows.push((backend, "PUT …/package_manipulation", base_rps, upload));
         rows.push((
             backend,
             "GET /api/health/live (baseline)",
@@ -102,11 +138,28 @@ pub fn run() -> anyhow::Result<()> {
     cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
 
     println!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
+    print_rows(&rows);
+    let sqlite_list = &rows[1].3;
+    let met = sqlite_list.requests_per_sec >= TARGET_RPS && sqlite_list.p99_ms < TARGET_P99_MS;
+    println!(
+        "target (SQLite release list: >= {TARGET_RPS:.0} req/s, p99 < {TARGET_P99_MS} ms): {}",
+        if met { "met" } else { "MISSED" }
+    );
+    println!(
+        "\npackage document ({DOCUMENT_PACKAGES} packages, {document_size} bytes), wrk -t2 -c{DOCUMENT_CONNECTIONS} -d10s:"
+    );
+    print_rows(&document_rows);
+    Ok(())
+}
+
+type Row = (&'static str, &'static str, f64, Figures);
+
+fn print_rows(rows: &[Row]) {
     println!(
         "{:<11} {:<34} {:>10} {:>9} {:>12}",
         "backend", "request", "req/s", "p99 ms", "vs baseline"
     );
-    for (backend, request, base_rps, figures) in &rows {
+    for (backend, request, base_rps, figures) in rows {
         println!(
             "{:<11} {:<34} {:>10.0} {:>9.2} {:>11.2}x",
             backend,
@@ -116,13 +169,73 @@ pub fn run() -> anyhow::Result<()> {
             figures.requests_per_sec / base_rps
         );
     }
-    let sqlite_list = &rows[1].3;
-    let met = sqlite_list.requests_per_sec >= TARGET_RPS && sqlite_list.p99_ms < TARGET_P99_MS;
-    println!(
-        "target (SQLite release list: >= {TARGET_RPS:.0} req/s, p99 < {TARGET_P99_MS} ms): {}",
-        if met { "met" } else { "MISSED" }
-    );
-    Ok(())
+}
+
+/// A package document of `count` packages in the design's format, written
+/// as an operator would: comments, every version form, after-actions of
+/// each provider on some packages.
+fn package_document(count: usize) -> String {
+    let mut text = String::from("# Benchmark document: cargo xtask bench api\n---\npackages:\n");
+    for i in 0..count {
+        text.push_str(&format!("- name: fuel-bench-package-{i:04}\n"));
+        match i % 4 {
+            0 => text.push_str("  version: latest\n"),
+            1 => text.push_str(&format!("  version: 1:{i}.0.2-1ubuntu4.{i}\n")),
+            2 => text.push_str("  version: absent   # no longer needed\n"),
+            _ => {}
+        }
+        if i % 10 == 0 {
+            text.push_str(&format!(
+                "  after:\n  - provider: systemd\n    ensure: running\n    name: fuel-bench-{i:04}.service\n  - provider: exec\n    name: /usr/bin/fuel-bench-check --package {i}\n"
+            ));
+        }
+    }
+    text
+}
+
+/// wrk's Lua script for the upload: the document as the body of a PUT.
+fn put_script_text(document: &std::path::Path) -> String {
+    format!(
+        "local file = assert(io.open(\"{}\", \"rb\"))\n\
+         wrk.method = \"PUT\"\n\
+         wrk.body = file:read(\"*a\")\n\
+         file:close()\n\
+         wrk.headers[\"Content-Type\"] = \"application/yaml\"\n",
+        document.display()
+    )
+}
+
+/// Creates an environment, uploads the document once and returns its URL.
+fn document_url(
+    sh: &Shell,
+    base: &str,
+    token: &str,
+    document: &std::path::Path,
+) -> anyhow::Result<String> {
+    let header = format!("X-Auth-Token: {token}");
+    let clusters = format!("{base}/api/v1/clusters");
+    let body = r#"{"name": "bench", "release_id": 1}"#;
+    let answer = cmd!(
+        sh,
+        "curl -sf -X POST -H {header} -H 'Content-Type: application/json' -d {body} {clusters}"
+    )
+    .quiet()
+    .read()?;
+    let cluster: serde_json::Value = serde_json::from_str(&answer)
+        .with_context(|| format!("creating the environment answered {answer}"))?;
+    let id = cluster["id"]
+        .as_i64()
+        .with_context(|| format!("no id in {answer}"))?;
+    let url = format!("{base}/api/v1/clusters/{id}/package_manipulation");
+    let data = format!("@{}", document.display());
+    cmd!(
+        sh,
+        "curl -sf -o /dev/null -X PUT -H {header} -H 'Content-Type: application/yaml' --data-binary {data} {url}"
+    )
+    .quiet()
+    .run()
+    .context("the benchmark document was refused")?;
+    Ok(url)
 }
 
 /// The server process; killed if the benchmark fails half-way.
@@ -207,14 +320,28 @@ fn seed(sh: &Shell, base: &str, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn wrk(sh: &Shell, url: &str, token: Option<&str>) -> anyhow::Result<Figures> {
-    let header: Vec<String> = match token {
+fn wrk(
+    sh: &Shell,
+    url: &str,
+    token: Option<&str>,
+    connections: u32,
+    script: Option<&std::path::Path>,
+) -> anyhow::Result<Figures> {
+    let mut options: Vec<String> = match token {
         Some(token) => vec!["-H".to_string(), format!("X-Auth-Token: {token}")],
         None => Vec::new(),
     };
-    let out = cmd!(sh, "wrk -t2 -c64 -d10s --latency {header...} {url}")
-        .quiet()
-        .read()?;
+    if let Some(script) = script {
+        options.push("-s".to_string());
+        options.push(script.display().to_string());
+    }
+    let connections = connections.to_string();
+    let out = cmd!(
+        sh,
+        "wrk -t2 -c{connections} -d10s --latency {options...} {url}"
+    )
+    .quiet()
+    .read()?;
     if out.contains("Non-2xx or 3xx responses") {
         bail!("wrk saw error responses from {url}:\n{out}");
     }
