@@ -721,3 +721,56 @@ fn a_second_applier_is_refused_naming_the_first_ones_pid() {
         node.node.sh_ok("cat /tmp/first.out")
     );
 }
+
+fn services_kept_as_ensure_says(flavour: Flavour) {
+    let node = Node::start(flavour);
+    node.install_by_hand(&[("fuel-test-daemon", "2.0-1")]);
+    let is_active = || {
+        node.node
+            .exec(&["systemctl", "is-active", "--quiet", "fuel-test-daemon"])
+            .status
+            .success()
+    };
+    assert!(!is_active(), "installing does not start it");
+
+    // Unchanged package, stopped service, ensure running: started (through `service`).
+    node.upload(
+        "packages:\n- name: fuel-test-daemon\n  version: 2.0-1\n  after:\n  - provider: sysv\n    name: fuel-test-daemon\n",
+    );
+    let run = node.apply(&[]);
+    assert_eq!(run.code, 2, "an action ran: {:#?}", run.report);
+    assert_eq!(
+        run.package("fuel-test-daemon").action,
+        PackageAction::Unchanged
+    );
+    let action = &run.report.actions[..];
+    assert_eq!(action.len(), 1, "{action:#?}");
+    assert_eq!(
+        (action[0].provider.as_str(), action[0].result),
+        ("service", ActionOutcome::Done)
+    );
+    assert_eq!(node.daemon().1, "2.0-1");
+    let again = node.apply(&[]);
+    assert_eq!(again.code, 0, "running already: {:#?}", again.report);
+    assert!(again.report.actions.is_empty());
+
+    // ensure stopped: stopped once, then left alone.
+    node.upload(
+        "packages:\n- name: fuel-test-daemon\n  version: 2.0-1\n  after:\n  - provider: systemd\n    ensure: stopped\n    name: fuel-test-daemon\n",
+    );
+    let run = node.apply(&[]);
+    assert_eq!(run.code, 2, "{:#?}", run.report);
+    assert_eq!(run.report.actions[0].ensure, "stopped");
+    assert!(!is_active(), "stopped");
+    assert_eq!(node.apply(&[]).code, 0);
+}
+
+#[test]
+fn an_unchanged_packages_service_is_started_or_stopped_only_when_needed_on_apt() {
+    services_kept_as_ensure_says(Flavour::Apt);
+}
+
+#[test]
+fn an_unchanged_packages_service_is_started_or_stopped_only_when_needed_on_dnf() {
+    services_kept_as_ensure_says(Flavour::Dnf);
+}
