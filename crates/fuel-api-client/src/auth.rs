@@ -1,3 +1,5 @@
+//! Logging in: the credentials sent and the token issued.
+
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /api/v1/auth/tokens`.

@@ -1,3 +1,5 @@
+//! Clusters (environments): `/api/v1/clusters`.
+
 use serde::{Deserialize, Serialize};
 
 /// A cluster (environment) as `GET /api/v1/clusters[/{id}]` returns it.

@@ -1,3 +1,5 @@
+//! The health check's answer: `/api/health`.
+
 use serde::{Deserialize, Serialize};
 
 /// Body of `GET /api/health`: `status` is "ok" when the database answered.

@@ -1,3 +1,5 @@
+//! Releases: `/api/v1/releases`, with Nailgun's release states.
+
 use serde::{Deserialize, Serialize};
 
 /// Whether environments may be deployed from a release (Nailgun's states).

@@ -1,3 +1,5 @@
+//! Tasks: `/api/v1/tasks`, with Nailgun's task states and the list filters.
+
 use serde::{Deserialize, Serialize};
 
 /// Where a deployment task is (Nailgun's task states).

@@ -1,3 +1,5 @@
+//! `/api/version`: Nailgun's version document.
+
 use serde::{Deserialize, Serialize};
 
 /// Body of `GET /api/version` (public), Nailgun's shape. Fields the server

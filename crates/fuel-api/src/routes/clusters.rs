@@ -1,3 +1,5 @@
+//! `/clusters`: environments (create, read, list, delete).
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;

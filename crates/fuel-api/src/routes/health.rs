@@ -1,3 +1,5 @@
+//! `/health` (ready: the database answers) and `/health/live` (the process answers).
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;

@@ -1,3 +1,5 @@
+//! `/releases`: the release list (cached between writes) and single releases.
+
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -1,3 +1,5 @@
+//! `/tasks`: deployment tasks, their status and the list filters.
+
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;

@@ -1,3 +1,5 @@
+//! `/auth/tokens`: issuing a token (public) and revoking one's own.
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};

@@ -1,3 +1,5 @@
+//! The clusters table.
+
 use fuel_api_client::{Cluster, NewCluster};
 use sqlx::any::AnyRow;
 use sqlx::Row;

@@ -1,3 +1,5 @@
+//! The releases table.
+
 use fuel_api_client::{NewRelease, Release};
 use sqlx::any::AnyRow;
 use sqlx::Row;

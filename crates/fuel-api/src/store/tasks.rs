@@ -1,3 +1,5 @@
+//! The tasks table and its filtered listing.
+
 use fuel_api_client::{NewTask, Task, TaskFilter, TaskUpdate};
 use sqlx::any::AnyRow;
 use sqlx::Row;

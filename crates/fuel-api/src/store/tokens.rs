@@ -1,3 +1,5 @@
+//! The tokens table: SHA-256 hashes of issued tokens, with owner and expiry.
+
 use sqlx::Row;
 
 use super::Store;

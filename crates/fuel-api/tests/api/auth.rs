@@ -1,3 +1,5 @@
+//! Tokens: writes need a valid one, reads as configured; wrong, expired and revoked tokens are refused.
+
 use std::time::Duration;
 
 use fuel_api_client::{ClientError, TaskFilter};

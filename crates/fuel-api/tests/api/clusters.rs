@@ -1,3 +1,5 @@
+//! Clusters: CRUD, unique names, an existing release, and what their deletion takes along.
+
 use fuel_api_client::{ClientError, NewCluster, TaskFilter};
 
 use crate::support::{on_both_backends, release, release_and_cluster, task, Backend, TestApi};

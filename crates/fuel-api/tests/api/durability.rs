@@ -1,3 +1,5 @@
+//! Data and tokens acknowledged before a restart are there after it.
+
 use fuel_api_client::{NewTask, TaskFilter, TaskStatus};
 
 use crate::support::{on_both_backends, release, release_and_cluster, task, Backend, TestApi};

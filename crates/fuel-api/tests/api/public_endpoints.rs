@@ -1,3 +1,5 @@
+//! The endpoints that need no token: version and health.
+
 use fuel_api_client::ClientError;
 use sqlx::Connection;
 

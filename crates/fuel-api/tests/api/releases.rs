@@ -1,3 +1,5 @@
+//! Releases: CRUD, unique name + version, kept while a cluster uses them, concurrent duplicates.
+
 use fuel_api_client::{ClientError, NewCluster, ReleaseState};
 
 use crate::support::{on_both_backends, release, Backend, TestApi};

@@ -1,3 +1,5 @@
+//! Tasks: create, update, filters, an existing cluster.
+
 use fuel_api_client::{ClientError, NewTask, TaskFilter, TaskStatus, TaskUpdate};
 
 use crate::support::{on_both_backends, release_and_cluster, task, Backend, TestApi};
