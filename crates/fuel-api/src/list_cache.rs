@@ -42,4 +42,37 @@ impl ListCache {
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
+
+    /// Hold across a write: the cache is invalidated when it is dropped,
+    /// also when the request is cancelled (its client went away) after the
+    /// write committed but before the handler went on.
+    pub fn writing(&self) -> Invalidation<'_> {
+        Invalidation(self)
+    }
+}
+
+/// Invalidates its cache when dropped (see [`ListCache::writing`]).
+pub struct Invalidation<'a>(&'a ListCache);
+
+impl Drop for Invalidation<'_> {
+    fn drop(&mut self) {
+        self.0.invalidate();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_guard_dropped_by_a_cancelled_handler_invalidates_the_list() {
+        let cache = ListCache::default();
+        cache.store(cache.generation(), Bytes::from_static(b"[]"));
+        assert!(cache.get().is_some());
+        // A handler dropped at an await after its insert committed (the
+        // client went away) drops its guard with it.
+        let guard = cache.writing();
+        drop(guard);
+        assert!(cache.get().is_none(), "a stale list would still be served");
+    }
 }

@@ -52,8 +52,9 @@ async fn create(
     require_text("name", &new.name)?;
     require_text("version", &new.version)?;
     require_text("operating_system", &new.operating_system)?;
+    // Invalidated even if the handler is dropped after the insert commits.
+    let _invalidate = state.release_list.writing();
     let result = state.store.insert_release(&new).await;
-    state.release_list.invalidate();
     match result {
         Ok(release) => Ok((StatusCode::CREATED, Json(release))),
         Err(WriteError::Duplicate) => Err(Failure::conflict(format!(
@@ -69,8 +70,8 @@ async fn remove(
     State(state): State<AppState>,
     ResourceId(id): ResourceId,
 ) -> ApiResult<StatusCode> {
+    let _invalidate = state.release_list.writing();
     let result = state.store.delete_release(id).await;
-    state.release_list.invalidate();
     match result {
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(Failure::not_found(format!("no release {id}"))),
