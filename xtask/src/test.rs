@@ -43,7 +43,8 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("/usr/bin/time", "time"),
 ];
 
-pub const POSTGRES_URL: &str = "postgres://fuel:fuel@127.0.0.1:5432/fuel_test";
+/// The role and database [`start_postgres`] prepares, as the tests see it.
+pub use fuel_test_bed::POSTGRES_URL;
 
 pub fn run(args: Args) -> Result<()> {
     let sh = Shell::new()?;
@@ -79,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
         )
     };
     runner
-        .env("FUEL_TEST_POSTGRES_URL", POSTGRES_URL)
+        .env(fuel_test_bed::POSTGRES_URL_ENV, POSTGRES_URL)
         .run()
         .context("the test suite failed")?;
     Ok(())
@@ -141,14 +142,18 @@ fn install_system_tools(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-fn start_dockerd(sh: &Shell) -> Result<()> {
-    if cmd!(sh, "docker info")
+/// Whether the Docker engine answers.
+fn docker_answers(sh: &Shell) -> bool {
+    cmd!(sh, "docker info")
         .quiet()
         .ignore_stdout()
         .ignore_stderr()
         .run()
         .is_ok()
-    {
+}
+
+fn start_dockerd(sh: &Shell) -> Result<()> {
+    if docker_answers(sh) {
         return Ok(());
     }
     eprintln!("starting dockerd");
@@ -158,13 +163,7 @@ fn start_dockerd(sh: &Shell) -> Result<()> {
     )
     .run()?;
     for _ in 0..60 {
-        if cmd!(sh, "docker info")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run()
-            .is_ok()
-        {
+        if docker_answers(sh) {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(500));

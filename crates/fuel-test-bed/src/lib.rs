@@ -42,3 +42,36 @@ pub fn postgres_url() -> String {
         panic!("{POSTGRES_URL_ENV} is not set: run the suite with `cargo xtask test`, which starts PostgreSQL")
     })
 }
+
+/// The URL of another database on the server and role of `url` (query kept).
+pub fn database_url(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let server = base
+        .rsplit_once('/')
+        .map(|(server, _)| server)
+        .unwrap_or(base);
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_database_keeps_server_role_and_options() {
+        assert_eq!(
+            database_url(POSTGRES_URL, "fuel_api_bench"),
+            "postgres://fuel:fuel@127.0.0.1:5432/fuel_api_bench"
+        );
+        assert_eq!(
+            database_url("postgres://u@h/db?sslmode=disable", "other"),
+            "postgres://u@h/other?sslmode=disable"
+        );
+    }
+}

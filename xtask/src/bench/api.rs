@@ -9,10 +9,8 @@
 //! parses the document and stores a new revision) of a 1,000-package
 //! document at 16 connections, beside `GET /api/health/live` at 16.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use anyhow::{bail, Context};
+use fuel_e2e::api::{ApiConfig, PackagedApi};
 use xshell::{cmd, Shell};
 
 const PASSWORD: &str = "bench-password";
@@ -39,33 +37,21 @@ pub fn run() -> anyhow::Result<()> {
         .run()
         .context("wrk is missing: `apt-get install wrk` (or `cargo xtask test-bed`)")?;
     cmd!(sh, "cargo build --release -p fuel-api").run()?;
-    let binary = root.join("target/release/fuel-api");
     let work = sh.create_temp_dir()?;
-    let hash = cmd!(sh, "{binary} hash-password")
-        .stdin(format!("{PASSWORD}\n"))
-        .read()?;
 
-    let postgres = std::env::var("FUEL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://fuel:fuel@127.0.0.1:5432/fuel_test".to_string());
+    let postgres = std::env::var(fuel_test_bed::POSTGRES_URL_ENV)
+        .unwrap_or_else(|_| fuel_test_bed::POSTGRES_URL.to_string());
     let bench_db = "fuel_api_bench";
     let drop_db = format!("DROP DATABASE IF EXISTS {bench_db}");
     let create_db = format!("CREATE DATABASE {bench_db}");
     cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
     cmd!(sh, "psql {postgres} -q -c {create_db}").run()?;
-    let postgres_bench = format!(
-        "{}/{bench_db}",
-        postgres
-            .rsplit_once('/')
-            .map(|(server, _)| server)
-            .unwrap_or(&postgres)
-    );
-
     let backends = [
+        ("SQLite", None),
         (
-            "SQLite",
-            format!("sqlite://{}", work.path().join("fuel-api.db").display()),
+            "PostgreSQL",
+            Some(fuel_test_bed::database_url(&postgres, bench_db)),
         ),
-        ("PostgreSQL", postgres_bench),
     ];
     let document = work.path().join("package_manipulation.yaml");
     std::fs::write(&document, package_document(DOCUMENT_PACKAGES))?;
@@ -75,29 +61,15 @@ pub fn run() -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     let mut document_rows = Vec::new();
-    for (port, (backend, database_url)) in (18_470u16..).zip(backends) {
-        let config = work.path().join(format!("{backend}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\n\
-                 [auth]\nreads_require_token = true\n[[auth.users]]\nname = \"bench\"\npassword_hash = \"{hash}\"\n"
-            ),
-        )?;
-        let log = std::fs::File::create(work.path().join(format!("{backend}.log")))?;
-        let mut server = Server(
-            Command::new(&binary)
-                .arg("--config")
-                .arg(&config)
-                .stdout(log)
-                .stderr(Stdio::inherit())
-                .spawn()
-                .with_context(|| format!("starting {}", binary.display()))?,
-        );
-        let base = format!("http://127.0.0.1:{port}");
-        wait_healthy(&sh, &base, &mut server)?;
-        let token = login(&sh, &base)?;
-        seed(&sh, &base, &token)?;
+    for (backend, database_url) in backends {
+        let dir = work.path().join(backend);
+        std::fs::create_dir(&dir)?;
+        let mut config = ApiConfig::new(PASSWORD);
+        config.database_url = database_url;
+        config.reads_require_token = true;
+        let mut server = PackagedApi::start(&dir, &config)?;
+        let (base, token) = (server.url.clone(), server.token.clone());
+        seed(&server)?;
 
         let live = format!("{base}/api/health/live");
         let baseline = wrk(&sh, &live, None, 64, None)?;
@@ -115,7 +87,7 @@ pub fn run() -> anyhow::Result<()> {
         let document_baseline = wrk(&sh, &live, None, c, None)?;
         let download = wrk(&sh, &url, Some(&token), c, None)?;
         let upload = wrk(&sh, &url, Some(&token), c, Some(&put_script))?;
-        server.stop(&sh)?;
+        server.stop()?;
         document_rows.push((
             backend,
             "GET /api/health/live (baseline)",
@@ -238,84 +210,16 @@ fn document_url(
     Ok(url)
 }
 
-/// The server process; killed if the benchmark fails half-way.
-struct Server(Child);
-
-impl Server {
-    /// SIGTERM, then the graceful shutdown must end with exit status 0.
-    fn stop(&mut self, sh: &Shell) -> anyhow::Result<()> {
-        let pid = self.0.id().to_string();
-        cmd!(sh, "kill -TERM {pid}").run()?;
-        let status = self.0.wait()?;
-        if !status.success() {
-            bail!("fuel-api did not stop cleanly on SIGTERM: {status}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn wait_healthy(sh: &Shell, base: &str, server: &mut Server) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = format!("{base}/api/health");
-    loop {
-        if cmd!(sh, "curl -sf {url}")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .is_ok()
-        {
-            return Ok(());
-        }
-        if let Some(status) = server.0.try_wait()? {
-            bail!("fuel-api exited before answering ({status}): see its log above");
-        }
-        if Instant::now() > deadline {
-            bail!("fuel-api did not answer {url} within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn login(sh: &Shell, base: &str) -> anyhow::Result<String> {
-    let url = format!("{base}/api/v1/auth/tokens");
-    let body = format!(r#"{{"username": "bench", "password": "{PASSWORD}"}}"#);
-    let answer = cmd!(
-        sh,
-        "curl -sf -X POST -H 'Content-Type: application/json' -d {body} {url}"
-    )
-    .quiet()
-    .read()?;
-    // {"token":"<hex>","expires_at":…}
-    let token = answer
-        .split("\"token\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .with_context(|| format!("no token in {answer}"))?;
-    Ok(token.to_string())
-}
-
-fn seed(sh: &Shell, base: &str, token: &str) -> anyhow::Result<()> {
-    let url = format!("{base}/api/v1/releases");
-    let header = format!("X-Auth-Token: {token}");
+/// The releases the list benchmark reads.
+fn seed(server: &PackagedApi) -> anyhow::Result<()> {
     for i in 0..RELEASES {
         let body = format!(
             r#"{{"name": "Bench release {i}", "version": "liberty-8.0", "operating_system": "CentOS", "description": "Release {i} seeded by cargo xtask bench api"}}"#
         );
-        cmd!(
-            sh,
-            "curl -sf -o /dev/null -X POST -H {header} -d {body} {url}"
-        )
-        .quiet()
-        .run()?;
+        let (status, answer) = server.request("POST", "/api/v1/releases", &body)?;
+        if status != 201 {
+            bail!("seeding release {i}: status {status}: {answer}");
+        }
     }
     Ok(())
 }

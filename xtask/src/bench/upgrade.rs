@@ -6,14 +6,15 @@
 //! window. Target: ≤ 3 s.
 //!
 //! The images are the busybox-static binary in a tiny root file system
-//! (`docker import`, `docker save`): nothing is pulled.
+//! (fuel_e2e::images, as the upgrade tests build theirs): nothing is pulled.
+//! The API is the packaged fuel-api (fuel_e2e::api, as the tests start it).
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
+use fuel_e2e::api::{ApiConfig, PackagedApi};
+use fuel_e2e::images;
 use xshell::{cmd, Shell};
 
 const TARGET_MS: u64 = 3_000;
@@ -30,25 +31,13 @@ pub fn run() -> anyhow::Result<()> {
         .context("the Docker engine does not answer: `cargo xtask test-bed` starts it")?;
     cmd!(sh, "cargo build --release -p fuel-upgrade -p fuel-api").run()?;
     let upgrade = root.join("target/release/fuel-upgrade");
-    let api_binary = root.join("target/release/fuel-api");
     let work = sh.create_temp_dir()?;
     let master = work.path().join("root");
     let namespace = format!("bench-upgrade-{}", std::process::id());
 
     // Images of both releases.
-    let rootfs = work.path().join("rootfs");
-    std::fs::create_dir_all(rootfs.join("bin"))?;
-    std::fs::create_dir_all(rootfs.join("www"))?;
-    std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox"))
-        .context("busybox-static is missing: apt-get install busybox-static")?;
-    std::fs::write(rootfs.join("www/index.html"), "fuel\n")?;
-    let tar = work.path().join("rootfs.tar");
-    cmd!(sh, "tar -C {rootfs} -cf {tar} .").quiet().run()?;
     let base = "fuel-bench/busybox:base";
-    cmd!(sh, "docker import {tar} {base}")
-        .quiet()
-        .ignore_stdout()
-        .run()?;
+    images::busybox_image(base)?;
     let template = std::fs::read_to_string(root.join("crates/fuel-upgrade/plans/upgrade.yaml"))?;
     // The services of the shipped plan, in its order.
     let services: Vec<String> = template
@@ -62,20 +51,15 @@ pub fn run() -> anyhow::Result<()> {
             services.len()
         );
     }
-    let images = master.join("var/www/nailgun/docker/images");
-    std::fs::create_dir_all(&images)?;
+    let images_dir = master.join("var/www/nailgun/docker/images");
+    std::fs::create_dir_all(&images_dir)?;
     for release in ["7.0.0", "8.0.0"] {
         let tags: Vec<String> = services
             .iter()
             .map(|s| format!("fuel/{s}:{release}"))
             .collect();
-        for t in &tags {
-            cmd!(sh, "docker tag {base} {t}").quiet().run()?;
-        }
-        let archive = images.join(format!("fuel-images-{release}.tar"));
-        cmd!(sh, "docker save -o {archive} {tags...}")
-            .quiet()
-            .run()?;
+        let archive = images_dir.join(format!("fuel-images-{release}.tar"));
+        images::save_archive(base, &archive, &tags)?;
     }
     std::fs::create_dir_all(master.join("etc/fuel"))?;
     std::fs::write(
@@ -98,13 +82,11 @@ pub fn run() -> anyhow::Result<()> {
     std::fs::write(&old_plan, render("7.0.0")?)?;
     std::fs::write(&new_plan, render("8.0.0")?)?;
 
-    let (api, url, token) = start_api(&sh, &api_binary, work.path())?;
+    let mut api = PackagedApi::start(work.path(), &ApiConfig::new("bench-password"))?;
     let result = measure(
-        &sh, &upgrade, &master, &namespace, &url, &token, &old_plan, &new_plan, &services,
+        &sh, &upgrade, &master, &namespace, &api.url, &api.token, &old_plan, &new_plan, &services,
     );
-    let mut api = api;
-    let _ = api.kill();
-    let _ = api.wait();
+    api.kill();
     let filter = format!("label=org.openstack.fuel.namespace={namespace}");
     let ids = cmd!(sh, "docker ps -aq --filter {filter}").quiet().read()?;
     let ids: Vec<&str> = ids.split_whitespace().collect();
@@ -191,52 +173,4 @@ fn measure(
         .as_u64()
         .context("no downtime in the report")?;
     Ok((downtime_ms, baseline_ms))
-}
-
-/// The release fuel-api on SQLite, with a user whose token fuel-upgrade uses.
-fn start_api(sh: &Shell, binary: &Path, dir: &Path) -> anyhow::Result<(Child, String, String)> {
-    let hash = cmd!(sh, "{binary} hash-password")
-        .stdin("bench-password\n")
-        .read()?;
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let config = dir.join("fuel-api.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n[auth]\n[[auth.users]]\nname = \"admin\"\npassword_hash = \"{}\"\n",
-            dir.join("fuel-api.db").display(),
-            hash.trim()
-        ),
-    )?;
-    let child = Command::new(binary)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let body = r#"{"username":"admin","password":"bench-password"}"#;
-    let tokens = format!("{url}/api/v1/auth/tokens");
-    loop {
-        // curl is on every test bed (dnf needs it); xshell keeps the body off a shell.
-        if let Ok(answer) = cmd!(
-            sh,
-            "curl -sf -X POST -H Content-Type:application/json -d {body} {tokens}"
-        )
-        .quiet()
-        .read()
-        {
-            let v: serde_json::Value = serde_json::from_str(&answer)?;
-            let token = v["token"]
-                .as_str()
-                .context("no token in the login answer")?
-                .to_string();
-            return Ok((child, url, token));
-        }
-        if Instant::now() > deadline {
-            bail!("fuel-api did not answer within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -60,22 +60,6 @@ pub fn postgres_admin_url() -> String {
     fuel_test_bed::postgres_url()
 }
 
-/// The URL of another database on the same server and role.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let server = base
-        .rsplit_once('/')
-        .map(|(server, _)| server)
-        .unwrap_or(base);
-    match query {
-        Some(query) => format!("{server}/{database}?{query}"),
-        None => format!("{server}/{database}"),
-    }
-}
-
 impl TestApi {
     /// Starts on a new, empty database with the `admin` user; `tweak` adjusts the configuration.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApi {
@@ -105,7 +89,7 @@ impl TestApi {
                     .unwrap();
                 admin.close().await.unwrap();
                 postgres_database = Some(name.clone());
-                with_database(&admin_url, &name)
+                fuel_test_bed::database_url(&admin_url, &name)
             }
         };
         tweak(&mut config);
