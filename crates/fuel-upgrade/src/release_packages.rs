@@ -23,8 +23,9 @@ pub enum ReleasePackagesError {
     #[error("reading the installed packages under {root}: {source}")]
     Query {
         root: PathBuf,
+        // Boxed: fuel-version's error is large, and this one is rare.
         #[source]
-        source: fuel_version::VersionError,
+        source: Box<fuel_version::VersionError>,
     },
     #[error("`{command}` failed ({problem}): the older releases' repositories stay configured; {remedy}")]
     Erase {
@@ -90,7 +91,7 @@ pub fn installed(root: &Path) -> Result<Vec<ReleasePackage>, ReleasePackagesErro
     let all = fuel_version::installed_packages(root, &db.found).map_err(|source| {
         ReleasePackagesError::Query {
             root: root.to_path_buf(),
-            source,
+            source: Box::new(source),
         }
     })?;
     Ok(fuel_version::release_packages(&all)
