@@ -7,6 +7,7 @@ pub mod base_system;
 pub mod build_cache;
 pub mod http;
 pub mod images;
+pub mod install_root;
 pub mod node;
 pub mod node_repo;
 

@@ -8,8 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use fuel_e2e::install_root::{install, small_package};
 use fuel_e2e::{release_binary, require_tool};
-use fuel_rpm::{Compression, Dependencies, FileAttrs, FileDef, FileKind, PackageDef, Scriptlets};
+use fuel_rpm::PackageDef;
 use fuel_version::{ShaOrigin, Source, VersionReport};
 
 const EXIT_COMPLETE: i32 = 0;
@@ -62,84 +63,20 @@ const OPENSTACK_YAML: &str = r#"- &base_release
     operating_system: "Ubuntu"
 "#;
 
-/// A small package built by the workspace's builder: files given as (path, contents).
-fn package(
-    name: &str,
-    version: &str,
-    release: &str,
-    vcs: &str,
-    files: &[(&str, &str)],
-) -> PackageDef {
-    PackageDef {
-        name: name.into(),
-        epoch: None,
-        version: version.into(),
-        release: release.into(),
-        arch: "noarch".into(),
-        summary: format!("{name} (fuel-version test package)"),
-        description: format!("{name}, built by tests/tests/version.rs"),
-        license: "Apache-2.0".into(),
-        vendor: "Fuel Community".into(),
-        url: "https://wiki.openstack.org/wiki/Fuel".into(),
-        vcs: vcs.into(),
-        packager: None,
-        group: None,
-        source_date: 1_437_649_174,
-        compression: Compression::default(),
-        files: files
-            .iter()
-            .map(|(dest, contents)| FileDef {
-                dest: dest.to_string(),
-                kind: FileKind::Contents(contents.as_bytes().to_vec()),
-                mode: 0o644,
-                user: "root".into(),
-                group: "root".into(),
-                attrs: FileAttrs {
-                    config: dest.starts_with("/etc/"),
-                    ..FileAttrs::default()
-                },
-            })
-            .collect(),
-        deps: Dependencies::default(),
-        scriptlets: Scriptlets::default(),
-        changelog: Vec::new(),
-    }
-}
-
-/// Builds `defs` with the workspace builder and installs them into `root`
-/// with the real rpm (one transaction).
-fn install(root: &Path, defs: &[PackageDef]) {
-    require_tool("rpm");
-    let rpms = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new("rpm");
-    cmd.arg("--root").arg(root).args(["-i", "--nodeps"]);
-    for def in defs {
-        let built = fuel_rpm::build::write_package(def, None, rpms.path())
-            .expect("building a test package");
-        cmd.arg(&built.path);
-    }
-    let out = cmd.output().expect("running rpm");
-    assert!(
-        out.status.success(),
-        "rpm -i failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The Fuel set of the old file's example, each kind of sha provenance:
 /// VCS tag (nailgun, fuel-library8.0, fuel, fuel-ostf), VCS tag holding a URL
 /// with the commit (fuel-agent), commit only in the release (python-fuelclient),
 /// neither (astute).
 fn fuel_set() -> Vec<PackageDef> {
     vec![
-        package(
+        small_package(
             "fuel-release",
             "8.0.0",
             "1",
             FUELMAIN_SHA,
             &[("/etc/fuel-issue", "Fuel release 8.0.0\n")],
         ),
-        package(
+        small_package(
             "fuel-openstack-metadata",
             "8.0.0",
             "1",
@@ -149,7 +86,7 @@ fn fuel_set() -> Vec<PackageDef> {
                 OPENSTACK_YAML,
             )],
         ),
-        package(
+        small_package(
             "fuel",
             "8.0.0",
             "1",
@@ -161,24 +98,24 @@ fn fuel_set() -> Vec<PackageDef> {
                 ),
             )],
         ),
-        package("fuel-nailgun", "8.0.0", "1", NAILGUN_SHA, &[]),
-        package("python-fuelclient", "8.0.0", "1.git471948c.el7", "", &[]),
-        package(
+        small_package("fuel-nailgun", "8.0.0", "1", NAILGUN_SHA, &[]),
+        small_package("python-fuelclient", "8.0.0", "1.git471948c.el7", "", &[]),
+        small_package(
             "fuel-agent",
             "8.0.0",
             "1",
             &format!("git+https://git.openstack.org/openstack/fuel-agent#{AGENT_SHA}"),
             &[],
         ),
-        package(
+        small_package(
             "astute",
             "8.0.0",
             "1.el7",
             "https://git.openstack.org/openstack/fuel-astute",
             &[],
         ),
-        package("fuel-library8.0", "8.0.0", "1", LIBRARY_SHA, &[]),
-        package("fuel-ostf", "8.0.0", "1", OSTF_SHA, &[]),
+        small_package("fuel-library8.0", "8.0.0", "1", LIBRARY_SHA, &[]),
+        small_package("fuel-ostf", "8.0.0", "1", OSTF_SHA, &[]),
     ]
 }
 
@@ -217,7 +154,7 @@ fn write(root: &Path, file: &str, contents: &str) {
 /// A root holding the Fuel set, installed with rpm.
 fn installed_root() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    install(root.path(), &fuel_set());
+    install(root.path(), &fuel_set()).unwrap_or_else(|e| panic!("{e:#}"));
     root
 }
 
@@ -342,8 +279,15 @@ fn complete_root_exits_zero_and_reads_the_master_settings() {
     );
     install(
         root.path(),
-        &[package("astute", "8.0.0", "2.gitb1f37a9.el7", "", &[])],
-    );
+        &[small_package(
+            "astute",
+            "8.0.0",
+            "2.gitb1f37a9.el7",
+            "",
+            &[],
+        )],
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
     write(
         root.path(),
         "/etc/nailgun/settings.yaml",
@@ -440,8 +384,9 @@ fn packages_lists_the_fuel_packages_with_their_commit() {
     // Not a Fuel package: installed, but not listed.
     install(
         root.path(),
-        &[package("bash-completion", "2.1", "6.el7", "", &[])],
-    );
+        &[small_package("bash-completion", "2.1", "6.el7", "", &[])],
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
     let out = run_on(root.path(), &["packages", "--format", "json"]);
     assert_eq!(out.status.code(), Some(EXIT_COMPLETE), "{}", stderr(&out));
     let listed: Vec<fuel_version::InstalledPackage> = serde_json::from_slice(&out.stdout).unwrap();
@@ -566,8 +511,15 @@ fn missing_files_name_the_package_that_provides_them() {
     // An rpm database, but no fuel-release, no buildstamp.
     install(
         root.path(),
-        &[package("fuel-nailgun", "8.0.0", "1", NAILGUN_SHA, &[])],
-    );
+        &[small_package(
+            "fuel-nailgun",
+            "8.0.0",
+            "1",
+            NAILGUN_SHA,
+            &[],
+        )],
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
     let out = run_on(root.path(), &["get", "release"]);
     assert_eq!(out.status.code(), Some(EXIT_INCOMPLETE));
     let err = stderr(&out);
@@ -593,14 +545,15 @@ fn missing_files_name_the_package_that_provides_them() {
     // Installed, but the file was deleted: reinstall.
     install(
         root.path(),
-        &[package(
+        &[small_package(
             "fuel",
             "8.0.0",
             "1",
             FUELMAIN_SHA,
             &[("/etc/fuel-buildstamp", "BUILD_NUMBER=82\n")],
         )],
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
     fs::remove_file(root.path().join("etc/fuel-buildstamp")).unwrap();
     let err = stderr(&run_on(root.path(), &["get", "build_number"]));
     assert!(

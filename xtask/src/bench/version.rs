@@ -4,8 +4,9 @@
 //! the same run, interleaved, median of RUNS each. Target: at most 1.2× the
 //! bare query (fuel-version runs one rpm process whatever the package count).
 //!
-//! The root is built once with fuel-rpm's builder and `rpm --root R -i`, and
-//! cached under target/bench/version/ (rebuilt when its marker is missing).
+//! The root is built once by the e2e harness (fuel_e2e::install_root: fuel-rpm's
+//! builder and `rpm --root R -i`), and cached under target/bench/version/
+//! (rebuilt when its marker is missing).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use fuel_rpm::{Compression, Dependencies, FileAttrs, FileDef, FileKind, PackageDef, Scriptlets};
+use fuel_e2e::install_root::{self, small_package};
+use fuel_rpm::PackageDef;
 use xshell::{cmd, Shell};
 
 const PACKAGES: usize = 500;
@@ -21,7 +23,7 @@ const RUNS: usize = 20;
 const WARMUP: usize = 2;
 const TARGET_RATIO: f64 = 1.2;
 /// Names the content of a cached root; change it when the package set changes.
-const ROOT_MARKER: &str = "fuel-version-bench-root-v1";
+const ROOT_MARKER: &str = "fuel-version-bench-root-v2";
 
 pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;
@@ -34,7 +36,7 @@ pub fn run() -> anyhow::Result<()> {
         .context("rpm is missing: `apt-get install rpm` (or `cargo xtask test-bed`)")?;
     cmd!(sh, "cargo build --quiet --release -p fuel-version").run()?;
     let binary = root.join("target/release/fuel-version");
-    let install_root = ensure_root(&sh, &root.join("target/bench/version"))?;
+    let install_root = ensure_root(&root.join("target/bench/version"))?;
 
     let rpm_qa = || {
         let mut c = Command::new("rpm");
@@ -155,7 +157,7 @@ fn time(mut command: Command) -> anyhow::Result<Duration> {
 
 /// The cached install root: built in a temporary directory, renamed into place
 /// once complete, so an interrupted build is never mistaken for a root.
-fn ensure_root(sh: &Shell, work: &Path) -> anyhow::Result<PathBuf> {
+fn ensure_root(work: &Path) -> anyhow::Result<PathBuf> {
     let root = work.join("root");
     if root.join(ROOT_MARKER).is_file() {
         return Ok(root);
@@ -163,27 +165,16 @@ fn ensure_root(sh: &Shell, work: &Path) -> anyhow::Result<PathBuf> {
     println!(
         "building the bench root: {PACKAGES} packages with fuel-rpm, installed with rpm --root …"
     );
-    let rpms = work.join("rpms");
     let building = work.join("root.building");
-    for dir in [&rpms, &building, &root] {
+    for dir in [&building, &root] {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
         }
     }
     fs::create_dir_all(&building)?;
-    let mut files = Vec::with_capacity(PACKAGES);
-    for def in package_set() {
-        files.push(fuel_rpm::build::write_package(&def, None, &rpms)?.path);
-    }
-    cmd!(
-        sh,
-        "rpm --root {building} -i --nodeps --nosignature {files...}"
-    )
-    .quiet()
-    .run()?;
+    install_root::install(&building, &package_set())?;
     fs::write(building.join(ROOT_MARKER), "")?;
     fs::rename(&building, &root)?;
-    fs::remove_dir_all(&rpms)?;
     Ok(root)
 }
 
@@ -225,43 +216,20 @@ fn package_set() -> Vec<PackageDef> {
     ];
     let mut set: Vec<PackageDef> = fuel
         .iter()
-        .map(|(name, dest, contents)| small_package(name, dest, contents, commit))
+        .map(|(name, dest, contents)| {
+            small_package(name, "8.0.0", "1", commit, &[(dest, contents)])
+        })
         .collect();
     for i in set.len()..PACKAGES {
         let name = format!("bench-filler-{i:03}");
         let dest = format!("/usr/share/{name}/data.txt");
-        set.push(small_package(&name, &dest, &format!("{name}\n"), commit));
+        set.push(small_package(
+            &name,
+            "8.0.0",
+            "1",
+            commit,
+            &[(&dest, &format!("{name}\n"))],
+        ));
     }
     set
-}
-
-fn small_package(name: &str, dest: &str, contents: &str, commit: &str) -> PackageDef {
-    PackageDef {
-        name: name.into(),
-        epoch: None,
-        version: "8.0.0".into(),
-        release: "1".into(),
-        arch: "noarch".into(),
-        summary: format!("{name} (fuel-version benchmark)"),
-        description: format!("{name}, built by cargo xtask bench version"),
-        license: "Apache-2.0".into(),
-        vendor: "Fuel Community".into(),
-        url: "https://wiki.openstack.org/wiki/Fuel".into(),
-        vcs: commit.into(),
-        packager: None,
-        group: None,
-        source_date: 1_437_649_174,
-        compression: Compression::default(),
-        files: vec![FileDef {
-            dest: dest.into(),
-            kind: FileKind::Contents(contents.as_bytes().to_vec()),
-            mode: 0o644,
-            user: "root".into(),
-            group: "root".into(),
-            attrs: FileAttrs::default(),
-        }],
-        deps: Dependencies::default(),
-        scriptlets: Scriptlets::default(),
-        changelog: Vec::new(),
-    }
 }
