@@ -1,0 +1,62 @@
+//! Manual pages generated from a binary's clap definition (clap_mangen), so
+//! they cannot drift from `--help`. Every shipped binary has a hidden
+//! `man --dir DIR` subcommand that calls [`write_pages`]; `cargo xtask rpm`
+//! runs it and compresses the pages the specs ship.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Writes `NAME.1` for `command` (its name is the binary's) and
+/// `NAME-SUB.1`, `NAME-SUB-SUBSUB.1`, … for every visible subcommand, into
+/// `dir`; returns the files written.
+pub fn write_pages(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut command = command;
+    command.build();
+    let name = command.get_name().to_string();
+    let mut written = Vec::new();
+    write_tree(&command, &name, dir, &mut written)?;
+    Ok(written)
+}
+
+fn write_tree(
+    command: &clap::Command,
+    name: &str,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> io::Result<()> {
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(command.clone().name(name.to_string())).render(&mut roff)?;
+    let path = dir.join(format!("{name}.1"));
+    fuel_atomic::write_file(&path, &roff, 0o644)?;
+    written.push(path);
+    for sub in command
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        write_tree(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_per_visible_command_named_after_the_binary() {
+        let command = clap::Command::new("fuel-example")
+            .about("Example of a shipped binary")
+            .subcommand(clap::Command::new("apply").about("Apply the plan"))
+            .subcommand(clap::Command::new("man").hide(true));
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_pages(command, dir.path()).unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["fuel-example.1", "fuel-example-apply.1"]);
+        let page = std::fs::read_to_string(&written[0]).unwrap();
+        assert!(page.contains(".TH fuel-example 1"), "{page}");
+        assert!(page.contains("Example of a shipped binary"), "{page}");
+    }
+}
