@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// Writes `NAME.1` for `command` (its name is the binary's) and
 /// `NAME-SUB.1`, `NAME-SUB-SUBSUB.1`, … for every visible subcommand, into
-/// `dir`; returns the files written.
+/// `dir` (created if need be); returns the files written.
 pub fn write_pages(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
     let mut command = command;
     command.build();
     let name = command.get_name().to_string();
@@ -49,7 +50,7 @@ mod tests {
             .subcommand(clap::Command::new("apply").about("Apply the plan"))
             .subcommand(clap::Command::new("man").hide(true));
         let dir = tempfile::tempdir().unwrap();
-        let written = write_pages(command, dir.path()).unwrap();
+        let written = write_pages(command, &dir.path().join("man")).unwrap();
         let names: Vec<String> = written
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

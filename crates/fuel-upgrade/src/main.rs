@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use fuel_upgrade::release_packages::{self, After};
 use fuel_upgrade::{default_log, Options, ProgressLog, Report, RunError, Runner, DEFAULT_PLAN};
 
@@ -85,10 +85,19 @@ enum Command {
     Status,
     /// Remove the old release's stopped containers, the backups and the journal.
     Cleanup,
+    /// Write the manual pages into DIR (`cargo xtask rpm` ships them).
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Man { dir }) = &cli.command {
+        return write_man_pages(dir);
+    }
     let g = cli.global;
     let command = cli.command.unwrap_or(Command::Apply {
         force: false,
@@ -146,6 +155,7 @@ fn main() -> ExitCode {
                 release_packages::after(After::Cleanup, &runner, &root, &log).await?;
                 Ok(print_report(&report, json))
             }
+            Command::Man { .. } => unreachable!("handled before the runner starts"),
             Command::Status => {
                 let status = runner.status().await?;
                 if json {
@@ -165,6 +175,23 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("fuel-upgrade: {e}");
             ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// The hidden `man --dir DIR`: fuel-upgrade.1 and a page per command.
+fn write_man_pages(dir: &std::path::Path) -> ExitCode {
+    match fuel_man::write_pages(Cli::command(), dir) {
+        Ok(written) => {
+            written.iter().for_each(|p| println!("{}", p.display()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "fuel-upgrade: writing the manual pages into {}: {e}",
+                dir.display()
+            );
+            ExitCode::FAILURE
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fuel_version::{Completeness, Sources, VersionReport};
 
 /// Exit statuses, documented in `--help`.
@@ -50,6 +50,12 @@ enum Command {
     Get { field: String },
     /// List the installed Fuel packages with version, release and commit.
     Packages,
+    /// Write the manual pages into DIR (`cargo xtask rpm` ships them).
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +82,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<u8> {
+    if let Some(Command::Man { dir }) = &cli.command {
+        // fuel-version.1 and a page per command.
+        for page in fuel_man::write_pages(Cli::command(), dir)? {
+            println!("{}", page.display());
+        }
+        return Ok(EXIT_COMPLETE);
+    }
     let sources = Sources {
         root: cli.root.clone(),
         components: cli.components.clone(),
@@ -85,6 +98,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         None => print_report(cli, &report),
         Some(Command::Get { field }) => get(cli, &report, field),
         Some(Command::Packages) => packages(cli, &report),
+        Some(Command::Man { .. }) => unreachable!("written before any source is read"),
     }
 }
 
