@@ -7,101 +7,21 @@
 mod upgrade_support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fuel_e2e::{require_tool, workspace_root};
-use fuel_rpm::release::ReleaseBuild;
-use upgrade_support::{build_archive, deployed_old, fixture, run, step_actions, text, Entry, Env};
-
-const TWELVE: [&str; 12] = [
-    "postgres",
-    "rabbitmq",
-    "rsyslog",
-    "rsync",
-    "keystone",
-    "mcollective",
-    "cobbler",
-    "astute",
-    "nailgun",
-    "ostf",
-    "api",
-    "nginx",
-];
-
-/// The plan the fuel-upgrade rpm of `release` ships: that release's set is
-/// built from this tree (as `cargo xtask rpm --fuel-version` builds it), its
-/// fuel-upgrade rpm installed into a scratch root by the real rpm, and the
-/// installed plan read back.
-fn shipped_plan(release: &str) -> String {
-    let scratch = tempfile::tempdir().unwrap();
-    let mut build = ReleaseBuild::for_workspace(&workspace_root()).unwrap();
-    build.fuel_version = release.to_string();
-    build.out_dir = scratch.path().join("rpms");
-    let built = build.build().unwrap();
-    let package = built
-        .iter()
-        .find(|p| p.file_name.starts_with("fuel-upgrade-"))
-        .expect("the release set has a fuel-upgrade rpm");
-    let root = scratch.path().join("root");
-    run(Command::new(require_tool("rpm"))
-        .arg("--root")
-        .arg(&root)
-        .args(["-i", "--nodeps", "--noscripts"])
-        .arg(&package.path));
-    std::fs::read_to_string(root.join("usr/share/fuel-upgrade/plans/upgrade.yaml"))
-        .expect("the fuel-upgrade rpm installs /usr/share/fuel-upgrade/plans/upgrade.yaml")
-}
-
-fn twelve_archives() -> &'static (tempfile::TempDir, Vec<PathBuf>) {
-    static ARCHIVES: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
-    ARCHIVES.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = ["7.0.0", "8.0.0"]
-            .iter()
-            .map(|release| {
-                let archive = dir.path().join(format!("fuel-images-{release}.tar"));
-                let tags: Vec<String> = TWELVE
-                    .iter()
-                    .map(|s| format!("fuel/{s}:{release}"))
-                    .collect();
-                build_archive(&archive, &tags);
-                archive
-            })
-            .collect();
-        (dir, paths)
-    })
-}
+use upgrade_support::shipped::{deployed_twelve, shipped_plan, ASTUTE, FIXTURES_8, TWELVE};
+use upgrade_support::{deployed_old, host_network_lock, run, step_actions, text, Entry, Env};
 
 #[test]
 fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
-    // The shipped plan uses the host's network: one such test at a time.
-    let _ports = upgrade_support::host_network_lock();
+    // The shipped plan's services listen on the host's fixed ports.
+    let _ports = host_network_lock();
     let env = Env::new("twelve");
-    for a in &twelve_archives().1 {
-        let to = env.path(&format!(
-            "var/www/nailgun/docker/images/{}",
-            a.file_name().unwrap().to_string_lossy()
-        ));
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(a, to).unwrap();
-    }
-    let astute = "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n";
-    env.write("etc/fuel/astute.yaml", astute, 0o600);
-    let kilo = ("Kilo on CentOS 6.6", "2015.1.0-7.0");
-    env.write(
-        "usr/share/fuel-openstack-metadata/openstack.yaml",
-        &fixture(&[kilo]),
-        0o644,
-    );
-    let old = env.plan("upgrade-7.yaml", &shipped_plan("7.0.0"));
-    let new = env.plan("upgrade-8.yaml", &shipped_plan("8.0.0"));
-
-    // Release N-1, installed by fuel-upgrade as a first installation.
-    let report = env.upgrade_ok(&old, &["apply", "--force"]);
-    assert_eq!(report["outcome"], "applied", "{report}");
+    let (old_shipped, new_shipped) = (shipped_plan("7.0.0"), shipped_plan("8.0.0"));
+    // Release N-1, installed by fuel-upgrade as a first installation, then
+    // `dnf install fuel-8.0.0` brings the new openstack.yaml.
+    let (_, new) = deployed_twelve(&env, &old_shipped, &new_shipped, false);
     let running: Vec<String> = env
         .containers()
         .into_iter()
@@ -109,18 +29,7 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
         .map(|(n, _)| n)
         .collect();
     assert_eq!(running.len(), 12, "{running:?}");
-
-    // `dnf install fuel-8.0.0` brings the new openstack.yaml.
-    let fixtures = [
-        kilo,
-        ("Liberty on CentOS 7", "liberty-8.0"),
-        ("Liberty on Ubuntu 14.04", "liberty-8.0"),
-    ];
-    env.write(
-        "usr/share/fuel-openstack-metadata/openstack.yaml",
-        &fixture(&fixtures),
-        0o644,
-    );
+    let fixtures = FIXTURES_8;
 
     let planned = env.upgrade_ok(&new, &["plan"]);
     let report = env.upgrade_ok(&new, &["apply"]);
@@ -181,23 +90,20 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
     assert_eq!(
         snapshot.files["etc/fuel/8.0.0/astute.yaml"],
         Entry::File {
-            content: astute.into(),
+            content: ASTUTE.into(),
             mode: 0o600,
-            uid: 0
+            uid: 0,
+            gid: 0
         }
     );
     assert_eq!(
         snapshot.files["etc/fuel/8.0.0/release"],
         Entry::File {
             // The plan writes the commit the rpm set was built from.
-            content: format!(
-                "8.0.0 (build {})\n",
-                ReleaseBuild::for_workspace(&workspace_root())
-                    .unwrap()
-                    .commit
-            ),
+            content: format!("8.0.0 (build {})\n", new_shipped.commit),
             mode: 0o644,
-            uid: 0
+            uid: 0,
+            gid: 0
         }
     );
 

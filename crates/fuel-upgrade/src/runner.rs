@@ -299,6 +299,8 @@ impl Runner {
             return Ok(None);
         };
         if journal.is_some_and(|j| j.run_id == attempt.run_id) {
+            // Its journal took over.
+            self.state.clear_attempt()?;
             return Ok(None);
         }
         let (outcome, what) = match command {

@@ -2,8 +2,10 @@
 //! (`docker import` of a tiny root file system, `docker save`; nothing is
 //! pulled), a real fuel-api server per environment, the packaged
 //! fuel-upgrade binary, and a snapshot of everything an upgrade changes
-//! (containers and their states, files with content and mode, link targets,
-//! API releases) so tests compare states instead of hand-written expectations.
+//! (containers with their ids, images, states and labels, files with
+//! content, mode and owner, link targets, API releases) so tests compare
+//! states instead of hand-written expectations. The shipped 12-service plan
+//! and its images: `shipped`.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +18,8 @@ use std::sync::OnceLock;
 use fuel_e2e::api::{ApiConfig, PackagedApi};
 pub use fuel_e2e::http::exchange as http;
 use fuel_e2e::{images, release_binary};
+
+pub mod shipped;
 
 pub const LABEL_NAMESPACE: &str = "org.openstack.fuel.namespace";
 
@@ -134,6 +138,20 @@ impl Env {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
+    /// Puts image archives where the plans expect them (hard links).
+    pub fn install_archives(&self, archives: &[&Path]) {
+        for a in archives {
+            let to = self.path(&format!(
+                "var/www/nailgun/docker/images/{}",
+                a.file_name().unwrap().to_string_lossy()
+            ));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::hard_link(a, &to)
+                .or_else(|_| std::fs::copy(a, &to).map(drop))
+                .unwrap();
+        }
+    }
+
     /// Writes a plan file outside the root and returns its path.
     pub fn plan(&self, name: &str, text: &str) -> PathBuf {
         let p = self.dir.path().join(name);
@@ -206,17 +224,31 @@ impl Env {
                 .args([
                     "inspect",
                     "--format",
-                    "{{.Name}}\t{{.Config.Image}}\t{{.State.Status}}",
+                    "{{.Id}}\t{{.Name}}\t{{.Config.Image}}\t{{.State.Status}}\t{{json .Config.Labels}}",
                 ])
                 .args(&ids));
             for line in inspect.lines().filter(|l| !l.is_empty()) {
                 let f: Vec<&str> = line.split('\t').collect();
-                let full = f[0].trim_start_matches('/');
+                let full = f[1].trim_start_matches('/');
                 let name = full
                     .strip_prefix(&format!("{}-", self.namespace))
                     .unwrap_or(full)
                     .to_string();
-                containers.insert(name, (f[1].to_string(), f[2].to_string()));
+                let labels: BTreeMap<String, String> = serde_json::from_str(f[4])
+                    .unwrap_or_else(|e| panic!("labels of {full}: {e}: {}", f[4]));
+                let labels = labels
+                    .into_iter()
+                    .map(|(k, v)| (k, v.replace(&self.namespace, "NS")))
+                    .collect();
+                containers.insert(
+                    name,
+                    Container {
+                        id: f[0].to_string(),
+                        image: f[2].to_string(),
+                        state: f[3].to_string(),
+                        labels,
+                    },
+                );
             }
         }
         let mut files = BTreeMap::new();
@@ -230,7 +262,11 @@ impl Env {
 
     /// Containers as name → (image, state).
     pub fn containers(&self) -> BTreeMap<String, (String, String)> {
-        self.snapshot().containers
+        self.snapshot()
+            .containers
+            .into_iter()
+            .map(|(name, c)| (name, (c.image, c.state)))
+            .collect()
     }
 }
 
@@ -265,20 +301,49 @@ pub enum Entry {
         content: String,
         mode: u32,
         uid: u32,
+        gid: u32,
     },
     Link {
         target: String,
     },
 }
 
+/// A container of the environment (its name without the namespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: String,
+    /// The tag it was created from.
+    pub image: String,
+    pub state: String,
+    /// With the namespace replaced by NS.
+    pub labels: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    pub containers: BTreeMap<String, (String, String)>,
+    pub containers: BTreeMap<String, Container>,
     pub files: BTreeMap<String, Entry>,
     pub releases: BTreeSet<(String, String, String, String, String)>,
 }
 
 impl Snapshot {
+    /// This snapshot with container ids made comparable with another
+    /// environment's: a container that is the very one of `start` (same
+    /// name, same id) gets "(as at the start)", one that did not exist at the
+    /// start "(created by the run)"; a container recreated under a name of
+    /// the start keeps its real id, so it differs from anything.
+    pub fn comparable(&self, start: &Snapshot) -> Snapshot {
+        let mut out = self.clone();
+        for (name, c) in out.containers.iter_mut() {
+            match start.containers.get(name) {
+                Some(s) if s.id == c.id => c.id = "(as at the start)".into(),
+                Some(_) => {}
+                None => c.id = "(created by the run)".into(),
+            }
+        }
+        out
+    }
+
     /// A readable difference, for assertion messages.
     pub fn diff(&self, other: &Snapshot) -> String {
         let mut out = String::new();
@@ -362,6 +427,7 @@ fn walk(root: &Path, dir: &Path, namespace: &str, out: &mut BTreeMap<String, Ent
                 content,
                 mode: meta.mode() & 0o7777,
                 uid: meta.uid(),
+                gid: meta.gid(),
             }
         };
         out.insert(rel, entry);
@@ -478,16 +544,7 @@ fn archives() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
 pub fn deployed_old(test: &str) -> (Env, PathBuf) {
     let env = Env::new(test);
     let (_, old_archive, new_archive) = archives();
-    for a in [old_archive, new_archive] {
-        let to = env.path(&format!(
-            "var/www/nailgun/docker/images/{}",
-            a.file_name().unwrap().to_string_lossy()
-        ));
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::hard_link(a, &to)
-            .or_else(|_| std::fs::copy(a, &to).map(drop))
-            .unwrap();
-    }
+    env.install_archives(&[old_archive, new_archive]);
     env.write(
         "etc/fuel/astute.yaml",
         "ADMIN_NETWORK: {ipaddress: 10.20.0.2}\n",
