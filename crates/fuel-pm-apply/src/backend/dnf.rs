@@ -1,23 +1,37 @@
-//! dnf and rpm: `rpm -q` for what is installed, `dnf repoquery --refresh` for
-//! what the repositories offer, and one `dnf shell` transaction (its commands
-//! on standard input) for installs, upgrades, downgrades (`install
-//! name-version` downgrades) and removals together. dnf's own locks are asked
-//! not to block (`exit_on_lock`), rpm's transaction lock is probed first, so
-//! the wait is ours and bounded.
+//! dnf and rpm: `rpm -q` for what is installed; one `dnf shell` session
+//! (`dnf_session.rs`) that refreshes the metadata, answers `repoquery` for
+//! what the repositories offer and then carries the one transaction:
+//! installs, upgrades, downgrades (`install name-version` downgrades) and
+//! removals together. dnf's own locks are asked not to block
+//! (`exit_on_lock`), rpm's transaction lock is probed first, so the wait is
+//! ours and bounded.
 
+use std::cell::RefCell;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
 
+use super::dnf_session::Session;
 use super::{
     dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
     PackageManager, Step, Transaction,
 };
-use crate::command::{Invocation, Ran};
+use crate::command::{Invocation, Ran, SpawnError};
 use crate::version::rpm;
 
 pub struct Dnf {
-    pub lock_timeout: Duration,
+    lock_timeout: Duration,
+    /// The shell that answered `available`, kept for the transaction.
+    session: RefCell<Option<Session>>,
+}
+
+impl Dnf {
+    pub fn new(lock_timeout: Duration) -> Dnf {
+        Dnf {
+            lock_timeout,
+            session: RefCell::new(None),
+        }
+    }
 }
 
 /// dnf's exit code when one of its own locks is held and `exit_on_lock` is set.
@@ -61,23 +75,23 @@ pub fn parse_query(stdout: &str) -> Installed {
     installed
 }
 
-fn options() -> Vec<String> {
-    vec!["-q".into(), "--setopt=exit_on_lock=True".into()]
+/// `dnf … shell`'s options: quiet, metadata refreshed at start, dnf's locks
+/// not waited for (we wait, bounded), yes to the transaction.
+pub fn session_args() -> Vec<String> {
+    ["-q", "--refresh", "--setopt=exit_on_lock=True", "-y"]
+        .map(String::from)
+        .to_vec()
 }
 
-/// Refreshes every repository's metadata (`--refresh`) and lists every
-/// available version of `names`.
-pub fn repoquery(names: &[&str]) -> Invocation {
-    let mut args = options();
-    args.extend([
-        "--refresh".to_string(),
-        "repoquery".to_string(),
-        "--showduplicates".to_string(),
-        "--qf".to_string(),
-        "%{name}|%{epoch}|%{version}-%{release}|%{arch}".to_string(),
-    ]);
-    args.extend(names.iter().map(|n| n.to_string()));
-    Invocation::new("dnf", args)
+/// The shell command listing every available version of `names`.
+pub fn repoquery_command(names: &[&str]) -> String {
+    let mut line = "repoquery --showduplicates --qf %{name}|%{epoch}|%{version}-%{release}|%{arch}"
+        .to_string();
+    for name in names {
+        line.push(' ');
+        line.push_str(name);
+    }
+    line
 }
 
 pub fn parse_repoquery(stdout: &str, names: &[&str]) -> Available {
@@ -97,16 +111,9 @@ pub fn parse_repoquery(stdout: &str, names: &[&str]) -> Available {
     dedup(available)
 }
 
-/// The one transaction: `dnf shell` reading its commands from standard input,
-/// ending with `run`. `check` answers no (`--assumeno`): dnf resolves and
-/// prints the transaction, changes nothing.
-pub fn shell(changes: &[Change], check: bool) -> Invocation {
-    let mut args = options();
-    args.push("-y".into());
-    if check {
-        args.push("--assumeno".into());
-    }
-    args.push("shell".into());
+/// The transaction's shell commands, ending with `run`; `check` first sets
+/// `assumeno`: dnf resolves and prints the transaction, changes nothing.
+pub fn transaction_script(changes: &[Change], check: bool) -> String {
     let mut script = String::new();
     for change in changes {
         match &change.step {
@@ -117,11 +124,11 @@ pub fn shell(changes: &[Change], check: bool) -> Invocation {
             Step::Remove => script.push_str(&format!("remove {}\n", change.name)),
         }
     }
-    script.push_str("run\n");
-    Invocation {
-        stdin: Some(script),
-        ..Invocation::new("dnf", args)
+    if check {
+        script.push_str("config assumeno True\n");
     }
+    script.push_str("run\n");
+    script
 }
 
 /// dnf's shell goes on after a failed command and exits 0: its `Error:`
@@ -184,33 +191,31 @@ impl Dnf {
         Ok(ran.stdout.trim().to_string())
     }
 
-    /// Runs a dnf command once neither rpm's lock nor dnf's is held.
-    fn locked(
-        &self,
-        invocation: &Invocation,
-        rpm_lock: Option<&Path>,
-    ) -> Result<Ran, BackendError> {
-        until_unlocked(self.lock_timeout, |_| {
-            if let Some(pid) = rpm_lock.and_then(fcntl_lock_holder) {
-                let holder = if pid > 0 {
-                    describe_process(pid)
-                } else {
-                    "another process".to_string()
-                };
-                return Ok(Attempt::Locked(format!(
-                    "{holder} (rpm's transaction lock {})",
-                    rpm_lock
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                )));
-            }
-            let ran = invocation.run()?;
-            Ok(match dnf_lock_holder(&ran) {
-                Some(holder) => Attempt::Locked(holder),
-                None => Attempt::Finished(ran),
-            })
-        })
+    /// The open session, or a new one (`Locked` while dnf's lock is held).
+    fn session(&self) -> Result<Attempt<Session>, BackendError> {
+        if let Some(session) = self.session.borrow_mut().take() {
+            return Ok(Attempt::Finished(session));
+        }
+        match Session::start(&session_args())? {
+            Ok(session) => Ok(Attempt::Finished(session)),
+            Err(ran) => ended(ran),
+        }
     }
+}
+
+/// A shell that ended before it should have: dnf's lock, or a failure.
+fn ended<T>(ran: Ran) -> Result<Attempt<T>, BackendError> {
+    match dnf_lock_holder(&ran) {
+        Some(holder) => Ok(Attempt::Locked(holder)),
+        None => Err(BackendError::tool(&ran)),
+    }
+}
+
+fn io_error(source: std::io::Error) -> BackendError {
+    BackendError::Spawn(SpawnError {
+        line: "dnf shell".to_string(),
+        source,
+    })
 }
 
 impl PackageManager for Dnf {
@@ -231,11 +236,18 @@ impl PackageManager for Dnf {
     }
 
     fn available(&self, names: &[&str]) -> Result<Available, BackendError> {
-        let ran = self.locked(&repoquery(names), None)?;
-        if !ran.success() {
-            return Err(BackendError::tool(&ran));
-        }
-        Ok(parse_repoquery(&ran.stdout, names))
+        let (session, output) = until_unlocked(self.lock_timeout, |_| {
+            let mut session = match self.session()? {
+                Attempt::Finished(session) => session,
+                Attempt::Locked(holder) => return Ok(Attempt::Locked(holder)),
+            };
+            match session.ask(&repoquery_command(names)).map_err(io_error)? {
+                Some(output) => Ok(Attempt::Finished((session, output))),
+                None => ended(session.finish("").map_err(io_error)?),
+            }
+        })?;
+        *self.session.borrow_mut() = Some(session);
+        Ok(parse_repoquery(&output, names))
     }
 
     fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError> {
@@ -244,7 +256,31 @@ impl PackageManager for Dnf {
         } else {
             Some(self.rpm_lock_path()?)
         };
-        let ran = self.locked(&shell(changes, check), rpm_lock.as_deref().map(Path::new))?;
+        let ran = until_unlocked(self.lock_timeout, |_| {
+            if let Some(path) = &rpm_lock {
+                if let Some(pid) = fcntl_lock_holder(Path::new(path)) {
+                    let holder = if pid > 0 {
+                        describe_process(pid)
+                    } else {
+                        "another process".to_string()
+                    };
+                    return Ok(Attempt::Locked(format!(
+                        "{holder} (rpm's transaction lock {path})"
+                    )));
+                }
+            }
+            let session = match self.session()? {
+                Attempt::Finished(session) => session,
+                Attempt::Locked(holder) => return Ok(Attempt::Locked(holder)),
+            };
+            let ran = session
+                .finish(&transaction_script(changes, check))
+                .map_err(io_error)?;
+            Ok(match dnf_lock_holder(&ran) {
+                Some(holder) => Attempt::Locked(holder),
+                None => Attempt::Finished(ran),
+            })
+        })?;
         Ok(Transaction {
             ok: !shell_failed(&ran, check),
             line: ran.line.clone(),
@@ -294,19 +330,22 @@ mod tests {
                 step: Step::Remove,
             },
         ];
-        let inv = shell(&changes, false);
-        assert_eq!(inv.program, "dnf");
         assert_eq!(
-            inv.args,
-            ["-q", "--setopt=exit_on_lock=True", "-y", "shell"]
+            transaction_script(&changes, false),
+            "install a-1:0.9-1\nremove b\nrun\n"
         );
         assert_eq!(
-            inv.stdin.as_deref(),
-            Some("install a-1:0.9-1\nremove b\nrun\n")
+            transaction_script(&changes, true),
+            "install a-1:0.9-1\nremove b\nconfig assumeno True\nrun\n"
         );
-        assert!(shell(&changes, true)
-            .args
-            .contains(&"--assumeno".to_string()));
+        assert_eq!(
+            session_args(),
+            ["-q", "--refresh", "--setopt=exit_on_lock=True", "-y"]
+        );
+        assert_eq!(
+            repoquery_command(&["a", "b"]),
+            "repoquery --showduplicates --qf %{name}|%{epoch}|%{version}-%{release}|%{arch} a b"
+        );
     }
 
     #[test]

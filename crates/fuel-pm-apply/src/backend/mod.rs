@@ -5,6 +5,7 @@
 
 pub mod apt;
 pub mod dnf;
+mod dnf_session;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -129,23 +130,23 @@ pub trait PackageManager {
 pub fn for_kind(kind: BackendKind, lock_timeout: Duration) -> Box<dyn PackageManager> {
     match kind {
         BackendKind::Apt => Box::new(apt::Apt { lock_timeout }),
-        BackendKind::Dnf => Box::new(dnf::Dnf { lock_timeout }),
+        BackendKind::Dnf => Box::new(dnf::Dnf::new(lock_timeout)),
     }
 }
 
-/// One try at a command that needs the package manager's lock.
-pub enum Attempt {
-    Finished(Ran),
+/// One try at something that needs the package manager's lock.
+pub enum Attempt<T = Ran> {
+    Finished(T),
     /// The lock was held; by whom, as the tool said.
     Locked(String),
 }
 
 /// Runs `attempt` (given the seconds left to wait) until it finishes or the
 /// lock has been held for `timeout`.
-pub fn until_unlocked(
+pub fn until_unlocked<T>(
     timeout: Duration,
-    mut attempt: impl FnMut(u64) -> Result<Attempt, BackendError>,
-) -> Result<Ran, BackendError> {
+    mut attempt: impl FnMut(u64) -> Result<Attempt<T>, BackendError>,
+) -> Result<T, BackendError> {
     let started = Instant::now();
     loop {
         let left = timeout.saturating_sub(started.elapsed());
@@ -208,7 +209,7 @@ mod tests {
         let mut tries = 0;
         let err = until_unlocked(Duration::from_millis(600), |_| {
             tries += 1;
-            Ok(Attempt::Locked("process 42 (apt-get)".into()))
+            Ok(Attempt::<()>::Locked("process 42 (apt-get)".into()))
         })
         .unwrap_err();
         assert!(tries >= 2, "it retried ({tries})");
