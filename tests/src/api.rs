@@ -128,6 +128,12 @@ impl PackagedApi {
         healthy.map_err(anyhow::Error::msg)
     }
 
+    /// The server's process id while it runs (its /proc/PID/status for a
+    /// benchmark's memory figures).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The JSON request log (the server's stdout, across restarts).
     pub fn log(&self) -> &Path {
         &self.log
@@ -182,6 +188,20 @@ impl Drop for PackagedApi {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The `[package_tasks]` table (for [`ApiConfig::extra`]) of a master that
+/// reaches the test nodes: root with the suite's SSH identity
+/// ([`crate::node::test_ssh_identity`]), the release fuel-pm-apply as the
+/// applier it puts on them.
+pub fn package_tasks_table(node_timeout_secs: u64) -> String {
+    let (identity, _) = crate::node::test_ssh_identity();
+    format!(
+        "[package_tasks]\nssh_identity = \"{}\"\nssh_user = \"root\"\nconcurrency = 32\n\
+         node_timeout_secs = {node_timeout_secs}\nconnect_timeout_secs = 10\napplier_path = \"{}\"\n",
+        identity.display(),
+        release_binary("fuel-pm-apply").display()
+    )
 }
 
 /// The argon2 hash `fuel-api hash-password` (the packaged binary) prints for
