@@ -374,6 +374,60 @@ fn every_package_carries_the_metadata_files_and_flags_its_spec_says() {
 }
 
 #[test]
+fn every_binary_in_usr_bin_ships_its_manual_page() {
+    let set = build_set(|_, _| {});
+    let root = set.dir.path().join("root");
+    let mut pages = 0;
+    for package in &set.packages {
+        let files = query(&package.path, "[%{FILENAMES}\n]");
+        let binaries: Vec<&str> = files
+            .lines()
+            .filter_map(|f| f.strip_prefix("/usr/bin/"))
+            // specs/rpmlintrc: fuel-api's `man` subcommand is not written yet.
+            .filter(|binary| *binary != "fuel-api")
+            .collect();
+        if binaries.is_empty() {
+            continue;
+        }
+        // Installed, each page is the binary's manual, as `man BINARY` reads it.
+        let out = run(
+            "rpm",
+            &[
+                "--root",
+                root.to_str().unwrap(),
+                "-i",
+                "--nodeps",
+                "--nosignature",
+                package.path.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "rpm -i: {}", text(&out.stderr));
+        for binary in binaries {
+            let page = format!("/usr/share/man/man1/{binary}.1.gz");
+            assert!(
+                files.lines().any(|f| f == page),
+                "{} ships /usr/bin/{binary} without {page}",
+                package.file_name
+            );
+            let installed = root.join(page.trim_start_matches('/'));
+            let out = run("gzip", &["-dc", installed.to_str().unwrap()]);
+            assert!(
+                out.status.success(),
+                "gzip -dc {page}: {}",
+                text(&out.stderr)
+            );
+            let roff = text(&out.stdout);
+            assert!(
+                roff.contains(&format!(".TH {binary} 1")) && roff.contains(".SH SYNOPSIS"),
+                "{page}:\n{roff}"
+            );
+            pages += 1;
+        }
+    }
+    assert!(pages >= 3, "fuel-upgrade, fuel-version and fuel have pages");
+}
+
+#[test]
 fn rpmlint_finds_no_errors() {
     let set = build_set(|_, _| {});
     // rpmlint checks signatures against the rpm database: give it one that

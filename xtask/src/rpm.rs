@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use fuel_rpm::build::SigningKey;
 use fuel_rpm::release::{self, ReleaseBuild, DEFAULT_REPO_BASEURL, DEVELOPMENT_KEY_DIR};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xshell::{cmd, Shell};
@@ -42,12 +43,17 @@ pub fn run(args: Args) -> Result<()> {
     let root = project_root();
     let sh = Shell::new()?;
     sh.change_dir(&root);
-    // The rpms ship these binaries: build them first (release profile, stripped).
-    let packages = binary_packages(&sh, &root)?;
+    // The rpms ship these binaries and their manual pages: build them first
+    // (release profile, stripped).
+    let specs = release::load_specs(&root, &root.join("specs"), true)?;
+    let binaries: BTreeSet<String> = specs.iter().flat_map(|s| s.release_binaries()).collect();
+    let packages = binary_packages(&sh, &binaries)?;
     cmd!(sh, "cargo build --release {packages...}")
         .quiet()
         .run()
         .context("building the release binaries")?;
+    let pages: BTreeSet<String> = specs.iter().flat_map(|s| s.man_pages()).collect();
+    write_man_pages(&sh, &root, &binaries, &pages)?;
 
     let mut build = ReleaseBuild::for_workspace(&root)?;
     if let Some(version) = args.fuel_version {
@@ -140,9 +146,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// `-p CRATE` for every crate owning a binary the specs ship
 /// (`source = "target/release/NAME"`), so a new binary package is one spec edit.
-fn binary_packages(sh: &Shell, root: &Path) -> Result<Vec<String>> {
-    let specs = release::load_specs(root, &root.join("specs"), true)?;
-    let binaries: BTreeSet<String> = specs.iter().flat_map(|s| s.release_binaries()).collect();
+fn binary_packages(sh: &Shell, binaries: &BTreeSet<String>) -> Result<Vec<String>> {
     let metadata = cmd!(sh, "cargo metadata --no-deps --format-version 1")
         .quiet()
         .read()
@@ -164,7 +168,7 @@ fn binary_packages(sh: &Shell, root: &Path) -> Result<Vec<String>> {
         }
     }
     let mut crates = BTreeSet::new();
-    for binary in &binaries {
+    for binary in binaries {
         let Some(owner) = owners.get(binary) else {
             bail!("a spec ships target/release/{binary}, but no workspace crate has a binary named `{binary}`: add a [[bin]] or fix the spec's source");
         };
@@ -174,6 +178,47 @@ fn binary_packages(sh: &Shell, root: &Path) -> Result<Vec<String>> {
         .into_iter()
         .flat_map(|name| ["-p".to_string(), name])
         .collect())
+}
+
+/// target/man/PAGE.1.gz for every page the specs ship: the binary PAGE (or
+/// BINARY of BINARY-SUBCOMMAND) writes its pages with its hidden
+/// `man --dir target/man`, generated from its clap definition; each shipped
+/// page is then gzip-compressed without a timestamp (reproducible).
+fn write_man_pages(
+    sh: &Shell,
+    root: &Path,
+    binaries: &BTreeSet<String>,
+    pages: &BTreeSet<String>,
+) -> Result<()> {
+    let dir = root.join("target/man");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = BTreeSet::new();
+    for page in pages {
+        let Some(binary) = binaries
+            .iter()
+            .filter(|b| page == *b || page.starts_with(&format!("{b}-")))
+            .max_by_key(|b| b.len())
+        else {
+            bail!("a spec ships target/man/{page}.1.gz, but no shipped binary is named {page} (or a prefix of it): ship the binary, or fix the spec's source");
+        };
+        if written.insert(binary) {
+            let program = root.join("target/release").join(binary);
+            cmd!(sh, "{program} man --dir {dir}")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .with_context(|| format!("{binary} man --dir {}: every binary whose manual page a spec ships needs the hidden `man` subcommand (fuel_man::write_pages)", dir.display()))?;
+        }
+        let roff = dir.join(format!("{page}.1"));
+        let text = std::fs::read(&roff)
+            .with_context(|| format!("{binary} man did not write {}", roff.display()))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&text)?;
+        let gz_path = dir.join(format!("{page}.1.gz"));
+        fuel_atomic::write_file(&gz_path, &gz.finish()?, 0o644)
+            .with_context(|| format!("writing {}", gz_path.display()))?;
+    }
+    Ok(())
 }
 
 pub fn human_size(bytes: u64) -> String {

@@ -23,31 +23,12 @@ pub fn print(shell: CompletionShell) -> anyhow::Result<()> {
 
 /// fuel.1 and one page per visible subcommand (fuel-node.1, fuel-node-create.1, …).
 pub fn write_man_pages(dir: &Path) -> anyhow::Result<()> {
-    let mut command = Cli::command();
-    command.build();
-    let mut written = Vec::new();
-    write_pages(&command, "fuel", dir, &mut written)?;
-    output::emit(&written.iter().map(|p| format!("{p}\n")).collect::<String>())
-}
-
-fn write_pages(
-    command: &clap::Command,
-    name: &str,
-    dir: &Path,
-    written: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let page = command.clone().name(name.to_string());
-    let mut roff = Vec::new();
-    clap_mangen::Man::new(page).render(&mut roff)?;
-    let path = dir.join(format!("{name}.1"));
-    fuel_atomic::write_file(&path, &roff, 0o644)
-        .with_context(|| format!("writing {}", path.display()))?;
-    written.push(path.display().to_string());
-    for sub in command
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
-        write_pages(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
-    }
-    Ok(())
+    let written = fuel_man::write_pages(Cli::command(), dir)
+        .with_context(|| format!("writing the manual pages into {}", dir.display()))?;
+    output::emit(
+        &written
+            .iter()
+            .map(|p| format!("{}\n", p.display()))
+            .collect::<String>(),
+    )
 }

@@ -66,14 +66,28 @@ impl Spec {
     /// The workspace binaries this package ships: every asset whose source is
     /// `target/release/NAME` (what `cargo xtask rpm` must build first).
     pub fn release_binaries(&self) -> Vec<String> {
-        let release_dir = self.origin.workspace_root.join("target/release");
+        self.target_sources("target/release")
+    }
+
+    /// The manual pages this package ships: every asset whose source is
+    /// `target/man/PAGE.1.gz` (what `cargo xtask rpm` generates), as PAGE.
+    pub fn man_pages(&self) -> Vec<String> {
+        self.target_sources("target/man")
+            .into_iter()
+            .filter_map(|file| file.strip_suffix(".1.gz").map(str::to_string))
+            .collect()
+    }
+
+    /// File names of the sources directly in the workspace's `dir`.
+    fn target_sources(&self, dir: &str) -> Vec<String> {
+        let dir = self.origin.workspace_root.join(dir);
         self.doc
             .assets
             .iter()
             .filter_map(|asset| asset.source.as_deref())
             .filter_map(|source| {
                 let path = self.origin.source_path(source);
-                let name = path.strip_prefix(&release_dir).ok()?;
+                let name = path.strip_prefix(&dir).ok()?;
                 let mut parts = name.components();
                 match (parts.next(), parts.next()) {
                     (Some(only), None) => Some(only.as_os_str().to_string_lossy().into_owned()),
@@ -425,7 +439,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn release_binaries_are_the_sources_under_target_release() {
+    fn release_binaries_and_man_pages_are_the_sources_under_target() {
         let root = Path::new("/work/tree");
         let spec = Spec {
             origin: Origin {
@@ -451,5 +465,9 @@ mod tests {
             },
         };
         assert_eq!(spec.release_binaries(), ["fuel-example", "fuel-other"]);
+        assert!(spec.man_pages().is_empty());
+        let mut spec = spec;
+        spec.doc.assets[2].source = Some("target/man/fuel-example.1.gz".into());
+        assert_eq!(spec.man_pages(), ["fuel-example"]);
     }
 }
