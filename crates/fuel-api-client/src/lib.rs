@@ -1,9 +1,12 @@
 //! Typed client and JSON types of the Fuel master's REST API.
 //!
 //! The JSON types are the single definition of the wire format: the
-//! `fuel-api` service serialises exactly these, so a client built on this
-//! crate cannot drift from the server. The crate has no server dependencies,
-//! so command-line tools (fuel-upgrade, `fuel`) stay light.
+//! `fuel-api` service serialises these (except `GET /api/version`, which it
+//! builds as a JSON map from the fuel-version report, every field of it;
+//! [`VersionInfo`] reads the fields clients rely on and keeps the rest in
+//! `extra`), so a client built on this crate cannot drift from the server.
+//! The crate has no server dependencies, so command-line tools
+//! (fuel-upgrade, `fuel`) stay light.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), fuel_api_client::ClientError> {
