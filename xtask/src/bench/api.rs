@@ -133,7 +133,7 @@ fn print_rows(rows: &[Row]) {
     );
     for (backend, request, base_rps, figures) in rows {
         println!(
-            "{:<11} {:<34} {:>10.0} {:>9.2} {:>11.2}x",
+            "{:<11} {:<34} {:>10.0} {:>9.2} {:>11.3}x",
             backend,
             request,
             figures.requests_per_sec,
