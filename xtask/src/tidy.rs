@@ -159,3 +159,90 @@ fn readme_opens_with_the_two_commands() {
         ".ci/run must run the README's test command"
     );
 }
+
+#[test]
+fn every_source_file_starts_by_saying_what_it_is() {
+    // A reader opening any file learns first what it is for.
+    let offenders: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|p| {
+            let text = fs::read_to_string(p).unwrap_or_default();
+            !text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.starts_with("//!"))
+        })
+        .map(|p| rel(&p))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "{} source files do not start with a `//!` line saying what they are:\n{}",
+        offenders.len(),
+        offenders.join("\n")
+    );
+}
+
+/// The repository paths a Markdown text names in backticks: words starting
+/// with a top-level entry of the repository (`crates/…`, `tests/…`,
+/// `Cargo.toml`), without placeholders (`NAME`, `X.Y.Z`, `{a,b}`, `*`).
+fn named_paths(markdown: &str, top_level: &[String]) -> Vec<String> {
+    markdown
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|span| span.trim_end_matches([':', ',', '.']))
+        .filter(|span| {
+            // A placeholder segment is upper case only (NAME, X.Y.Z).
+            let placeholder = |part: &str| {
+                part.chars().any(|c| c.is_ascii_uppercase())
+                    && !part.chars().any(|c| c.is_ascii_lowercase())
+            };
+            span.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+                && !span.split('/').any(placeholder)
+        })
+        .filter(|span| {
+            let first = span.split('/').next().unwrap_or_default();
+            top_level.iter().any(|t| t == first)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_path_architecture_names_exists() {
+    let root = project_root();
+    let mut top_level: Vec<String> = repo_files()
+        .iter()
+        .filter_map(|p| p.strip_prefix(&root).ok())
+        .filter_map(|p| p.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    top_level.sort();
+    top_level.dedup();
+    let text = fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let paths = named_paths(&text, &top_level);
+    assert!(
+        paths.iter().any(|p| p.starts_with("crates/")),
+        "the path extraction finds the code map's paths: {paths:?}"
+    );
+    let missing: Vec<&String> = paths
+        .iter()
+        .filter(|p| !root.join(p.trim_end_matches('/')).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist (fix the text or the tree): {missing:?}"
+    );
+}
+
+#[test]
+fn path_extraction_skips_commands_and_placeholders() {
+    let top = ["crates".to_string(), "tests".to_string()];
+    let text = "`crates/fuel-rpm` and `tests/src/node.rs`, not `cargo xtask rpm`, \
+                `crates/NAME/src`, `tests/{a,b}`, `/etc/fuel-issue` or `target/x`";
+    assert_eq!(
+        named_paths(text, &top),
+        ["crates/fuel-rpm", "tests/src/node.rs"]
+    );
+}
