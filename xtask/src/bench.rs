@@ -4,6 +4,7 @@
 mod api;
 mod pm_apply;
 mod pm_doc;
+mod pm_tasks;
 mod rpm;
 mod upgrade;
 mod version;
@@ -25,6 +26,7 @@ pub enum Bench {
     Upgrade,
     PmDoc,
     PmApply,
+    PmTasks,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -36,6 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::Upgrade,
             Bench::PmDoc,
             Bench::PmApply,
+            Bench::PmTasks,
         ]
     } else {
         args.names
@@ -48,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::Upgrade => upgrade::run()?,
             Bench::PmDoc => pm_doc::run()?,
             Bench::PmApply => pm_apply::run()?,
+            Bench::PmTasks => pm_tasks::run()?,
         }
     }
     Ok(())
