@@ -1,8 +1,9 @@
 //! The packaged fuel-upgrade against a real Docker engine and a real fuel-api:
 //! the shipped 12-service plan upgrading release N-1 to N, `plan` listing
 //! exactly what `apply` runs, a failing preflight that changes nothing, a
-//! refused concurrent run, automatic rollback on a step error, and a bad plan
-//! named by file and line. (Crash points: upgrade_crash.rs.)
+//! refused concurrent run, automatic rollback on a step error, a rollback
+//! that cannot restore the start saying what and failing, and a bad plan
+//! named by file and line. (Crash points and kills: upgrade_crash.rs.)
 
 mod upgrade_support;
 
@@ -322,6 +323,41 @@ fn injected_step_error_rolls_back_automatically() {
     assert_eq!(resumed["outcome"], "applied", "{resumed}");
     let releases = env.api.releases();
     assert_eq!(releases.len(), 3, "{releases:?}");
+}
+
+#[test]
+fn rollback_that_cannot_restore_the_start_says_what_and_fails() {
+    let (env, plan) = deployed_old("unrestorable");
+    let report = env.upgrade_ok(&plan, &["apply"]);
+    assert_eq!(report["outcome"], "applied", "{report}");
+    // An old container the rollback would start again is gone.
+    let old_db = format!("{}-db-7.0.0", env.namespace);
+    run(std::process::Command::new("docker").args(["rm", "-f", &old_db]));
+
+    let out = env.upgrade(&plan, &["rollback", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "rollback-incomplete", "{report}");
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains(&format!("{old_db} is gone"))),
+        "{report}"
+    );
+    // The rest is back: the other old containers run, the new ones are gone.
+    let containers = env.containers();
+    for old in ["mq-7.0.0", "api-7.0.0"] {
+        assert_eq!(containers[old].1, "running", "{containers:?}");
+    }
+    assert!(
+        SERVICES_NEW.iter().all(|n| !containers.contains_key(*n)),
+        "{containers:?}"
+    );
+    // The journal says the rollback is unfinished, so it can be run again.
+    let status: serde_json::Value =
+        serde_json::from_slice(&env.upgrade(&plan, &["status", "--json"], &[]).stdout).unwrap();
+    assert_eq!(status["run_status"], "rolling-back", "{status}");
 }
 
 #[test]

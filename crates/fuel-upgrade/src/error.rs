@@ -37,11 +37,6 @@ pub enum RunError {
     /// The steps ran, but the end state is not the plan's result.
     #[error("the end state is not as planned: {}", .problems.join("; "))]
     NotAsPlanned { problems: Vec<String> },
-    #[error("rollback of {action}: {source}; fix it and run `fuel-upgrade rollback` again")]
-    Undo {
-        action: String,
-        source: Box<ActionError>,
-    },
     #[error("the run {run_id} was being rolled back: finish with `fuel-upgrade rollback`")]
     RollbackUnfinished { run_id: String },
     #[error("the run {run_id} stopped half-way: `fuel-upgrade resume` or `fuel-upgrade rollback` first (cleanup would remove what a rollback needs)")]

@@ -22,8 +22,8 @@ use crate::settle::{repeat_until, window_end};
 use crate::verify;
 
 /// Undoes the run and verifies the starting state; returns what could not
-/// be restored (the journal then stays `rolling-back`, so `rollback` can be
-/// run again).
+/// be undone or restored (the journal then stays `rolling-back`, so
+/// `rollback` can be run again).
 pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<Vec<String>, RunError> {
     journal.status = RunStatus::RollingBack;
     ctx.state.save_journal(journal)?;
@@ -35,6 +35,9 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<Vec<
             .as_deref()
             .unwrap_or("the starting state")
     ));
+    // An undo that fails does not stop the others: the rollback gets as
+    // close to the starting state as it can and reports what it could not do.
+    let mut problems = Vec::new();
     for si in (0..journal.steps.len()).rev() {
         let started = Instant::now();
         let mut touched = false;
@@ -46,10 +49,12 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<Vec<
                 continue;
             }
             touched = true;
-            undo(ctx, &record).await.map_err(|source| RunError::Undo {
-                action: record.action.describe(),
-                source: Box::new(source),
-            })?;
+            if let Err(e) = undo(ctx, &record).await {
+                let problem = format!("rollback of {}: {e}", record.action.describe());
+                ctx.progress.line(&problem);
+                problems.push(problem);
+                continue;
+            }
             journal.steps[si].actions[ai].status = Progress::Undone;
             ctx.state.save_journal(journal)?;
             ctx.progress.line(format!(
@@ -64,7 +69,7 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<Vec<
             ctx.state.save_journal(journal)?;
         }
     }
-    let problems = verify::after_rollback(ctx, journal).await;
+    problems.extend(verify::after_rollback(ctx, journal).await);
     if problems.is_empty() {
         journal.status = RunStatus::RolledBack;
         ctx.state.save_journal(journal)?;
@@ -72,7 +77,7 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<Vec<
             .line("rollback done: the starting state is verified");
     } else {
         journal.error = Some(format!(
-            "rollback could not restore: {}",
+            "rollback could not restore: {}; fix it and run `fuel-upgrade rollback` again",
             problems.join("; ")
         ));
         ctx.state.save_journal(journal)?;
