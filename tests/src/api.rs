@@ -194,10 +194,10 @@ impl Drop for PackagedApi {
 /// reaches the test nodes: root with the suite's SSH identity
 /// ([`crate::node::test_ssh_identity`]), the release fuel-pm-apply as the
 /// applier it puts on them.
-pub fn package_tasks_table(node_timeout_secs: u64) -> String {
+pub fn package_tasks_table(concurrency: usize, node_timeout_secs: u64) -> String {
     let (identity, _) = crate::node::test_ssh_identity();
     format!(
-        "[package_tasks]\nssh_identity = \"{}\"\nssh_user = \"root\"\nconcurrency = 32\n\
+        "[package_tasks]\nssh_identity = \"{}\"\nssh_user = \"root\"\nconcurrency = {concurrency}\n\
          node_timeout_secs = {node_timeout_secs}\nconnect_timeout_secs = 10\napplier_path = \"{}\"\n",
         identity.display(),
         release_binary("fuel-pm-apply").display()

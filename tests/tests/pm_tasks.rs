@@ -519,7 +519,8 @@ fn a_node_without_sshd_is_unreachable_and_one_with_a_changed_host_key_gets_nothi
 
 #[test]
 fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_completes_it() {
-    let mut master = Master::start();
+    // One node at a time: when the master dies, one node is half-way and the other untouched.
+    let mut master = Master::start_with_concurrency(1);
     let env = master.create_env("crash");
     let nodes = start_nodes(&[Flavour::Apt, Flavour::Dnf]);
     let ids: Vec<i64> = nodes
@@ -539,8 +540,7 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         .unwrap();
     let started = Instant::now();
     let task = loop {
-        let tasks = master.tasks();
-        if let Some(task) = tasks.into_iter().next() {
+        if let Some(task) = master.tasks().into_iter().next() {
             break task;
         }
         assert!(
@@ -549,31 +549,53 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    // Both nodes held in execute_pm by the gate.
-    let running = master.wait_task(task.id, "execute_pm running on both nodes", |t| {
+    // The first node's applier is held by the gate, the other node waits its turn.
+    let running = master.wait_task(task.id, "execute_pm running on a node", |t| {
         ids.iter()
-            .all(|&id| subtask(t, id, "execute_pm").status == TaskNodeStatus::Running)
+            .any(|&id| subtask(t, id, "execute_pm").status == TaskNodeStatus::Running)
     });
     assert_eq!(running.status, TaskStatus::Running);
+    let (busy, waiting) =
+        if subtask(&running, ids[0], "execute_pm").status == TaskNodeStatus::Running {
+            ((ids[0], &nodes[0]), (ids[1], &nodes[1]))
+        } else {
+            ((ids[1], &nodes[1]), (ids[0], &nodes[0]))
+        };
+    for sub in ["upload_pm", "execute_pm"] {
+        let state = subtask(&running, waiting.0, sub);
+        assert_eq!(state.status, TaskNodeStatus::Pending, "{running:#?}");
+    }
+    let waiting_database = package_database(waiting.1);
     master.kill();
     master.restart();
 
+    // Each node as it was last known; what was unfinished is interrupted.
     let after = master.task(task.id);
     assert_eq!(after.status, TaskStatus::Interrupted, "{after:#?}");
-    for &id in &ids {
-        assert_eq!(
-            subtask(&after, id, "upload_pm").status,
-            TaskNodeStatus::Ready,
-            "kept: {after:#?}"
-        );
-        let execute = subtask(&after, id, "execute_pm");
-        assert_eq!(execute.status, TaskNodeStatus::Interrupted, "{after:#?}");
-        assert!(execute.started_at.is_some(), "{execute:#?}");
-    }
     assert!(
         after.message.as_deref().is_some_and(|m| !m.is_empty()),
         "{after:#?}"
     );
+    assert_eq!(
+        subtask(&after, busy.0, "upload_pm").status,
+        TaskNodeStatus::Ready
+    );
+    let cut = subtask(&after, busy.0, "execute_pm");
+    assert_eq!(cut.status, TaskNodeStatus::Interrupted, "{after:#?}");
+    assert!(cut.started_at.is_some(), "{cut:#?}");
+    for sub in ["upload_pm", "execute_pm"] {
+        let state = subtask(&after, waiting.0, sub);
+        assert_eq!(state.status, TaskNodeStatus::Interrupted, "{after:#?}");
+        assert!(state.started_at.is_none(), "never started: {state:#?}");
+    }
+    assert!(
+        !exists(waiting.1, fuel_pm::DEFAULT_PATH),
+        "nothing reached the waiting node"
+    );
+    assert_eq!(package_database(waiting.1), waiting_database);
+
+    // The command that followed the task fails (its master went away, then
+    // the task ended interrupted).
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = following.try_wait().unwrap() {
@@ -597,39 +619,44 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         "the command that lost its master fails: {said}"
     );
 
-    // An applier already running goes on to its end (nothing can stop a
+    // An applier already running goes on to its end (nothing stops a
     // package transaction half-way); the operator runs the command again after.
     for node in &nodes {
         node.sh_ok(&format!("touch {GATE}"));
     }
-    for node in &nodes {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while applier_running(node) {
-            assert!(
-                Instant::now() < deadline,
-                "{}: the applier never ended",
-                node.name()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while applier_running(busy.1) {
+        assert!(
+            Instant::now() < deadline,
+            "{}: the applier never ended",
+            busy.1.name()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
     master.fuel_ok(&command);
     let rerun = master.last_task();
     assert_ne!(rerun.id, task.id);
     assert_eq!(rerun.status, TaskStatus::Ready, "{rerun:#?}");
-    for (node, &id) in nodes.iter().zip(&ids) {
+    for node in &nodes {
         assert_eq!(
             node.installed_version("fuel-test-tool").as_deref(),
-            Some("2.0-1")
+            Some("2.0-1"),
+            "{}",
+            node.name()
         );
-        let report = stored_report(&rerun, id);
-        assert_eq!(report.totals.failed, 0, "{report:#?}");
     }
+    let completed = stored_report(&rerun, waiting.0);
+    assert_eq!(
+        completed.totals.changed, 1,
+        "the rerun did the waiting node's work: {completed:#?}"
+    );
+    assert_eq!(stored_report(&rerun, busy.0).totals.failed, 0);
     assert_eq!(
         master.task(task.id).status,
         TaskStatus::Interrupted,
         "the old task keeps its record"
     );
+    remove_ssh_leftovers(&nodes);
 }
 
 #[test]

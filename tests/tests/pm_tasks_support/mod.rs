@@ -41,12 +41,18 @@ pub struct Master {
 }
 
 impl Master {
-    /// Starts fuel-api on a new SQLite database and logs in.
+    /// Starts fuel-api on a new SQLite database and logs in; it works on
+    /// up to 32 nodes at once.
     pub fn start() -> Master {
+        Master::start_with_concurrency(32)
+    }
+
+    /// [`Self::start`] with `[package_tasks] concurrency` nodes at once.
+    pub fn start_with_concurrency(concurrency: usize) -> Master {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("operator")).unwrap();
         let config = ApiConfig {
-            extra: package_tasks_table(300),
+            extra: package_tasks_table(concurrency, 300),
             ..ApiConfig::new(PASSWORD)
         };
         let api = PackagedApi::start(dir.path(), &config).unwrap_or_else(|e| panic!("{e:#}"));
@@ -328,6 +334,25 @@ pub fn applier_running(node: &TestNode) -> bool {
     node.sh_ok("cat /proc/[0-9]*/comm 2>/dev/null || true")
         .lines()
         .any(|comm| comm == "fuel-pm-apply")
+}
+
+/// Removes the per-node ssh directories (/tmp/fuel-ssh-*) a killed fuel-api
+/// left behind for these nodes: a killed process removes no temporary
+/// directory. Each is recognised by its known_hosts holding a node's key.
+pub fn remove_ssh_leftovers(nodes: &[TestNode]) {
+    let keys: Vec<String> = nodes
+        .iter()
+        .map(|n| n.host_key().split_whitespace().nth(1).unwrap().to_string())
+        .collect();
+    for entry in fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        let dir = entry.path();
+        let ours = entry.file_name().to_string_lossy().starts_with("fuel-ssh-")
+            && fs::read_to_string(dir.join("known_hosts"))
+                .is_ok_and(|known| keys.iter().any(|key| known.contains(key.as_str())));
+        if ours {
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
 }
 
 /// The sha256 of a file, on the host.

@@ -46,7 +46,7 @@ pub fn run() -> anyhow::Result<()> {
     let api = PackagedApi::start(
         work.path(),
         &ApiConfig {
-            extra: package_tasks_table(600),
+            extra: package_tasks_table(32, 600),
             ..ApiConfig::new(PASSWORD)
         },
     )?;
