@@ -383,8 +383,6 @@ fn every_binary_in_usr_bin_ships_its_manual_page() {
         let binaries: Vec<&str> = files
             .lines()
             .filter_map(|f| f.strip_prefix("/usr/bin/"))
-            // specs/rpmlintrc: fuel-api's `man` subcommand is not written yet.
-            .filter(|binary| *binary != "fuel-api")
             .collect();
         if binaries.is_empty() {
             continue;

@@ -3,7 +3,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// The Fuel master node's REST service
 #[derive(Parser)]
@@ -21,12 +21,24 @@ enum Command {
     /// Reads a password from the first line of standard input and prints its
     /// argon2 hash, for `password_hash` in the configuration's [[auth.users]].
     HashPassword,
+    /// Write the manual pages into DIR (`cargo xtask rpm` ships them).
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::HashPassword) => hash_password(),
+        Some(Command::Man { dir }) => {
+            for page in fuel_man::write_pages(Cli::command(), &dir)? {
+                println!("{}", page.display());
+            }
+            Ok(())
+        }
         None => run(&cli.config),
     }
 }
