@@ -518,9 +518,73 @@ fn a_node_without_sshd_is_unreachable_and_one_with_a_changed_host_key_gets_nothi
 }
 
 #[test]
+fn a_node_past_its_timeout_fails_with_timeout_and_keeps_no_connection_while_the_other_finishes() {
+    let master = Master::start_with(32, 20);
+    let env = master.create_env("slow");
+    let nodes = start_nodes(&[Flavour::Apt, Flavour::Apt]);
+    let ids: Vec<i64> = nodes
+        .iter()
+        .map(|n| master.register(n, Some(env)))
+        .collect();
+    master.upload(env, "file.yaml", GATED_DOCUMENT);
+    let (slow, quick) = (&nodes[0], &nodes[1]);
+    quick.sh_ok(&format!("touch {GATE}"));
+
+    let selection = format!("{},{}", ids[0], ids[1]);
+    let out = master.fuel(&["node", "--node", &selection, "--tasks", "execute_pm"]);
+    eprintln!("{}", text(&out));
+    assert!(!out.status.success(), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line_naming(&table, slow.name()).contains("timeout"),
+        "{table}"
+    );
+    assert!(
+        line_naming(&table, quick.name()).contains("ready"),
+        "{table}"
+    );
+    let task = master.last_task();
+    assert_eq!(task.status, TaskStatus::Error, "{task:#?}");
+    let timed_out = subtask(&task, ids[0], "execute_pm");
+    assert_eq!(
+        timed_out.reason.as_deref(),
+        Some("timeout"),
+        "{timed_out:#?}"
+    );
+    assert_eq!(
+        quick.installed_version("fuel-test-tool").as_deref(),
+        Some("2.0-1")
+    );
+
+    // The master let go of the node: no ssh process of its own still talks to it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "pid,args"])
+            .output()
+            .unwrap();
+        let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+        let lingering: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains("fuel-ssh-") && l.contains(&slow.ip()))
+            .collect();
+        if lingering.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ssh processes to the timed-out node outlive its task:\n{}",
+            lingering.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    slow.sh_ok(&format!("touch {GATE}"));
+}
+
+#[test]
 fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_completes_it() {
     // One node at a time: when the master dies, one node is half-way and the other untouched.
-    let mut master = Master::start_with_concurrency(1);
+    let mut master = Master::start_with(1, 300);
     let env = master.create_env("crash");
     let nodes = start_nodes(&[Flavour::Apt, Flavour::Dnf]);
     let ids: Vec<i64> = nodes

@@ -44,15 +44,16 @@ impl Master {
     /// Starts fuel-api on a new SQLite database and logs in; it works on
     /// up to 32 nodes at once.
     pub fn start() -> Master {
-        Master::start_with_concurrency(32)
+        Master::start_with(32, 300)
     }
 
-    /// [`Self::start`] with `[package_tasks] concurrency` nodes at once.
-    pub fn start_with_concurrency(concurrency: usize) -> Master {
+    /// [`Self::start`] with `[package_tasks] concurrency` (nodes at once) and
+    /// `node_timeout_secs`.
+    pub fn start_with(concurrency: usize, node_timeout_secs: u64) -> Master {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("operator")).unwrap();
         let config = ApiConfig {
-            extra: package_tasks_table(concurrency, 300),
+            extra: package_tasks_table(concurrency, node_timeout_secs),
             ..ApiConfig::new(PASSWORD)
         };
         let api = PackagedApi::start(dir.path(), &config).unwrap_or_else(|e| panic!("{e:#}"));
