@@ -106,10 +106,7 @@ fn the_design_commands_apply_the_document_on_nodes_2_and_3_only_and_a_rerun_or_a
         install_by_hand(node, BEFORE);
         start_daemon(node).0
     });
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| master.register(n, Some(env)))
-        .collect();
+    let ids: Vec<i64> = master.register_all(&nodes, env);
     assert_eq!(ids, [1, 2, 3, 4], "nodes numbered in registration order");
     let (untouched, targets) = ([&nodes[0], &nodes[3]], [(2, &nodes[1]), (3, &nodes[2])]);
     let databases_before: Vec<String> = untouched.iter().map(|n| package_database(n)).collect();
@@ -331,12 +328,9 @@ fn upload_pm_alone_leaves_the_document_and_the_applier_on_the_nodes_and_changes_
     on_each(&all, |node| {
         install_by_hand(node, &[("fuel-test-tool", "1.0-1")])
     });
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| master.register(n, Some(env)))
-        .collect();
+    let ids: Vec<i64> = master.register_all(&nodes, env);
     let databases: Vec<String> = nodes.iter().map(package_database).collect();
-    let selection = format!("{},{}", ids[0], ids[1]);
+    let selection = node_list(&ids);
     let master_applier = sha256_of(&release_binary("fuel-pm-apply"));
 
     master.upload(env, "file.yaml", DESIGN_DOCUMENT);
@@ -419,10 +413,7 @@ fn a_node_without_sshd_is_unreachable_and_one_with_a_changed_host_key_gets_nothi
     let master = Master::start();
     let env = master.create_env("faults");
     let nodes = start_nodes(&[Flavour::Apt, Flavour::Dnf, Flavour::Apt]);
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| master.register(n, Some(env)))
-        .collect();
+    let ids: Vec<i64> = master.register_all(&nodes, env);
     let (healthy, no_sshd, impostor) = (&nodes[0], &nodes[1], &nodes[2]);
     master.upload(
         env,
@@ -437,7 +428,7 @@ fn a_node_without_sshd_is_unreachable_and_one_with_a_changed_host_key_gets_nothi
         .collect();
     let tasks_before = master.tasks().len();
 
-    let selection = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let selection = node_list(&ids);
     let out = master.fuel(&["node", "--node", &selection, "--tasks", "execute_pm"]);
     assert!(
         !out.status.success(),
@@ -522,15 +513,12 @@ fn a_node_past_its_timeout_fails_with_timeout_and_keeps_no_connection_while_the_
     let master = Master::start_with(32, 20);
     let env = master.create_env("slow");
     let nodes = start_nodes(&[Flavour::Apt, Flavour::Apt]);
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| master.register(n, Some(env)))
-        .collect();
+    let ids: Vec<i64> = master.register_all(&nodes, env);
     master.upload(env, "file.yaml", GATED_DOCUMENT);
     let (slow, quick) = (&nodes[0], &nodes[1]);
     quick.sh_ok(&format!("touch {GATE}"));
 
-    let selection = format!("{},{}", ids[0], ids[1]);
+    let selection = node_list(&ids);
     let out = master.fuel(&["node", "--node", &selection, "--tasks", "execute_pm"]);
     eprintln!("{}", text(&out));
     assert!(!out.status.success(), "{}", text(&out));
@@ -587,12 +575,9 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
     let mut master = Master::start_with(1, 300);
     let env = master.create_env("crash");
     let nodes = start_nodes(&[Flavour::Apt, Flavour::Dnf]);
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| master.register(n, Some(env)))
-        .collect();
+    let ids: Vec<i64> = master.register_all(&nodes, env);
     master.upload(env, "file.yaml", GATED_DOCUMENT);
-    let selection = format!("{},{}", ids[0], ids[1]);
+    let selection = node_list(&ids);
     let command = ["node", "--node", &selection, "--tasks", "execute_pm"];
 
     let mut following = master

@@ -179,6 +179,11 @@ impl Master {
         created["id"].as_i64().unwrap()
     }
 
+    /// [`Self::register`] for each node, in order; their ids.
+    pub fn register_all(&self, nodes: &[TestNode], env: i64) -> Vec<i64> {
+        nodes.iter().map(|n| self.register(n, Some(env))).collect()
+    }
+
     /// `fuel package --env ENV --upload NAME`, the file written first in the operator's directory.
     pub fn upload(&self, env: i64, name: &str, yaml: &str) {
         fs::write(self.operator_dir().join(name), yaml).unwrap();
@@ -229,6 +234,11 @@ impl Master {
     pub fn finished_task(&self, id: i64) -> Task {
         self.wait_task(id, "the end", |t| t.status.is_final())
     }
+}
+
+/// A `--node` value naming these nodes ("1,2,3").
+pub fn node_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Starts nodes of these flavours at once, the master's test key authorized on each.
