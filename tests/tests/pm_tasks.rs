@@ -497,11 +497,19 @@ fn a_node_without_sshd_is_unreachable_and_one_with_a_changed_host_key_gets_nothi
         assert_eq!(&package_database(node), database);
     }
     // The impostor's sshd never let the master in: the client stopped at the key.
-    let journal = impostor.sh_ok("journalctl -u ssh --no-pager -o cat || true");
-    assert!(
-        journal.contains("[preauth]"),
-        "the master's connection is in the journal:\n{journal}"
-    );
+    // (journald may take a moment to write sshd's line.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let journal = loop {
+        let journal = impostor.sh_ok("journalctl -u ssh --no-pager -o cat || true");
+        if journal.contains("[preauth]") {
+            break journal;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the master's connection is not in the impostor's journal:\n{journal}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(
         !journal.contains("Accepted publickey"),
         "the master logged in:\n{journal}"
