@@ -671,6 +671,7 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         .unwrap()
         .read_to_string(&mut said)
         .unwrap();
+    eprintln!("the following `fuel` said: {said}");
     assert!(
         !status.success(),
         "the command that lost its master fails: {said}"
