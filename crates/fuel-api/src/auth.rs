@@ -52,7 +52,14 @@ pub struct Auth {
     store: Store,
     /// token hash → stored token, for tokens seen valid; revocation removes them.
     valid: RwLock<HashMap<String, StoredToken>>,
+    // Each argon2 check holds ~19 MiB; the login endpoint needs no token, so
+    // without a bound a burst of logins would grow the process by that much
+    // per request in flight.
+    password_checks: tokio::sync::Semaphore,
 }
+
+/// Password checks run at once; more wait their turn.
+const PASSWORD_CHECKS_AT_ONCE: usize = 2;
 
 fn now() -> i64 {
     SystemTime::now()
@@ -82,6 +89,7 @@ impl Auth {
             config,
             store,
             valid: RwLock::new(HashMap::new()),
+            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
         }
     }
 
@@ -101,6 +109,11 @@ impl Auth {
         };
         let known = user.is_some();
         let password = password.to_string();
+        let _turn = self
+            .password_checks
+            .acquire()
+            .await
+            .map_err(Failure::internal)?;
         // argon2 is slow on purpose: keep it off the async workers.
         let matches = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash)

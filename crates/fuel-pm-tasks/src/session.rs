@@ -170,13 +170,16 @@ fn classify_connect_error(target: &Target, error: &openssh::Error) -> NodeError 
     .any(|needle| text.contains(needle));
     let where_ = format!("{} ({}:{})", target.hostname, target.ip, target.ssh_port);
     if host_key {
+        // OpenSSH's own advice names our temporary known_hosts file, which
+        // is gone when the task ends: say what the operator can do instead.
         NodeError::new(
             NodeFailure::HostKeyMismatch,
             format!(
-                "{where_} presented a host key other than the registered one: nothing was sent. \
-                 If the node was reinstalled, check its key on its console and update it with \
-                 fuel node update; detail: {}",
-                text.trim()
+                "{where_} presented a host key other than its registered {} key: nothing was sent. \
+                 If the node was reinstalled, compare its key on its console \
+                 (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then delete the node \
+                 and register it again with fuel node create --host-key",
+                target.host_key.split_whitespace().next().unwrap_or("unknown type")
             ),
         )
     } else {
