@@ -70,7 +70,7 @@ pub fn run() -> anyhow::Result<()> {
         let dir = work.path().join(backend);
         std::fs::create_dir(&dir)?;
         let mut config = ApiConfig::new(PASSWORD);
-        config.database_url = database_url;
+        config.database_url = database_url.clone();
         config.reads_require_token = true;
         let mut server = PackagedApi::start(&dir, &config)?;
         let (base, token) = (server.url.clone(), server.token.clone());
