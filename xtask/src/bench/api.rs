@@ -21,9 +21,9 @@ const DOCUMENT_PACKAGES: usize = 1_000;
 const DOCUMENT_CONNECTIONS: u32 = 16;
 
 /// One wrk run's figures.
-struct Figures {
-    requests_per_sec: f64,
-    p99_ms: f64,
+pub(super) struct Figures {
+    pub(super) requests_per_sec: f64,
+    pub(super) p99_ms: f64,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -108,6 +108,8 @@ pub fn run() -> anyhow::Result<()> {
         rows.push((backend, "GET /api/version", base_rps, version));
     }
     cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
+    // Several processes on one PostgreSQL database (issue 20).
+    let processes = super::api_processes::run(&sh, &postgres, work.path(), &document, &put_script)?;
 
     println!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
     print_rows(&rows);
@@ -121,6 +123,7 @@ pub fn run() -> anyhow::Result<()> {
         "\npackage document ({DOCUMENT_PACKAGES} packages, {document_size} bytes), wrk -t2 -c{DOCUMENT_CONNECTIONS} -d10s:"
     );
     print_rows(&document_rows);
+    processes.print();
     Ok(())
 }
 
@@ -146,7 +149,7 @@ fn print_rows(rows: &[Row]) {
 /// A package document of `count` packages in the design's format, written
 /// as an operator would: comments, every version form, after-actions of
 /// each provider on some packages.
-fn package_document(count: usize) -> String {
+pub(super) fn package_document(count: usize) -> String {
     let mut text = String::from("# Benchmark document: cargo xtask bench api\n---\npackages:\n");
     for i in 0..count {
         text.push_str(&format!("- name: fuel-bench-package-{i:04}\n"));
@@ -166,7 +169,7 @@ fn package_document(count: usize) -> String {
 }
 
 /// wrk's Lua script for the upload: the document as the body of a PUT.
-fn put_script_text(document: &std::path::Path) -> String {
+pub(super) fn put_script_text(document: &std::path::Path) -> String {
     format!(
         "local file = assert(io.open(\"{}\", \"rb\"))\n\
          wrk.method = \"PUT\"\n\
@@ -178,7 +181,7 @@ fn put_script_text(document: &std::path::Path) -> String {
 }
 
 /// Creates an environment, uploads the document once and returns its URL.
-fn document_url(
+pub(super) fn document_url(
     sh: &Shell,
     base: &str,
     token: &str,
@@ -246,6 +249,11 @@ fn wrk(
     )
     .quiet()
     .read()?;
+    parse_wrk(url, &out)
+}
+
+/// The figures of one wrk run's output; error responses fail the benchmark.
+pub(super) fn parse_wrk(url: &str, out: &str) -> anyhow::Result<Figures> {
     if out.contains("Non-2xx or 3xx responses") {
         bail!("wrk saw error responses from {url}:\n{out}");
     }

@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod leases;
 mod nodes;
 mod package_revisions;
 mod package_tasks;
@@ -19,7 +20,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
-pub use package_tasks::{PlannedSubTask, SubTaskUpdate};
+pub use package_tasks::{NewPackageTask, PlannedSubTask, SubTaskUpdate};
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "package tasks",
         include_str!("../../migrations/sqlite/0003_package_tasks.sql"),
     ),
+    (
+        5,
+        "package task leases",
+        include_str!("../../migrations/sqlite/0005_package_task_leases.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -61,6 +67,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/postgres/0003_package_tasks.sql"),
+    ),
+    (
+        5,
+        "package task leases",
+        include_str!("../../migrations/postgres/0005_package_task_leases.sql"),
     ),
 ];
 
@@ -101,6 +112,7 @@ impl From<sqlx::Error> for WriteError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -151,7 +163,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { url: shown, source })?;
-        Ok(Store { pool })
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// One round trip to the database (the health check).
