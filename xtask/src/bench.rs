@@ -3,6 +3,7 @@
 
 mod api;
 mod api_processes;
+mod inventory;
 mod pm_apply;
 mod pm_doc;
 mod pm_tasks;

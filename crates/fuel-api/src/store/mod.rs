@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod inventory;
 mod leases;
 mod nodes;
 mod package_revisions;
@@ -18,6 +19,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use inventory::{ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
 pub use package_tasks::{NewPackageTask, PlannedSubTask, SubTaskUpdate};
@@ -51,6 +53,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "package task leases",
         include_str!("../../migrations/sqlite/0005_package_task_leases.sql"),
     ),
+    (
+        6,
+        "package inventory",
+        include_str!("../../migrations/sqlite/0006_package_inventory.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -72,6 +79,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "package task leases",
         include_str!("../../migrations/postgres/0005_package_task_leases.sql"),
+    ),
+    (
+        6,
+        "package inventory",
+        include_str!("../../migrations/postgres/0006_package_inventory.sql"),
     ),
 ];
 
