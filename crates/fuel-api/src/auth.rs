@@ -1,7 +1,9 @@
 //! Tokens: issued for the configured users (argon2 password hashes), sent as
 //! `X-Auth-Token`, expiring after the configured lifetime, revocable. The
-//! database keeps only a SHA-256 of each token; validated tokens are cached in
-//! memory so that a read costs no database round trip.
+//! database keeps only a SHA-256 of each token. On SQLite (one process)
+//! validated tokens are cached in memory so that a read costs no database
+//! round trip; on PostgreSQL every request's token is looked up, so a token
+//! revoked through one fuel-api process is refused by all from that moment.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -52,6 +54,8 @@ pub struct Auth {
     store: Store,
     /// token hash → stored token, for tokens seen valid; revocation removes them.
     valid: RwLock<HashMap<String, StoredToken>>,
+    /// Whether `valid` is used: only when this process is the database's only one.
+    cache_tokens: bool,
     // Each argon2 check holds ~19 MiB; the login endpoint needs no token, so
     // without a bound a burst of logins would grow the process by that much
     // per request in flight.
@@ -84,11 +88,12 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Auth {
-    pub fn new(config: AuthConfig, store: Store) -> Self {
+    pub fn new(config: AuthConfig, store: Store, cache_tokens: bool) -> Self {
         Auth {
             config,
             store,
             valid: RwLock::new(HashMap::new()),
+            cache_tokens,
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
         }
     }
@@ -140,11 +145,12 @@ impl Auth {
         let hash = token_hash(&token);
         self.store.delete_expired_tokens(issued_at).await?;
         self.store.insert_token(&hash, &stored).await?;
-        let mut valid = self.valid.write().unwrap();
-        // Expired tokens nobody presented again leave the cache here.
-        valid.retain(|_, token| token.expires_at > issued_at);
-        valid.insert(hash, stored.clone());
-        drop(valid);
+        if self.cache_tokens {
+            let mut valid = self.valid.write().unwrap();
+            // Expired tokens nobody presented again leave the cache here.
+            valid.retain(|_, token| token.expires_at > issued_at);
+            valid.insert(hash, stored.clone());
+        }
         Ok(Token {
             token,
             expires_at: stored.expires_at,
@@ -163,10 +169,12 @@ impl Auth {
                         "unknown or revoked token: get a new one with POST /api/v1/auth/tokens",
                     )
                 })?;
-                self.valid
-                    .write()
-                    .unwrap()
-                    .insert(hash.clone(), stored.clone());
+                if self.cache_tokens {
+                    self.valid
+                        .write()
+                        .unwrap()
+                        .insert(hash.clone(), stored.clone());
+                }
                 stored
             }
         };

@@ -58,6 +58,16 @@ pub struct PackageTasksConfig {
     /// The applier binary copied to nodes (the fuel-pm-apply package installs it).
     #[serde(default = "default_applier_path")]
     pub applier_path: PathBuf,
+    /// How long a task stays with the process running it without a word from
+    /// it (renewed every third of it while it works); once expired, another
+    /// fuel-api process on the same PostgreSQL database takes the task over.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+    /// A task whose lease expired longer ago than this (no process was alive
+    /// to take it over) is marked `interrupted` instead of resumed, so a
+    /// master started the next day changes no node unasked.
+    #[serde(default = "default_resume_window")]
+    pub resume_window_secs: u64,
 }
 
 impl Default for PackageTasksConfig {
@@ -69,6 +79,8 @@ impl Default for PackageTasksConfig {
             node_timeout_secs: default_node_timeout(),
             connect_timeout_secs: default_connect_timeout(),
             applier_path: default_applier_path(),
+            lease_secs: default_lease(),
+            resume_window_secs: default_resume_window(),
         }
     }
 }
@@ -87,6 +99,12 @@ fn default_node_timeout() -> u64 {
 }
 fn default_connect_timeout() -> u64 {
     10
+}
+fn default_lease() -> u64 {
+    30
+}
+fn default_resume_window() -> u64 {
+    600
 }
 fn default_applier_path() -> PathBuf {
     PathBuf::from("/usr/libexec/fuel-pm/fuel-pm-apply")
@@ -179,6 +197,9 @@ impl Config {
                 "database_url `{}` is neither sqlite:///path nor postgres://…",
                 self.database_url
             ));
+        }
+        if self.package_tasks.lease_secs == 0 {
+            return Err("package_tasks.lease_secs must be at least 1".to_string());
         }
         if self.auth.token_ttl_secs == 0 {
             return Err("auth.token_ttl_secs must be at least 1".to_string());

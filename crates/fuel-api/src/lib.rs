@@ -30,6 +30,7 @@ mod list_cache;
 mod package_tasks;
 mod routes;
 mod server;
+mod sqlite_lock;
 mod state;
 mod store;
 mod version_cache;

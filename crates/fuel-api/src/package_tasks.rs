@@ -9,10 +9,15 @@
 //! background: nodes in parallel up to `concurrency`, each over its own SSH
 //! connection with the registered host key, each bounded by `node_timeout`.
 //! Every state change is written as it happens, so a master killed mid-task
-//! leaves each node's last known state; the start-up sweep marks the task
-//! `interrupted`, and running the same command again completes it (the
-//! applier is idempotent).
+//! leaves each node's last known state. The task is leased to the process
+//! running it (`lease`): when that process dies, another fuel-api process on
+//! the same database goes on with the unfinished nodes; with none alive for
+//! `resume_window_secs`, the task is marked `interrupted`, and running the
+//! same command again completes it (the applier is idempotent).
 
+mod lease;
+
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +27,13 @@ use fuel_pm_tasks::{
     execute_pm, expand, upload_pm, Applier, NodeError, NodeFailure, NodeSession, Settings, SubTask,
     Target,
 };
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::{timeout_at, Instant};
 
 use crate::clock::now_rfc3339;
 use crate::config::PackageTasksConfig;
-use crate::store::{PlannedSubTask, Store, SubTaskUpdate};
+use crate::store::{NewPackageTask, PlannedSubTask, Store, SubTaskUpdate, WriteError};
+use lease::Leases;
 
 /// What the start-up sweep writes on tasks a stopped master left running.
 pub const INTERRUPTED_MESSAGE: &str = "the master stopped while this task ran; each node shows \
@@ -66,22 +72,33 @@ pub enum StartError {
 pub struct PackageTasks {
     store: Store,
     config: PackageTasksConfig,
-    // Checking for a running task and creating one are one step, so two
-    // requests cannot both start a task in one environment.
-    start_lock: Mutex<()>,
     // Bounds the nodes worked on at once across every task of this master.
     slots: Arc<Semaphore>,
+    leases: Arc<Leases>,
 }
 
 impl PackageTasks {
     pub fn new(store: Store, config: PackageTasksConfig) -> PackageTasks {
         let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let leases = Arc::new(Leases::new(
+            store.clone(),
+            config.lease_secs,
+            config.resume_window_secs,
+        ));
         PackageTasks {
             store,
             config,
-            start_lock: Mutex::new(()),
             slots,
+            leases,
         }
+    }
+
+    /// The start-up sweep (tasks abandoned too long are interrupted), then
+    /// the periodic one that takes over tasks whose process died.
+    pub async fn start_sweeping(
+        self: &Arc<Self>,
+    ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        self.leases.clone().start_sweeping(self.clone()).await
     }
 
     /// Checks the request, records the task and starts it in the background.
@@ -127,20 +144,12 @@ impl PackageTasks {
             });
         }
 
-        let document = match self.store.package_revision(cluster_id, None).await? {
-            Some((_, Some(bytes))) => bytes,
-            _ => return Err(StartError::NoDocument(cluster_id)),
-        };
+        let (document_revision, document) =
+            match self.store.package_revision(cluster_id, None).await? {
+                Some((revision, Some(bytes))) => (revision.revision, bytes),
+                _ => return Err(StartError::NoDocument(cluster_id)),
+            };
 
-        let _guard = self.start_lock.lock().await;
-        if let Some(active) = self.store.active_package_task(cluster_id).await? {
-            return Err(StartError::Busy {
-                id: active.id,
-                name: active.name,
-                status: active.status.as_str(),
-                cluster_id,
-            });
-        }
         let name = run.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
         let added: Vec<&str> = added.iter().map(|t| t.as_str()).collect();
         let planned: Vec<PlannedSubTask> = nodes
@@ -153,10 +162,44 @@ impl PackageTasks {
                 })
             })
             .collect();
-        let task = self
-            .store
-            .insert_package_task(cluster_id, &name, &added, &planned)
-            .await?;
+        // The schema allows one pending or running package task per
+        // environment, whichever process inserts it; a refused insert names
+        // the task that holds the environment (retried if that one ended
+        // in between).
+        let new = NewPackageTask {
+            owner: self.leases.owner(),
+            lease_ms: self.leases.lease_ms(),
+            document_revision,
+            check: request.check,
+        };
+        let mut attempts = 0;
+        let task = loop {
+            attempts += 1;
+            match self
+                .store
+                .insert_package_task(cluster_id, &name, &added, &planned, &new)
+                .await
+            {
+                Ok(task) => break task,
+                Err(WriteError::Duplicate) => {
+                    if let Some(active) = self.store.active_package_task(cluster_id).await? {
+                        return Err(StartError::Busy {
+                            id: active.id,
+                            name: active.name,
+                            status: active.status.as_str(),
+                            cluster_id,
+                        });
+                    }
+                    if attempts >= 3 {
+                        return Err(StartError::Database(sqlx::Error::Protocol(
+                            "package tasks of this environment keep starting and ending: try again".into(),
+                        )));
+                    }
+                }
+                Err(WriteError::Reference) => return Err(StartError::NoDocument(cluster_id)),
+                Err(WriteError::Database(e)) => return Err(e.into()),
+            }
+        };
 
         let job = Job {
             store: self.store.clone(),
@@ -167,8 +210,10 @@ impl PackageTasks {
             nodes,
             document: Arc::new(document),
             check: request.check,
+            finished: HashSet::new(),
+            earlier: Earlier::default(),
         };
-        tokio::spawn(job.run());
+        self.leases.run(job);
         Ok(task)
     }
 }
@@ -183,6 +228,16 @@ struct Job {
     nodes: Vec<Node>,
     document: Arc<Vec<u8>>,
     check: bool,
+    /// Sub-tasks a process that ran the task before finished (not run again).
+    finished: HashSet<(i64, SubTask)>,
+    earlier: Earlier,
+}
+
+/// Nodes a process that ran the task before finished: how many, and those that failed.
+#[derive(Default)]
+struct Earlier {
+    nodes: usize,
+    failures: Vec<String>,
 }
 
 impl Job {
@@ -207,14 +262,14 @@ impl Job {
             )
         });
         let applier = Arc::new(applier);
-        let total = job.nodes.len();
-        let finished = Arc::new(AtomicUsize::new(0));
+        let total = job.earlier.nodes + job.nodes.len();
+        let finished = Arc::new(AtomicUsize::new(job.earlier.nodes));
         let mut handles = Vec::new();
         for node in job.nodes.clone() {
             let job = job.clone();
             let applier = applier.clone();
             let finished = finished.clone();
-            handles.push(tokio::spawn(async move {
+            handles.push(lease::AbortOnDrop(tokio::spawn(async move {
                 let _slot = job.slots.clone().acquire_owned().await;
                 let outcome = job.run_node(&node, &applier).await;
                 let done = finished.fetch_add(1, Ordering::SeqCst) + 1;
@@ -225,9 +280,9 @@ impl Job {
                     .set_task_state(job.task_id, TaskStatus::Running, progress, None)
                     .await;
                 (node.hostname.clone(), outcome)
-            }));
+            })));
         }
-        let mut failures = Vec::new();
+        let mut failures = job.earlier.failures.clone();
         for handle in handles {
             match handle.await {
                 Ok((_, Ok(Ok(())))) => {}
@@ -295,6 +350,9 @@ impl Job {
         let mut session: Option<NodeSession> = None;
         let mut failed: Option<NodeFailure> = None;
         for &subtask in &self.run {
+            if self.finished.contains(&(node.id, subtask)) {
+                continue;
+            }
             if failed.is_some() {
                 self.record(node.id, subtask, TaskNodeStatus::Skipped, None, None, None)
                     .await?;

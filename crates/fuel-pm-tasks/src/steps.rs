@@ -15,6 +15,8 @@ pub const DOCUMENT_ON_NODE: &str = fuel_pm::DEFAULT_PATH;
 /// Where `upload_pm` puts the applier.
 pub const APPLIER_ON_NODE: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
 
+/// How long `execute_pm` lets the applier wait for another one on the node.
+const APPLIER_WAIT_SECS: &str = "600";
 const WRITE_DOCUMENT: &str = "set -e; umask 077; mkdir -p /etc/hiera; \
     t=/etc/hiera/.package_manipulation.yaml.fuel-tmp; cat > \"$t\"; chmod 0600 \"$t\"; \
     sync \"$t\"; mv -f \"$t\" /etc/hiera/package_manipulation.yaml; sync /etc/hiera";
@@ -93,6 +95,11 @@ pub async fn execute_pm(
         target.backend,
         "--file",
         DOCUMENT_ON_NODE,
+        // An applier a master that died left running (another fuel-api
+        // process took the task over) finishes first; the node's timeout
+        // still bounds the whole.
+        "--wait-applier",
+        APPLIER_WAIT_SECS,
     ];
     if check {
         args.push("--check");

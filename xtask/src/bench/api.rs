@@ -25,9 +25,9 @@ const DOCUMENT_PACKAGES: usize = 1_000;
 const DOCUMENT_CONNECTIONS: u32 = 16;
 
 /// One wrk run's figures.
-struct Figures {
-    requests_per_sec: f64,
-    p99_ms: f64,
+pub(super) struct Figures {
+    pub(super) requests_per_sec: f64,
+    pub(super) p99_ms: f64,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -130,6 +130,8 @@ pub fn run() -> anyhow::Result<()> {
         rows.push((backend, "GET /api/version", base_rps, version));
     }
     cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
+    // Several processes on one PostgreSQL database (issue 20).
+    let processes = super::api_processes::run(&sh, &postgres, work.path(), &document, &put_script)?;
 
     println!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
     print_rows(&rows);
@@ -160,6 +162,7 @@ pub fn run() -> anyhow::Result<()> {
         if slowest < super::inventory::TARGET_MS { "met" } else { "MISSED" },
         load_average()
     );
+    processes.print();
     Ok(())
 }
 
@@ -192,7 +195,7 @@ fn print_rows(rows: &[Row]) {
 /// A package document of `count` packages in the design's format, written
 /// as an operator would: comments, every version form, after-actions of
 /// each provider on some packages.
-fn package_document(count: usize) -> String {
+pub(super) fn package_document(count: usize) -> String {
     let mut text = String::from("# Benchmark document: cargo xtask bench api\n---\npackages:\n");
     for i in 0..count {
         text.push_str(&format!("- name: fuel-bench-package-{i:04}\n"));
@@ -212,7 +215,7 @@ fn package_document(count: usize) -> String {
 }
 
 /// wrk's Lua script for the upload: the document as the body of a PUT.
-fn put_script_text(document: &std::path::Path) -> String {
+pub(super) fn put_script_text(document: &std::path::Path) -> String {
     format!(
         "local file = assert(io.open(\"{}\", \"rb\"))\n\
          wrk.method = \"PUT\"\n\
@@ -224,7 +227,7 @@ fn put_script_text(document: &std::path::Path) -> String {
 }
 
 /// Creates an environment, uploads the document once and returns its URL.
-fn document_url(
+pub(super) fn document_url(
     sh: &Shell,
     base: &str,
     token: &str,
@@ -304,6 +307,11 @@ fn wrk(
     )
     .quiet()
     .read()?;
+    parse_wrk(url, &out)
+}
+
+/// The figures of one wrk run's output; error responses fail the benchmark.
+pub(super) fn parse_wrk(url: &str, out: &str) -> anyhow::Result<Figures> {
     if out.contains("Non-2xx or 3xx responses") {
         bail!("wrk saw error responses from {url}:\n{out}");
     }
