@@ -62,6 +62,18 @@ impl RunningServer {
 /// the background until [`RunningServer::shutdown`].
 pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     let store = Store::open(&config.database_url).await?;
+    // A killed predecessor's ssh directories and ControlMasters: nothing else removes them.
+    let removed = tokio::task::spawn_blocking(|| {
+        fuel_pm_tasks::remove_stale_ssh_directories(&std::env::temp_dir())
+    })
+    .await
+    .unwrap_or_default();
+    if !removed.is_empty() {
+        tracing::warn!(
+            directories = removed.len(),
+            "removed the ssh directories and connections of a fuel-api no longer running"
+        );
+    }
     // Package tasks a previous process left running cannot be going on any
     // more: say so, keeping each node's last known state.
     let interrupted = store
@@ -101,7 +113,11 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        // The client's address: login limits count failures per address.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })

@@ -8,6 +8,9 @@
 //! and upload (`PUT`, a wrk Lua script sending the YAML; every request
 //! parses the document and stores a new revision) of a 1,000-package
 //! document at 16 connections, beside `GET /api/health/live` at 16.
+//!
+//! Then a login flood (`api_logins.rs`): fuel-api's peak memory and a valid
+//! login's latency through 200 wrong-password logins at once.
 
 use anyhow::{bail, Context};
 use fuel_e2e::api::{ApiConfig, PackagedApi};
@@ -121,7 +124,7 @@ pub fn run() -> anyhow::Result<()> {
         "\npackage document ({DOCUMENT_PACKAGES} packages, {document_size} bytes), wrk -t2 -c{DOCUMENT_CONNECTIONS} -d10s:"
     );
     print_rows(&document_rows);
-    Ok(())
+    super::api_logins::run(&sh, &work.path().join("logins"))
 }
 
 type Row = (&'static str, &'static str, f64, Figures);
