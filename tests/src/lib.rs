@@ -8,6 +8,7 @@ pub mod build_cache;
 pub mod http;
 pub mod images;
 pub mod install_root;
+pub mod logins;
 pub mod node;
 pub mod node_repo;
 

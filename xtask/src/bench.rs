@@ -4,6 +4,7 @@
 mod api;
 mod api_processes;
 mod inventory;
+mod api_logins;
 mod pm_apply;
 mod pm_doc;
 mod pm_tasks;

@@ -55,6 +55,11 @@ pub struct PackageTasksConfig {
     pub node_timeout_secs: u64,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
+    /// How long execute_pm waits for a node's applier lock held by another
+    /// run (one a killed master left ending, an operator's own) before the
+    /// node fails with `node_busy`.
+    #[serde(default = "default_lock_wait")]
+    pub lock_wait_secs: u64,
     /// The applier binary copied to nodes (the fuel-pm-apply package installs it).
     #[serde(default = "default_applier_path")]
     pub applier_path: PathBuf,
@@ -78,6 +83,7 @@ impl Default for PackageTasksConfig {
             concurrency: default_concurrency(),
             node_timeout_secs: default_node_timeout(),
             connect_timeout_secs: default_connect_timeout(),
+            lock_wait_secs: default_lock_wait(),
             applier_path: default_applier_path(),
             lease_secs: default_lease(),
             resume_window_secs: default_resume_window(),
@@ -105,6 +111,9 @@ fn default_lease() -> u64 {
 }
 fn default_resume_window() -> u64 {
     600
+}
+fn default_lock_wait() -> u64 {
+    120
 }
 fn default_applier_path() -> PathBuf {
     PathBuf::from("/usr/libexec/fuel-pm/fuel-pm-apply")

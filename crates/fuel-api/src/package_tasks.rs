@@ -35,6 +35,12 @@ use crate::config::PackageTasksConfig;
 use crate::store::{NewPackageTask, PlannedSubTask, Store, SubTaskUpdate, WriteError};
 use lease::Leases;
 
+/// How often a node's applier lock is tried again while another run holds it.
+const LOCK_RETRY: Duration = Duration::from_secs(1);
+/// How long past the node's deadline `execute_pm` may take to end the run on
+/// the node (its own grace, plus the ssh round trip) before the task stops waiting.
+const ENDING_MARGIN: Duration = Duration::from_secs(30);
+
 /// What the start-up sweep writes on tasks a stopped master left running.
 pub const INTERRUPTED_MESSAGE: &str = "the master stopped while this task ran; each node shows \
     its last known state: run the same command again to complete it";
@@ -201,7 +207,17 @@ impl PackageTasks {
             }
         };
 
+        let node_names = hostnames(&nodes);
+        tracing::info!(
+            task = task.id,
+            environment = cluster_id,
+            nodes = %node_names,
+            tasks = %name,
+            check = request.check,
+            "package task started"
+        );
         let job = Job {
+            cluster_id,
             store: self.store.clone(),
             config: self.config.clone(),
             slots: self.slots.clone(),
@@ -218,8 +234,18 @@ impl PackageTasks {
     }
 }
 
+/// "node-2 (#2), node-3 (#3)": how the log names a task's nodes.
+fn hostnames(nodes: &[Node]) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("{} (#{})", n.hostname, n.id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One started task, owned by its background run.
 struct Job {
+    cluster_id: i64,
     store: Store,
     config: PackageTasksConfig,
     slots: Arc<Semaphore>,
@@ -242,14 +268,31 @@ struct Earlier {
 
 impl Job {
     async fn run(self) {
-        let task_id = self.task_id;
-        if let Err(e) = self.run_inner().await {
-            // The database itself failed: say so on the task if it can still be written.
-            tracing::error!(task = task_id, error = %e, "package task failed");
+        let (task_id, cluster_id) = (self.task_id, self.cluster_id);
+        let nodes = hostnames(&self.nodes);
+        // One line at the end of every task, whatever its outcome.
+        match self.run_inner().await {
+            Ok((status, message)) => tracing::info!(
+                task = task_id,
+                environment = cluster_id,
+                nodes = %nodes,
+                outcome = status.as_str(),
+                %message,
+                "package task ended"
+            ),
+            // The database itself failed: the task row may not say so.
+            Err(e) => tracing::error!(
+                task = task_id,
+                environment = cluster_id,
+                nodes = %nodes,
+                outcome = "error",
+                error = %e,
+                "package task ended: its state could not be recorded"
+            ),
         }
     }
 
-    async fn run_inner(self) -> Result<(), sqlx::Error> {
+    async fn run_inner(self) -> Result<(TaskStatus, String), sqlx::Error> {
         let job = Arc::new(self);
         job.store
             .set_task_state(job.task_id, TaskStatus::Running, 0, None)
@@ -311,7 +354,8 @@ impl Job {
         };
         job.store
             .set_task_state(job.task_id, status, 100, Some(&message))
-            .await
+            .await?;
+        Ok((status, message))
     }
 
     fn run_names(&self) -> String {
@@ -387,10 +431,16 @@ impl Job {
                         upload_pm(open, &target, &self.document, applier).await?;
                         Ok(None)
                     }
-                    SubTask::ExecutePm => execute_pm(open, &target, self.check).await.map(Some),
+                    SubTask::ExecutePm => self.execute_waiting(open, &target, deadline).await.map(Some),
                 }
             };
-            let outcome = match timeout_at(deadline, step).await {
+            // execute_pm ends the node's run itself at the deadline (and
+            // needs a moment to); this bound is for everything else.
+            let limit = match subtask {
+                SubTask::UploadPm => deadline,
+                SubTask::ExecutePm => deadline + ENDING_MARGIN,
+            };
+            let outcome = match timeout_at(limit, step).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(NodeError::new(
                     NodeFailure::Timeout,
@@ -436,6 +486,64 @@ impl Job {
             session.close().await;
         }
         Ok(failed.map_or(Ok(()), Err))
+    }
+
+    /// `execute_pm`, waiting while another run holds the node's applier lock
+    /// (a run a killed master left ending, or an operator's own), at most
+    /// `lock_wait_secs` and never past the node's deadline; the node's line
+    /// says it waits. Then `node_busy`.
+    async fn execute_waiting(
+        &self,
+        session: &NodeSession,
+        target: &Target,
+        deadline: Instant,
+    ) -> Result<fuel_pm::report::Report, NodeError> {
+        let wait = Duration::from_secs(self.config.lock_wait_secs);
+        let give_up = (Instant::now() + wait).min(deadline);
+        let mut waited = false;
+        loop {
+            match execute_pm(session, target, self.check, deadline).await {
+                Err(busy) if busy.reason == NodeFailure::NodeBusy => {
+                    if Instant::now() + LOCK_RETRY >= give_up {
+                        let mut busy = busy;
+                        busy.message = format!(
+                            "{} (waited {} s for the node's applier lock: wait for that run to end, \
+                             then run the command again)",
+                            busy.message,
+                            if waited { wait.as_secs() } else { 0 }
+                        );
+                        return Err(busy);
+                    }
+                    if !waited {
+                        waited = true;
+                        let message = format!(
+                            "waiting up to {} s for the node's applier lock, held by another run: {}",
+                            wait.as_secs(),
+                            busy.message
+                        );
+                        // Only shown while waiting: a failed write changes nothing else.
+                        let _ = self
+                            .store
+                            .update_subtask(
+                                self.task_id,
+                                target.node_id,
+                                SubTask::ExecutePm.as_str(),
+                                &SubTaskUpdate {
+                                    status: TaskNodeStatus::Running,
+                                    started_at: None,
+                                    finished_at: None,
+                                    reason: None,
+                                    message: Some(&message),
+                                    report: None,
+                                },
+                            )
+                            .await;
+                    }
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn record(

@@ -70,6 +70,18 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     // One process per SQLite file; several need PostgreSQL.
     let sqlite_lock = crate::sqlite_lock::acquire(&config.database_url)?;
     let store = Store::open(&config.database_url).await?;
+    // A killed predecessor's ssh directories and ControlMasters: nothing else removes them.
+    let removed = tokio::task::spawn_blocking(|| {
+        fuel_pm_tasks::remove_stale_ssh_directories(&std::env::temp_dir())
+    })
+    .await
+    .unwrap_or_default();
+    if !removed.is_empty() {
+        tracing::warn!(
+            directories = removed.len(),
+            "removed the ssh directories and connections of a fuel-api no longer running"
+        );
+    }
     // Several processes may serve one PostgreSQL database: what they cache
     // would go stale when another writes, so nothing is cached there.
     let one_process = store.backend() == Backend::Sqlite;
@@ -109,7 +121,11 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        // The client's address: login limits count failures per address.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })

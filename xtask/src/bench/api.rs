@@ -12,6 +12,9 @@
 //! Then an environment's package inventory at 200 nodes × 1,000 packages
 //! (issue 22, `bench/inventory.rs`), whole and `?drift=1`, at 2 connections
 //! beside `GET /api/health/live` at 2.
+//!
+//! Then a login flood (`api_logins.rs`): fuel-api's peak memory and a valid
+//! login's latency through 200 wrong-password logins at once.
 
 use anyhow::{bail, Context};
 use fuel_e2e::api::{ApiConfig, PackagedApi};
@@ -163,7 +166,7 @@ pub fn run() -> anyhow::Result<()> {
         load_average()
     );
     processes.print();
-    Ok(())
+    super::api_logins::run(&sh, &work.path().join("logins"))
 }
 
 /// /proc/loadavg's three figures, to read the run's ratios against.

@@ -131,6 +131,15 @@ impl Store {
     }
 
     /// The package task still pending or running in the environment, if any.
+    /// Whether task `id` is a package task (it has per-node sub-tasks).
+    pub async fn is_package_task(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM task_nodes WHERE task_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     pub async fn active_package_task(&self, cluster_id: i64) -> Result<Option<Task>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE cluster_id = $1 \
