@@ -258,6 +258,7 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
         }
     }
     Ok(Some(Job {
+        cluster_id: state.cluster_id,
         store: store.clone(),
         config: tasks.config.clone(),
         slots: tasks.slots.clone(),
