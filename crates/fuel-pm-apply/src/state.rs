@@ -16,12 +16,24 @@ pub const PENDING_FILE: &str = "pending.json";
 const SCHEMA: u32 = 1;
 
 /// One after-action owed to a package that changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct PendingAction {
     pub package: String,
     pub provider: Provider,
     pub ensure: Ensure,
     pub name: String,
+    /// The document's `timeout` for it, in seconds (`None`: the applier's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+/// The same action whatever its timeout: a document that changed only the
+/// timeout still owes (and runs once) the action a killed run left.
+impl PartialEq for PendingAction {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.package, self.provider, self.ensure, &self.name)
+            == (&other.package, other.provider, other.ensure, &other.name)
+    }
 }
 
 impl PendingAction {
@@ -31,6 +43,7 @@ impl PendingAction {
             provider: after.provider,
             ensure: after.ensure,
             name: after.name.clone(),
+            timeout: after.timeout,
         }
     }
 }
