@@ -134,7 +134,12 @@ pub fn outcome(
         .map(|c| &c.name)
         .filter(|n| names.contains(n))
         .collect();
-    order.extend(names.iter().filter(|n| !order.contains(n)));
+    let unforeseen: Vec<&String> = names
+        .iter()
+        .copied()
+        .filter(|n| !order.contains(n))
+        .collect();
+    order.extend(unforeseen);
     order
         .into_iter()
         .filter(|name| !named.contains(name.as_str()))

@@ -282,9 +282,18 @@ mod tests {
         let pid_file = std::env::temp_dir().join(format!("bounded-{}", std::process::id()));
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let _ = std::fs::remove_file(&pid_file);
-        // The background sleep was in the group: gone too (or a zombie of init).
-        let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
-        assert!(state.is_empty() || state.contains(") Z "), "{state}");
+        // The background sleep was in the group: gone too (or a zombie of
+        // init), once the signal is delivered.
+        let gone = || {
+            let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .unwrap_or_default();
+            state.is_empty() || state.contains(") Z ")
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(), "the group's other process was not killed");
 
         let quick = Invocation::new("sh", ["-c", "echo ok; exit 3"])
             .run_merged_within(Duration::from_secs(10))

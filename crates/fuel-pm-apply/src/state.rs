@@ -173,6 +173,7 @@ mod tests {
             provider: Provider::Systemd,
             ensure: Ensure::Running,
             name: name.into(),
+            timeout: None,
         }
     }
 
@@ -224,6 +225,7 @@ mod tests {
                 provider: Provider::Exec,
                 ensure: Ensure::Running,
                 name: "wget -V".into(),
+                timeout: Some(30),
             }])
             .unwrap();
         let text = fs::read_to_string(dir.path().join(PENDING_FILE)).unwrap();
@@ -231,6 +233,15 @@ mod tests {
         assert_eq!(json["schema"], 1);
         assert_eq!(json["pending"][0]["provider"], "exec");
         assert_eq!(json["pending"][0]["name"], "wget -V");
+        assert_eq!(json["pending"][0]["timeout"], 30);
+        // A file of an applier before timeouts existed still reads.
+        fs::write(
+            dir.path().join(PENDING_FILE),
+            r#"{"schema":1,"pending":[{"package":"wget","provider":"exec","ensure":"running","name":"wget -V"}]}"#,
+        )
+        .unwrap();
+        let old = Pending::load(dir.path()).unwrap();
+        assert_eq!(old.actions()[0].timeout, None);
     }
 
     #[test]

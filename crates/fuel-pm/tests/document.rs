@@ -143,7 +143,7 @@ fn an_unknown_key_far_from_any_valid_one_lists_the_valid_keys() {
     assert_eq!(at(&p), (5, 5, "packages[0].after[0].restart"));
     assert_eq!(
         p.hint.as_deref(),
-        Some("valid keys here: provider, ensure, name")
+        Some("valid keys here: provider, ensure, name, timeout")
     );
 }
 
@@ -182,7 +182,10 @@ fn a_document_with_an_unknown_key_and_no_packages_reports_both() {
     // The unknown key and the missing `packages`, both at the top.
     let places: Vec<_> = all.iter().map(at).collect();
     assert_eq!(places, [(1, 1, "other"), (1, 1, "packages")]);
-    assert_eq!(all[0].hint.as_deref(), Some("valid keys here: packages"));
+    assert_eq!(
+        all[0].hint.as_deref(),
+        Some("valid keys here: packages, allow_removals")
+    );
     assert_eq!(all[1].message, "missing `packages`");
 }
 
@@ -474,7 +477,7 @@ fn a_problem_of_the_whole_document_renders_without_a_path() {
 
 #[test]
 fn a_long_or_control_laden_value_is_shown_escaped_and_cut() {
-    let name = format!("\u{1b}[31m{}", "x".repeat(200));
+    let name = format!("\u{1b}[31m{}", "x".repeat(100));
     let p = only_problem(&format!(
         "packages:\n- name: \"{}\"\n",
         name.replace('\u{1b}', "\\e")
