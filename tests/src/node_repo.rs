@@ -47,8 +47,8 @@ pub struct TestPackage {
     /// A dependency on at least this version of another test package
     /// (`Depends: NAME (>= VERSION)` / `Requires: NAME >= VERSION`).
     pub needs: Option<(String, String)>,
-    /// The body of the postinst (deb) and %post (rpm) script, if any.
-    pub post_install: Option<String>,
+    /// Its postinst (deb) and %post (rpm) hang while [`SLOW_SCRIPT_HANG`] exists.
+    pub hangs_in_post: bool,
 }
 
 /// While this file exists, `fuel-test-slow`'s install script hangs: it
@@ -68,7 +68,7 @@ impl TestPackage {
             version: version.into(),
             release: "1".into(),
             needs: None,
-            post_install: None,
+            hangs_in_post: false,
         }
     }
 
@@ -150,9 +150,7 @@ pub fn test_packages() -> Vec<TestPackage> {
         ..TestPackage::new("fuel-test-app", None, "1.0")
     });
     packages.push(TestPackage {
-        post_install: Some(format!(
-            "if [ -e {SLOW_SCRIPT_HANG} ]; then touch {SLOW_SCRIPT_STARTED}; sleep {SLOW_SCRIPT_SECS}; fi\nexit 0\n"
-        )),
+        hangs_in_post: true,
         ..TestPackage::new("fuel-test-slow", None, "1.0")
     });
     for n in 1..=20 {
@@ -252,9 +250,12 @@ fn build_deb(package: &TestPackage, stage: &Path, pool: &Path) {
         None => control,
     };
     fs::write(stage.join("DEBIAN/control"), control).unwrap();
-    if let Some(body) = &package.post_install {
+    if package.hangs_in_post {
         let postinst = stage.join("DEBIAN/postinst");
-        fs::write(&postinst, format!("#!/bin/sh\nset -e\n{body}")).unwrap();
+        let body = format!(
+            "#!/bin/sh\nif [ -e {SLOW_SCRIPT_HANG} ]; then touch {SLOW_SCRIPT_STARTED}; sleep {SLOW_SCRIPT_SECS}; fi\nexit 0\n"
+        );
+        fs::write(&postinst, body).unwrap();
         fs::set_permissions(&postinst, fs::Permissions::from_mode(0o755)).unwrap();
     }
     // Debian's file names leave the epoch out.
@@ -335,9 +336,13 @@ fn rpm_def(package: &TestPackage) -> PackageDef {
             ..Dependencies::default()
         },
         scriptlets: Scriptlets {
-            post: package.post_install.as_ref().map(|body| Scriptlet {
-                body: body.clone(),
-                interpreter: None,
+            // rpm's built-in Lua: a /bin/sh scriptlet would need a /bin/sh
+            // the node's rpm database does not provide (its root is Debian's).
+            post: package.hangs_in_post.then(|| Scriptlet {
+                body: format!(
+                    "if posix.access(\"{SLOW_SCRIPT_HANG}\") then\n  io.open(\"{SLOW_SCRIPT_STARTED}\", \"w\"):close()\n  posix.sleep({SLOW_SCRIPT_SECS})\nend\n"
+                ),
+                interpreter: Some("<lua>".into()),
             }),
             ..Scriptlets::default()
         },

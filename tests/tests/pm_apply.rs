@@ -895,6 +895,14 @@ fn killed_inside_an_install_script(flavour: Flavour) {
     ));
     let deadline = Instant::now() + Duration::from_secs(120);
     while !node.node.sh(&format!("test -e {SLOW_SCRIPT_STARTED}")).status.success() {
+        let group = node.node.sh_ok("cat /tmp/applier.pgid 2>/dev/null || true");
+        let running = !group.trim().is_empty()
+            && node.node.sh(&format!("pgrep -g {}", group.trim())).status.success();
+        assert!(
+            running || group.trim().is_empty(),
+            "the applier ended before the install script hung: {}",
+            node.node.sh_ok("cat /tmp/applier.out")
+        );
         assert!(
             Instant::now() < deadline,
             "the install script did not start: {}",
@@ -904,7 +912,7 @@ fn killed_inside_an_install_script(flavour: Flavour) {
     }
     node.node.sh_ok(&format!("rm {SLOW_SCRIPT_HANG}"));
     let group = node.node.sh_ok("cat /tmp/applier.pgid").trim().to_string();
-    node.node.sh_ok(&format!("kill -KILL -- -{group}"));
+    node.node.sh_ok(&format!("kill -9 -{group}"));
     // The script itself ran in the package manager's group: gone with it.
     let deadline = Instant::now() + Duration::from_secs(30);
     while node.node.sh(&format!("pgrep -g {group}")).status.success() {
