@@ -43,10 +43,15 @@ pub fn parse_query(stdout: &str) -> Installed {
 }
 
 /// Common options: wait for dpkg's lock (apt's own timeout), keep changed
-/// configuration files without asking.
+/// configuration files without asking, and no terminal for dpkg: with one,
+/// apt starts dpkg in a session of its own (setsid), which killing the
+/// applier's process group would not reach, leaving maintainer scripts
+/// running (and dpkg's lock held) after the applier is gone.
 fn options(lock_wait_secs: u64) -> Vec<String> {
     vec![
         "-q".into(),
+        "-o".into(),
+        "Dpkg::Use-Pty=0".into(),
         "-o".into(),
         format!("DPkg::Lock::Timeout={lock_wait_secs}"),
         "-o".into(),
@@ -376,6 +381,8 @@ mod tests {
             inv.args,
             [
                 "-q",
+                "-o",
+                "Dpkg::Use-Pty=0",
                 "-o",
                 "DPkg::Lock::Timeout=7",
                 "-o",
