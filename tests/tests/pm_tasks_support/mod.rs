@@ -422,3 +422,23 @@ pub fn line_naming<'a>(table: &'a str, hostname: &str) -> &'a str {
         .find(|line| line.split_whitespace().any(|word| word == hostname))
         .unwrap_or_else(|| panic!("no line names {hostname} in:\n{table}"))
 }
+
+/// Removes the per-node ssh directories (/tmp/fuel-ssh-*) a killed fuel-api
+/// left behind for these nodes, where no fuel-api starts after it on this
+/// host to sweep them (several processes on one database). Each is
+/// recognised by its known_hosts holding a node's key.
+pub fn remove_ssh_leftovers(nodes: &[TestNode]) {
+    let keys: Vec<String> = nodes
+        .iter()
+        .map(|n| n.host_key().split_whitespace().nth(1).unwrap().to_string())
+        .collect();
+    for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        let dir = entry.path();
+        let ours = entry.file_name().to_string_lossy().starts_with("fuel-ssh-")
+            && std::fs::read_to_string(dir.join("known_hosts"))
+                .is_ok_and(|known| keys.iter().any(|key| known.contains(key.as_str())));
+        if ours {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

@@ -133,5 +133,7 @@ fn report(i: usize, hostname: &str) -> Report {
         actions: Vec::new(),
         totals: Totals::default(),
         exit_code: 0,
+        collateral: Vec::new(),
+        recovery: None,
     }
 }

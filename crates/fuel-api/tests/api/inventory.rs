@@ -46,6 +46,8 @@ fn report(hostname: &str, check: bool, packages: &[(&str, Option<&str>, Option<&
         actions: Vec::new(),
         totals: Totals::default(),
         exit_code: 0,
+        collateral: Vec::new(),
+        recovery: None,
     }
 }
 
