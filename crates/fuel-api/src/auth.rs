@@ -45,6 +45,8 @@ fn unknown_user_hash() -> &'static str {
 pub struct Session {
     pub username: String,
     pub token_hash: String,
+    /// When the token stops being accepted, in seconds since the Unix epoch.
+    pub expires_at: i64,
 }
 
 pub struct Auth {
@@ -186,6 +188,7 @@ impl Auth {
         Ok(Session {
             username: stored.username,
             token_hash: hash,
+            expires_at: stored.expires_at,
         })
     }
 

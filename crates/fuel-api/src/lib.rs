@@ -27,6 +27,7 @@ mod config;
 mod error;
 mod json_body;
 mod list_cache;
+mod nailgun;
 mod package_tasks;
 mod routes;
 mod server;

@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::list_cache::ListCache;
 use crate::package_tasks::PackageTasks;
-use crate::routes::router;
+use crate::routes::{normalize, router};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::version_cache::VersionCache;
@@ -88,7 +88,7 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
             config.package_tasks.clone(),
         )),
     };
-    let app = router(state, config.body_limit_bytes);
+    let app = normalize(router(state, config.body_limit_bytes));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -101,11 +101,14 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
     });
     tracing::info!(%addr, database = %crate::store::redact(&config.database_url), "fuel-api listening");
     Ok(RunningServer {

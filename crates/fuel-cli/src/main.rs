@@ -11,13 +11,17 @@ mod session;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use cli::{Cli, Command};
 use session::Session;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(refusal) = fuel_cli::settings::password_flag_refusal(&args[1..]) {
+        eprintln!("fuel: {refusal}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse_normalized();
+    output::set_format(cli.format());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -42,15 +46,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // --json or --yaml: the commands print data, not tables.
+    let structured = cli.format() != cli::Format::Table;
     runtime.block_on(async {
         let session = Session::open(&cli).await?;
         let result = match &cli.command {
-            Command::Env(args) => commands::env::run(&session, args, cli.json).await,
-            Command::Node(args) => commands::node::run(&session, args, cli.json).await,
+            Command::Env(args) => commands::env::run(&session, args, structured).await,
+            Command::Node(args) => commands::node::run(&session, args, structured).await,
             Command::Package(args) => {
-                commands::package::run(&session, args, upload, cli.json).await
+                commands::package::run(&session, args, upload, structured).await
             }
-            Command::Task(args) => commands::task::run(&session, args, cli.json).await,
+            Command::Task(args) => commands::task::run(&session, args, structured).await,
             Command::Completion { .. } | Command::Man { .. } => Ok(()),
         };
         session.close().await;

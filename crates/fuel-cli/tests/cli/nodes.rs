@@ -19,7 +19,7 @@ on_both_backends!(
 );
 
 /// A throwaway node host key and the fingerprint `ssh-keygen -lf` printed for it.
-const HOST_KEY: &str =
+pub const HOST_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMyn8BelJGMlnVt+HPehIiBfm+euFU8Jdu1n+nidGC3G root@node-2";
 const FINGERPRINT: &str = "SHA256:Ypdnt7IQEryQH0U1i8apLSJ19AcUkd+iC2RrprccoHw";
 
