@@ -27,7 +27,8 @@ python-fuelclient habits: global options before the command (`fuel --env 1 node`
 `fuel --env-id 1 node --node 2,3 --tasks execute_pm`), `list` as a word (`fuel env list`,
 `fuel node list --env 1`), --json or --yaml output, --noop for --check.
 
-Exit status: 0 ok, 1 failed (the message says what to do), 2 bad command line.";
+Exit status: 0 ok, 1 failed (the message says what to do), 2 bad command line,
+  3 drift found (fuel package --env N --drift).";
 
 /// The Fuel master's command line: environments, nodes, package documents, tasks.
 #[derive(Debug, Parser)]
@@ -46,10 +47,10 @@ pub struct Cli {
     )]
     pub token: Option<String>,
     /// Print JSON (for scripts) instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "yaml")]
     pub json: bool,
     /// Print YAML (for scripts) instead of tables.
-    #[arg(long, global = true, conflicts_with = "json")]
+    #[arg(long, global = true)]
     pub yaml: bool,
     /// The environment, before the command as fuelclient took it (`fuel --env 1 node`).
     #[arg(long = "env", id = "global_env", alias = "env-id", value_name = "ID")]
@@ -64,7 +65,7 @@ pub enum Command {
     Env(EnvArgs),
     /// List nodes, register one (`fuel node create`), or run tasks on some (`--node 2,3 --tasks execute_pm`).
     Node(NodeArgs),
-    /// An environment's package-manipulation document: --upload, --download, --revisions, --delete.
+    /// An environment's package-manipulation document (--upload, --download, --revisions, --delete), and what its nodes run (--inventory, --drift).
     Package(PackageArgs),
     /// List tasks, or show one with --task-id.
     Task(TaskArgs),
@@ -153,14 +154,6 @@ pub struct NodeArgs {
     pub no_wait: bool,
 }
 
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
-    Yaml,
-}
-
 impl Cli {
     /// Parses the command line and folds fuelclient's spellings into one
     /// form: the global `--env` into the command's, `list` into the listing.
@@ -168,12 +161,8 @@ impl Cli {
         Cli::parse().normalized().unwrap_or_else(|e| e.exit())
     }
 
-    pub fn format(&self) -> Format {
-        match (self.json, self.yaml) {
-            (true, _) => Format::Json,
-            (_, true) => Format::Yaml,
-            _ => Format::Table,
-        }
+    pub fn format(&self) -> crate::output::Format {
+        crate::output::Format::from_flags(self.json, self.yaml)
     }
 
     pub fn normalized(mut self) -> Result<Cli, clap::Error> {
@@ -280,8 +269,9 @@ pub enum OsArg {
 #[command(group(
     ArgGroup::new("action")
         .required(true)
-        .args(["upload", "download", "revisions", "delete"])
+        .args(["upload", "download", "revisions", "delete", "inventory", "drift"])
 ))]
+#[command(group(ArgGroup::new("listing").multiple(false).args(["inventory", "drift"])))]
 pub struct PackageArgs {
     /// The environment (required, here or before the command: `fuel --env 1 package …`).
     #[arg(long, alias = "env-id", value_name = "ID")]
@@ -308,6 +298,17 @@ pub struct PackageArgs {
     /// Delete the environment's document.
     #[arg(long)]
     pub delete: bool,
+    /// Which version of each package the environment's nodes run, as last
+    /// seen by an execute_pm (or --check) run, with each observation's age.
+    #[arg(long)]
+    pub inventory: bool,
+    /// Only what differs: packages not at one version on every node, and
+    /// nodes not as the document asks. Exit 0: no drift; 3: drift; 1: error.
+    #[arg(long)]
+    pub drift: bool,
+    /// With --inventory or --drift: only this package.
+    #[arg(long, value_name = "NAME", value_parser = package_name, requires = "listing")]
+    pub package: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -318,6 +319,17 @@ pub struct TaskArgs {
     /// Only the tasks of this environment.
     #[arg(long, alias = "env-id", value_name = "ID", conflicts_with = "task_id")]
     pub env: Option<i64>,
+}
+
+/// A package name as documents spell them (it ends up in a URL).
+fn package_name(name: &str) -> Result<String, String> {
+    if fuel_pm::valid_package_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "`{name}` is not a package name: letters, digits and `. + _ -`, starting with a letter or digit"
+        ))
+    }
 }
 
 /// Task names are identifiers (`execute_pm`, `upload_pm`): they end up in
@@ -424,6 +436,11 @@ mod tests {
             "package --env 1 --download --if-match x",
             "package --env 1 --revisions --dir /tmp",
             "completion powershell",
+            "package --env 1 --inventory --drift",
+            "package --env 1 --package d",
+            "package --env 1 --upload f.yaml --package d",
+            "package --env 1 --inventory --package a;b",
+            "package --env 1 --inventory --json --yaml",
             "node --password x",
         ] {
             let args: Vec<&str> = line.split_whitespace().collect();

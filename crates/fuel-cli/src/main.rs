@@ -24,6 +24,10 @@ fn main() -> ExitCode {
     output::set_format(cli.format());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Drift is a finding, already printed: its own status for monitoring.
+        Err(e) if e.is::<commands::inventory::Drift>() => {
+            ExitCode::from(commands::inventory::DRIFT_EXIT)
+        }
         Err(e) => {
             eprintln!("fuel: {e:#}");
             ExitCode::FAILURE
@@ -47,12 +51,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     // --json or --yaml: the commands print data, not tables.
-    let structured = cli.format() != cli::Format::Table;
+    let structured = cli.format() != output::Format::Table;
     runtime.block_on(async {
         let session = Session::open(&cli).await?;
         let result = match &cli.command {
             Command::Env(args) => commands::env::run(&session, args, structured).await,
             Command::Node(args) => commands::node::run(&session, args, structured).await,
+            Command::Package(args) if args.inventory || args.drift => {
+                let format = cli.format();
+                let package = args.package.as_deref();
+                match args.env {
+                    Some(env) => {
+                        commands::inventory::run(&session, env, package, args.drift, format).await
+                    }
+                    // Cli::normalized refuses a package command without an environment.
+                    None => Err(anyhow::anyhow!(
+                        "fuel package needs the environment: --env ID"
+                    )),
+                }
+            }
             Command::Package(args) => {
                 commands::package::run(&session, args, upload, structured).await
             }

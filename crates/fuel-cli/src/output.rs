@@ -5,8 +5,6 @@
 use std::io::Write;
 
 use fuel_cli::Table;
-
-use crate::cli::Format;
 use serde::Serialize;
 
 /// Writes `text` to stdout as is.
@@ -34,10 +32,35 @@ pub fn set_format(format: Format) {
 pub fn structured<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     if YAML.get().copied().unwrap_or(false) {
         // Through serde_json's value, so YAML shows exactly the JSON's fields.
-        let value = serde_json::to_value(value)?;
-        return emit(&serde_saphyr::to_string(&value)?);
+        return yaml(&serde_json::to_value(value)?);
     }
+    json(value)
+}
+
+pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     emit(&format!("{}\n", serde_json::to_string_pretty(value)?))
+}
+
+pub fn yaml<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    emit(&serde_saphyr::to_string(value)?)
+}
+
+/// How a command prints its result: `--json`, `--yaml`, or a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Yaml,
+}
+
+impl Format {
+    pub fn from_flags(json: bool, yaml: bool) -> Format {
+        match (json, yaml) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Yaml,
+            _ => Format::Table,
+        }
+    }
 }
 
 pub fn table(table: &Table) -> anyhow::Result<()> {
