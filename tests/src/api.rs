@@ -134,6 +134,11 @@ impl PackagedApi {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Its configuration file (`fuel-api --config PATH`).
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
     /// The JSON request log (the server's stdout, across restarts).
     pub fn log(&self) -> &Path {
         &self.log

@@ -2,7 +2,7 @@
 //! without a client stack: one request per connection, status and body back.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,56 @@ pub fn try_exchange(
     token: Option<&str>,
     body: &str,
 ) -> io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
+    let answer = send(stream, method, path, token, body)?;
+    Ok((answer.status, answer.body))
+}
+
+/// One answer: status, header lines and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+}
+
+/// One exchange with the server on 127.0.0.1:`port` from the loopback
+/// address `source` (any of 127.0.0.0/8): the server sees another client
+/// per address.
+pub fn try_exchange_from(
+    source: Ipv4Addr,
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> io::Result<Answer> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((source, 0)).into())?;
+    socket.connect(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)).into())?;
+    send(socket.into(), method, path, token, body)
+}
+
+fn send(
+    mut stream: TcpStream,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> io::Result<Answer> {
     let auth = token
         .map(|t| format!("X-Auth-Token: {t}\r\n"))
         .unwrap_or_default();
@@ -42,11 +91,12 @@ pub fn try_exchange(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("not HTTP: {answer}")))?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    Ok(Answer {
+        status,
+        head: head.to_string(),
+        body: body.to_string(),
+    })
 }
 
 /// Waits until the fuel-api `child` listening on `port` answers its health

@@ -9,6 +9,7 @@ pub mod fuelclient;
 pub mod http;
 pub mod images;
 pub mod install_root;
+pub mod logins;
 pub mod node;
 pub mod node_repo;
 

@@ -551,6 +551,28 @@ fn a_node_past_its_timeout_fails_with_timeout_and_keeps_no_connection_while_the_
         quick.installed_version("fuel-test-tool").as_deref(),
         Some("2.0-1")
     );
+    // The run on the node was ended before the node was reported: no
+    // applier and no one-liner of it waits for the gate any more.
+    assert!(
+        !applier_running(slow),
+        "{}: the applier outlived its timeout",
+        slow.name()
+    );
+    assert!(
+        timed_out
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("ended")),
+        "says the run on the node was ended: {timed_out:#?}"
+    );
+    assert!(
+        !slow
+            .sh_ok("ps -eo args")
+            .lines()
+            .any(|l| l.contains("fuel-e2e-gate")),
+        "{}: the after-action outlived the applier",
+        slow.name()
+    );
 
     // The master let go of the node: no ssh process of its own still talks to it.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -623,8 +645,28 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         assert_eq!(state.status, TaskNodeStatus::Pending, "{running:#?}");
     }
     let waiting_database = package_database(waiting.1);
+    let killed = master.pid();
+    let connections = ssh_directories_of(killed);
+    assert!(!connections.is_empty(), "the busy node's ssh directory");
     master.kill();
+    // The applier of the busy node is tied to its ssh session: with the
+    // master gone, it is ended, although its after-action is still waiting.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while applier_running(busy.1) {
+        assert!(
+            Instant::now() < deadline,
+            "{}: the applier outlived the killed master",
+            busy.1.name()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     master.restart();
+    // What the killed master left of its ssh connections is gone at start-up.
+    for dir in &connections {
+        assert!(!dir.exists(), "{} outlived its fuel-api", dir.display());
+        let lingering = processes_naming(dir);
+        assert!(lingering.is_empty(), "{}", lingering.join("\n"));
+    }
 
     // Each node as it was last known; what was unfinished is interrupted.
     let after = master.task(task.id);
@@ -677,19 +719,10 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         "the command that lost its master fails: {said}"
     );
 
-    // An applier already running goes on to its end (nothing stops a
-    // package transaction half-way); the operator runs the command again after.
+    // The operator runs the same command again, as the message says: the
+    // busy node's owed after-action runs then.
     for node in &nodes {
         node.sh_ok(&format!("touch {GATE}"));
-    }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while applier_running(busy.1) {
-        assert!(
-            Instant::now() < deadline,
-            "{}: the applier never ended",
-            busy.1.name()
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
     master.fuel_ok(&command);
     let rerun = master.last_task();
@@ -714,7 +747,53 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         TaskStatus::Interrupted,
         "the old task keeps its record"
     );
-    remove_ssh_leftovers(&nodes);
+}
+
+#[test]
+fn a_node_whose_applier_lock_is_held_is_waited_for_and_then_fails_node_busy() {
+    let master = Master::start_configured(32, 300, "lock_wait_secs = 6\n");
+    let env = master.create_env("busy");
+    let nodes = start_nodes(&[Flavour::Apt]);
+    let ids = master.register_all(&nodes, env);
+    master.upload(
+        env,
+        "file.yaml",
+        "packages:\n- name: fuel-test-tool\n  version: 2.0-1\n",
+    );
+    let node = &nodes[0];
+    let selection = node_list(&ids);
+    let command = ["node", "--node", &selection, "--tasks", "execute_pm"];
+    // Another run holds the node's applier lock for 3 s: the task waits,
+    // says so on the node's line, and completes.
+    let hold = |secs: u32| {
+        node.sh_ok(&format!(
+            "mkdir -p /run/lock; (flock /run/lock/fuel-pm-apply.lock sleep {secs} >/dev/null 2>&1 &); \
+             for i in $(seq 50); do flock -n /run/lock/fuel-pm-apply.lock true || exit 0; sleep 0.1; done; exit 1"
+        ))
+    };
+    hold(3);
+    let out = master.fuel(&command);
+    assert!(out.status.success(), "{}\nfuel-api:\n{}", text(&out), master.logs());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("waiting up to 6 s for the node's applier lock"),
+        "the node's line says it waits: {said}"
+    );
+    assert_eq!(master.last_task().status, TaskStatus::Ready);
+
+    // Held past lock_wait_secs: node_busy, not apply_failed.
+    hold(30);
+    let out = master.fuel(&command);
+    assert!(!out.status.success(), "{}", text(&out));
+    let task = master.last_task();
+    let busy = subtask(&task, ids[0], "execute_pm");
+    assert_eq!(busy.reason.as_deref(), Some("node_busy"), "{busy:#?}");
+    assert!(
+        busy.message.as_deref().is_some_and(|m| m.contains("waited 6 s")),
+        "{busy:#?}"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(line_naming(&table, node.name()).contains("node_busy"), "{table}");
 }
 
 #[test]
@@ -925,9 +1004,50 @@ fn bad_requests_from_the_cli_and_over_http_are_refused_and_create_no_task() {
     assert!(said.contains(&task.id.to_string()), "{said}");
     assert_eq!(count(), 1, "no task from refused requests");
 
+    // Only the executor writes a package task: a forged end is refused
+    // (409 saying why), and the guard above still holds after the attempt.
+    for forged in [
+        r#"{"status":"ready"}"#,
+        r#"{"status":"error","progress":100,"message":"forged"}"#,
+    ] {
+        let (status, body) = master.http("PUT", &format!("/api/v1/tasks/{}", task.id), forged);
+        assert_eq!(status, 409, "{forged} → {body}");
+        assert!(
+            body.contains("package task") && body.contains("executor"),
+            "says why: {body}"
+        );
+    }
+    let still = master.task(task.id);
+    assert_eq!(still.status, TaskStatus::Running, "{still:#?}");
+    assert_ne!(still.message.as_deref(), Some("forged"));
+    let (status, body) = deploy(
+        env,
+        &format!(r#"{{"nodes":[{real}],"tasks":["execute_pm"]}}"#),
+    );
+    assert_eq!(status, 409, "the guard holds after a forged write: {body}");
+    assert_eq!(count(), 1, "no task from refused requests");
+
     nodes[0].sh_ok(&format!("touch {GATE}"));
     let done = master.finished_task(task.id);
     assert_eq!(done.status, TaskStatus::Ready, "{done:#?}");
+    // fuel-api logs the task's start and end, a line each.
+    let logs = master.logs();
+    let line = |what: &str| {
+        logs.lines()
+            .find(|l| l.contains(what) && l.contains(&format!("\"task\":{}", task.id)))
+            .unwrap_or_else(|| panic!("no `{what}` line for task {} in:\n{logs}", task.id))
+            .to_string()
+    };
+    let started = line("package task started");
+    assert!(
+        started.contains(&format!("\"environment\":{env}")) && started.contains(nodes[0].name()),
+        "{started}"
+    );
+    let ended = line("package task ended");
+    assert!(
+        ended.contains("\"outcome\":\"ready\"") && ended.contains(nodes[0].name()),
+        "{ended}"
+    );
     let shown = master.fuel_ok(&["task", "--task-id", &task.id.to_string()]);
     assert!(
         line_naming(&shown, nodes[0].name()).contains("ready"),

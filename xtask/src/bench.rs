@@ -2,7 +2,9 @@
 //! baseline measured in the same run, as a ratio.
 
 mod api;
+mod api_processes;
 mod inventory;
+mod api_logins;
 mod pm_apply;
 mod pm_doc;
 mod pm_tasks;

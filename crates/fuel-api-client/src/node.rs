@@ -91,6 +91,10 @@ pub struct NewNode {
     /// An OpenSSH public key line (`ssh-ed25519 AAAA… [comment]`), e.g. a
     /// line of `ssh-keyscan` or the node's /etc/ssh/ssh_host_ed25519_key.pub.
     pub host_key: String,
+    /// Accept a loopback, unspecified, multicast or broadcast `ip` (refused
+    /// otherwise: a node at 127.0.0.1 is the master itself).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_local_address: bool,
 }
 
 /// `Some(x)` for a present field, even `null` (→ `Some(None)`), so that an
@@ -123,6 +127,9 @@ pub struct NodeUpdate {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key: Option<String>,
+    /// As [`NewNode::allow_local_address`], for a new `ip`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_local_address: bool,
 }
 
 #[cfg(test)]

@@ -1,20 +1,30 @@
 //! Tokens: issued for the configured users (argon2 password hashes), sent as
 //! `X-Auth-Token`, expiring after the configured lifetime, revocable. The
-//! database keeps only a SHA-256 of each token; validated tokens are cached in
-//! memory so that a read costs no database round trip.
+//! database keeps only a SHA-256 of each token. On SQLite (one process)
+//! validated tokens are cached in memory so that a read costs no database
+//! round trip; on PostgreSQL every request's token is looked up, so a token
+//! revoked through one fuel-api process is refused by all from that moment.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
-use fuel_api_client::Token;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fuel_api_client::{ApiError, Token};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::config::AuthConfig;
 use crate::error::Failure;
+use crate::login_guard::{LoginGuard, Slowed};
+use crate::password_check::{CheckError, PasswordChecks};
 use crate::store::{Store, StoredToken};
 
 /// An argon2id hash (PHC string) of `password` with a random salt, for the
@@ -31,13 +41,48 @@ pub fn hash_password(password: &str) -> String {
 
 /// The hash an unknown user name is verified against: made once, of a random
 /// password nobody knows.
-fn unknown_user_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+fn unknown_user_hash() -> Arc<str> {
+    static HASH: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
     HASH.get_or_init(|| {
         let mut password = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut password);
-        hash_password(&hex(&password))
+        hash_password(&hex(&password)).into()
     })
+    .clone()
+}
+
+/// Why a login failed: refused (401, or the server's own failure), or
+/// slowed (429 with `Retry-After`) before any password was checked.
+#[derive(Debug)]
+pub enum LoginFailure {
+    Failure(Failure),
+    Slowed(Slowed),
+}
+
+impl From<Failure> for LoginFailure {
+    fn from(failure: Failure) -> Self {
+        LoginFailure::Failure(failure)
+    }
+}
+
+impl From<sqlx::Error> for LoginFailure {
+    fn from(e: sqlx::Error) -> Self {
+        LoginFailure::Failure(e.into())
+    }
+}
+
+impl IntoResponse for LoginFailure {
+    fn into_response(self) -> Response {
+        match self {
+            LoginFailure::Failure(failure) => failure.into_response(),
+            LoginFailure::Slowed(slowed) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, slowed.retry_after_secs().to_string())],
+                Json(ApiError::new(slowed.message)),
+            )
+                .into_response(),
+        }
+    }
 }
 
 /// Who made a request: the user and the hash of the token they sent.
@@ -54,14 +99,16 @@ pub struct Auth {
     store: Store,
     /// token hash → stored token, for tokens seen valid; revocation removes them.
     valid: RwLock<HashMap<String, StoredToken>>,
-    // Each argon2 check holds ~19 MiB; the login endpoint needs no token, so
-    // without a bound a burst of logins would grow the process by that much
-    // per request in flight.
-    password_checks: tokio::sync::Semaphore,
+    /// Whether `valid` is used: only when this process is the database's only one.
+    cache_tokens: bool,
+    // The login endpoint needs no token: checks run on two threads with a
+    // memory block each (password_check.rs), and failed attempts slow down
+    // who makes them (login_guard.rs).
+    password_checks: PasswordChecks,
+    guard: LoginGuard,
+    /// Configured users' hashes, shared with the check threads.
+    hashes: HashMap<String, Arc<str>>,
 }
-
-/// Password checks run at once; more wait their turn.
-const PASSWORD_CHECKS_AT_ONCE: usize = 2;
 
 fn now() -> i64 {
     SystemTime::now()
@@ -86,12 +133,20 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Auth {
-    pub fn new(config: AuthConfig, store: Store) -> Self {
+    pub fn new(config: AuthConfig, store: Store, cache_tokens: bool) -> Self {
+        let hashes = config
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), Arc::from(u.password_hash.as_str())))
+            .collect();
         Auth {
             config,
             store,
             valid: RwLock::new(HashMap::new()),
-            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
+            cache_tokens,
+            password_checks: PasswordChecks::start(),
+            guard: LoginGuard::default(),
+            hashes,
         }
     }
 
@@ -99,37 +154,44 @@ impl Auth {
         self.config.reads_require_token
     }
 
-    /// Checks the password against the user's configured hash and issues a token.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Token, Failure> {
+    /// Checks the password against the user's configured hash and issues a
+    /// token: the one login of every route that takes a password (`client`
+    /// is the address the request came from, for the failed-login limits).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<Token, LoginFailure> {
         let refused = || Failure::unauthorized("wrong user name or password");
-        let user = self.config.users.iter().find(|u| u.name == username);
+        let admission = self
+            .guard
+            .admit(username, client)
+            .map_err(LoginFailure::Slowed)?;
         // An unknown user is checked against a throwaway hash, so the answer
         // takes as long as a wrong password and does not reveal which names exist.
-        let hash = match user {
-            Some(user) => user.password_hash.clone(),
-            None => unknown_user_hash().to_string(),
+        let (hash, known) = match self.hashes.get(username) {
+            Some(hash) => (hash.clone(), true),
+            None => (unknown_user_hash(), false),
         };
-        let known = user.is_some();
-        let password = password.to_string();
-        let _turn = self
+        let matches = match self
             .password_checks
-            .acquire()
+            .matches(hash, password, admission.known())
             .await
-            .map_err(Failure::internal)?;
-        // argon2 is slow on purpose: keep it off the async workers.
-        let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(Failure::internal)?;
+        {
+            Ok(matches) => matches,
+            Err(CheckError::Busy) => {
+                // Not the client's failure: the admission is released uncounted.
+                return Err(LoginFailure::Slowed(Slowed {
+                    retry_after: std::time::Duration::from_secs(1),
+                    message: "too many logins are being checked: try again in 1 s".to_string(),
+                }));
+            }
+            Err(e @ CheckError::Stopped) => return Err(Failure::internal(e).into()),
+        };
+        admission.finish(matches && known);
         if !(matches && known) {
-            return Err(refused());
+            return Err(refused().into());
         }
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -142,11 +204,12 @@ impl Auth {
         let hash = token_hash(&token);
         self.store.delete_expired_tokens(issued_at).await?;
         self.store.insert_token(&hash, &stored).await?;
-        let mut valid = self.valid.write().unwrap();
-        // Expired tokens nobody presented again leave the cache here.
-        valid.retain(|_, token| token.expires_at > issued_at);
-        valid.insert(hash, stored.clone());
-        drop(valid);
+        if self.cache_tokens {
+            let mut valid = self.valid.write().unwrap();
+            // Expired tokens nobody presented again leave the cache here.
+            valid.retain(|_, token| token.expires_at > issued_at);
+            valid.insert(hash, stored.clone());
+        }
         Ok(Token {
             token,
             expires_at: stored.expires_at,
@@ -165,10 +228,12 @@ impl Auth {
                         "unknown or revoked token: get a new one with POST /api/v1/auth/tokens",
                     )
                 })?;
-                self.valid
-                    .write()
-                    .unwrap()
-                    .insert(hash.clone(), stored.clone());
+                if self.cache_tokens {
+                    self.valid
+                        .write()
+                        .unwrap()
+                        .insert(hash.clone(), stored.clone());
+                }
                 stored
             }
         };

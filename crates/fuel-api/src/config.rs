@@ -55,9 +55,24 @@ pub struct PackageTasksConfig {
     pub node_timeout_secs: u64,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
+    /// How long execute_pm waits for a node's applier lock held by another
+    /// run (one a killed master left ending, an operator's own) before the
+    /// node fails with `node_busy`.
+    #[serde(default = "default_lock_wait")]
+    pub lock_wait_secs: u64,
     /// The applier binary copied to nodes (the fuel-pm-apply package installs it).
     #[serde(default = "default_applier_path")]
     pub applier_path: PathBuf,
+    /// How long a task stays with the process running it without a word from
+    /// it (renewed every third of it while it works); once expired, another
+    /// fuel-api process on the same PostgreSQL database takes the task over.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+    /// A task whose lease expired longer ago than this (no process was alive
+    /// to take it over) is marked `interrupted` instead of resumed, so a
+    /// master started the next day changes no node unasked.
+    #[serde(default = "default_resume_window")]
+    pub resume_window_secs: u64,
 }
 
 impl Default for PackageTasksConfig {
@@ -68,7 +83,10 @@ impl Default for PackageTasksConfig {
             concurrency: default_concurrency(),
             node_timeout_secs: default_node_timeout(),
             connect_timeout_secs: default_connect_timeout(),
+            lock_wait_secs: default_lock_wait(),
             applier_path: default_applier_path(),
+            lease_secs: default_lease(),
+            resume_window_secs: default_resume_window(),
         }
     }
 }
@@ -87,6 +105,15 @@ fn default_node_timeout() -> u64 {
 }
 fn default_connect_timeout() -> u64 {
     10
+}
+fn default_lease() -> u64 {
+    30
+}
+fn default_resume_window() -> u64 {
+    600
+}
+fn default_lock_wait() -> u64 {
+    120
 }
 fn default_applier_path() -> PathBuf {
     PathBuf::from("/usr/libexec/fuel-pm/fuel-pm-apply")
@@ -179,6 +206,9 @@ impl Config {
                 "database_url `{}` is neither sqlite:///path nor postgres://…",
                 self.database_url
             ));
+        }
+        if self.package_tasks.lease_secs == 0 {
+            return Err("package_tasks.lease_secs must be at least 1".to_string());
         }
         if self.auth.token_ttl_secs == 0 {
             return Err("auth.token_ttl_secs must be at least 1".to_string());

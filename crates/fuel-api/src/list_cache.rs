@@ -1,22 +1,32 @@
 //! A resource list serialised once and served until the next write: the
-//! release list is read far more often than it changes. Writes go through
-//! this process, so one fuel-api serves a database (the packaged setup); a
-//! second process writing the same PostgreSQL database would leave this
-//! cache stale.
+//! release list is read far more often than it changes. Only on SQLite,
+//! where this process is the only writer (the lock file beside the database
+//! says so); on PostgreSQL another fuel-api process may write, so the list
+//! is read from the database every time (see ARCHITECTURE.md, "Several
+//! fuel-api processes").
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use axum::body::Bytes;
 
-#[derive(Default)]
 pub struct ListCache {
+    /// False: nothing is kept, every read goes to the database.
+    enabled: bool,
     /// Bumped by every write; a list read before a write is never stored after it.
     generation: AtomicU64,
     cached: RwLock<Option<(u64, Bytes)>>,
 }
 
 impl ListCache {
+    pub fn new(enabled: bool) -> ListCache {
+        ListCache {
+            enabled,
+            generation: AtomicU64::new(0),
+            cached: RwLock::new(None),
+        }
+    }
+
     /// The generation to pass to [`ListCache::store`]: take it before reading the database.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -32,6 +42,9 @@ impl ListCache {
 
     /// Keeps `body` unless a write happened since `generation` was taken.
     pub fn store(&self, generation: u64, body: Bytes) {
+        if !self.enabled {
+            return;
+        }
         let mut cached = self.cached.write().unwrap();
         if self.generation() == generation {
             *cached = Some((generation, body));
@@ -66,7 +79,7 @@ mod tests {
 
     #[test]
     fn a_write_guard_dropped_by_a_cancelled_handler_invalidates_the_list() {
-        let cache = ListCache::default();
+        let cache = ListCache::new(true);
         cache.store(cache.generation(), Bytes::from_static(b"[]"));
         assert!(cache.get().is_some());
         // A handler dropped at an await after its insert committed (the
@@ -74,5 +87,12 @@ mod tests {
         let guard = cache.writing();
         drop(guard);
         assert!(cache.get().is_none(), "a stale list would still be served");
+    }
+
+    #[test]
+    fn a_disabled_cache_never_serves_a_list() {
+        let cache = ListCache::new(false);
+        cache.store(cache.generation(), Bytes::from_static(b"[]"));
+        assert!(cache.get().is_none());
     }
 }

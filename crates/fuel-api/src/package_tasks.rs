@@ -9,10 +9,15 @@
 //! background: nodes in parallel up to `concurrency`, each over its own SSH
 //! connection with the registered host key, each bounded by `node_timeout`.
 //! Every state change is written as it happens, so a master killed mid-task
-//! leaves each node's last known state; the start-up sweep marks the task
-//! `interrupted`, and running the same command again completes it (the
-//! applier is idempotent).
+//! leaves each node's last known state. The task is leased to the process
+//! running it (`lease`): when that process dies, another fuel-api process on
+//! the same database goes on with the unfinished nodes; with none alive for
+//! `resume_window_secs`, the task is marked `interrupted`, and running the
+//! same command again completes it (the applier is idempotent).
 
+mod lease;
+
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +27,19 @@ use fuel_pm_tasks::{
     execute_pm, expand, upload_pm, Applier, NodeError, NodeFailure, NodeSession, Settings, SubTask,
     Target,
 };
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::{timeout_at, Instant};
 
 use crate::clock::now_rfc3339;
 use crate::config::PackageTasksConfig;
-use crate::store::{PlannedSubTask, Store, SubTaskUpdate};
+use crate::store::{NewPackageTask, PlannedSubTask, Store, SubTaskUpdate, WriteError};
+use lease::Leases;
+
+/// How often a node's applier lock is tried again while another run holds it.
+const LOCK_RETRY: Duration = Duration::from_secs(1);
+/// How long past the node's deadline `execute_pm` may take to end the run on
+/// the node (its own grace, plus the ssh round trip) before the task stops waiting.
+const ENDING_MARGIN: Duration = Duration::from_secs(30);
 
 /// What the start-up sweep writes on tasks a stopped master left running.
 pub const INTERRUPTED_MESSAGE: &str = "the master stopped while this task ran; each node shows \
@@ -66,22 +78,33 @@ pub enum StartError {
 pub struct PackageTasks {
     store: Store,
     config: PackageTasksConfig,
-    // Checking for a running task and creating one are one step, so two
-    // requests cannot both start a task in one environment.
-    start_lock: Mutex<()>,
     // Bounds the nodes worked on at once across every task of this master.
     slots: Arc<Semaphore>,
+    leases: Arc<Leases>,
 }
 
 impl PackageTasks {
     pub fn new(store: Store, config: PackageTasksConfig) -> PackageTasks {
         let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let leases = Arc::new(Leases::new(
+            store.clone(),
+            config.lease_secs,
+            config.resume_window_secs,
+        ));
         PackageTasks {
             store,
             config,
-            start_lock: Mutex::new(()),
             slots,
+            leases,
         }
+    }
+
+    /// The start-up sweep (tasks abandoned too long are interrupted), then
+    /// the periodic one that takes over tasks whose process died.
+    pub async fn start_sweeping(
+        self: &Arc<Self>,
+    ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        self.leases.clone().start_sweeping(self.clone()).await
     }
 
     /// Checks the request, records the task and starts it in the background.
@@ -127,20 +150,12 @@ impl PackageTasks {
             });
         }
 
-        let document = match self.store.package_revision(cluster_id, None).await? {
-            Some((_, Some(bytes))) => bytes,
-            _ => return Err(StartError::NoDocument(cluster_id)),
-        };
+        let (document_revision, document) =
+            match self.store.package_revision(cluster_id, None).await? {
+                Some((revision, Some(bytes))) => (revision.revision, bytes),
+                _ => return Err(StartError::NoDocument(cluster_id)),
+            };
 
-        let _guard = self.start_lock.lock().await;
-        if let Some(active) = self.store.active_package_task(cluster_id).await? {
-            return Err(StartError::Busy {
-                id: active.id,
-                name: active.name,
-                status: active.status.as_str(),
-                cluster_id,
-            });
-        }
         let name = run.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
         let added: Vec<&str> = added.iter().map(|t| t.as_str()).collect();
         let planned: Vec<PlannedSubTask> = nodes
@@ -153,12 +168,56 @@ impl PackageTasks {
                 })
             })
             .collect();
-        let task = self
-            .store
-            .insert_package_task(cluster_id, &name, &added, &planned)
-            .await?;
+        // The schema allows one pending or running package task per
+        // environment, whichever process inserts it; a refused insert names
+        // the task that holds the environment (retried if that one ended
+        // in between).
+        let new = NewPackageTask {
+            owner: self.leases.owner(),
+            lease_ms: self.leases.lease_ms(),
+            document_revision,
+            check: request.check,
+        };
+        let mut attempts = 0;
+        let task = loop {
+            attempts += 1;
+            match self
+                .store
+                .insert_package_task(cluster_id, &name, &added, &planned, &new)
+                .await
+            {
+                Ok(task) => break task,
+                Err(WriteError::Duplicate) => {
+                    if let Some(active) = self.store.active_package_task(cluster_id).await? {
+                        return Err(StartError::Busy {
+                            id: active.id,
+                            name: active.name,
+                            status: active.status.as_str(),
+                            cluster_id,
+                        });
+                    }
+                    if attempts >= 3 {
+                        return Err(StartError::Database(sqlx::Error::Protocol(
+                            "package tasks of this environment keep starting and ending: try again".into(),
+                        )));
+                    }
+                }
+                Err(WriteError::Reference) => return Err(StartError::NoDocument(cluster_id)),
+                Err(WriteError::Database(e)) => return Err(e.into()),
+            }
+        };
 
+        let node_names = hostnames(&nodes);
+        tracing::info!(
+            task = task.id,
+            environment = cluster_id,
+            nodes = %node_names,
+            tasks = %name,
+            check = request.check,
+            "package task started"
+        );
         let job = Job {
+            cluster_id,
             store: self.store.clone(),
             config: self.config.clone(),
             slots: self.slots.clone(),
@@ -167,14 +226,26 @@ impl PackageTasks {
             nodes,
             document: Arc::new(document),
             check: request.check,
+            finished: HashSet::new(),
+            earlier: Earlier::default(),
         };
-        tokio::spawn(job.run());
+        self.leases.run(job);
         Ok(task)
     }
 }
 
+/// "node-2 (#2), node-3 (#3)": how the log names a task's nodes.
+fn hostnames(nodes: &[Node]) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("{} (#{})", n.hostname, n.id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One started task, owned by its background run.
 struct Job {
+    cluster_id: i64,
     store: Store,
     config: PackageTasksConfig,
     slots: Arc<Semaphore>,
@@ -183,18 +254,45 @@ struct Job {
     nodes: Vec<Node>,
     document: Arc<Vec<u8>>,
     check: bool,
+    /// Sub-tasks a process that ran the task before finished (not run again).
+    finished: HashSet<(i64, SubTask)>,
+    earlier: Earlier,
+}
+
+/// Nodes a process that ran the task before finished: how many, and those that failed.
+#[derive(Default)]
+struct Earlier {
+    nodes: usize,
+    failures: Vec<String>,
 }
 
 impl Job {
     async fn run(self) {
-        let task_id = self.task_id;
-        if let Err(e) = self.run_inner().await {
-            // The database itself failed: say so on the task if it can still be written.
-            tracing::error!(task = task_id, error = %e, "package task failed");
+        let (task_id, cluster_id) = (self.task_id, self.cluster_id);
+        let nodes = hostnames(&self.nodes);
+        // One line at the end of every task, whatever its outcome.
+        match self.run_inner().await {
+            Ok((status, message)) => tracing::info!(
+                task = task_id,
+                environment = cluster_id,
+                nodes = %nodes,
+                outcome = status.as_str(),
+                %message,
+                "package task ended"
+            ),
+            // The database itself failed: the task row may not say so.
+            Err(e) => tracing::error!(
+                task = task_id,
+                environment = cluster_id,
+                nodes = %nodes,
+                outcome = "error",
+                error = %e,
+                "package task ended: its state could not be recorded"
+            ),
         }
     }
 
-    async fn run_inner(self) -> Result<(), sqlx::Error> {
+    async fn run_inner(self) -> Result<(TaskStatus, String), sqlx::Error> {
         let job = Arc::new(self);
         job.store
             .set_task_state(job.task_id, TaskStatus::Running, 0, None)
@@ -207,14 +305,14 @@ impl Job {
             )
         });
         let applier = Arc::new(applier);
-        let total = job.nodes.len();
-        let finished = Arc::new(AtomicUsize::new(0));
+        let total = job.earlier.nodes + job.nodes.len();
+        let finished = Arc::new(AtomicUsize::new(job.earlier.nodes));
         let mut handles = Vec::new();
         for node in job.nodes.clone() {
             let job = job.clone();
             let applier = applier.clone();
             let finished = finished.clone();
-            handles.push(tokio::spawn(async move {
+            handles.push(lease::AbortOnDrop(tokio::spawn(async move {
                 let _slot = job.slots.clone().acquire_owned().await;
                 let outcome = job.run_node(&node, &applier).await;
                 let done = finished.fetch_add(1, Ordering::SeqCst) + 1;
@@ -225,9 +323,9 @@ impl Job {
                     .set_task_state(job.task_id, TaskStatus::Running, progress, None)
                     .await;
                 (node.hostname.clone(), outcome)
-            }));
+            })));
         }
-        let mut failures = Vec::new();
+        let mut failures = job.earlier.failures.clone();
         for handle in handles {
             match handle.await {
                 Ok((_, Ok(Ok(())))) => {}
@@ -256,7 +354,8 @@ impl Job {
         };
         job.store
             .set_task_state(job.task_id, status, 100, Some(&message))
-            .await
+            .await?;
+        Ok((status, message))
     }
 
     fn run_names(&self) -> String {
@@ -295,6 +394,9 @@ impl Job {
         let mut session: Option<NodeSession> = None;
         let mut failed: Option<NodeFailure> = None;
         for &subtask in &self.run {
+            if self.finished.contains(&(node.id, subtask)) {
+                continue;
+            }
             if failed.is_some() {
                 self.record(node.id, subtask, TaskNodeStatus::Skipped, None, None, None)
                     .await?;
@@ -329,10 +431,16 @@ impl Job {
                         upload_pm(open, &target, &self.document, applier).await?;
                         Ok(None)
                     }
-                    SubTask::ExecutePm => execute_pm(open, &target, self.check).await.map(Some),
+                    SubTask::ExecutePm => self.execute_waiting(open, &target, deadline).await.map(Some),
                 }
             };
-            let outcome = match timeout_at(deadline, step).await {
+            // execute_pm ends the node's run itself at the deadline (and
+            // needs a moment to); this bound is for everything else.
+            let limit = match subtask {
+                SubTask::UploadPm => deadline,
+                SubTask::ExecutePm => deadline + ENDING_MARGIN,
+            };
+            let outcome = match timeout_at(limit, step).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(NodeError::new(
                     NodeFailure::Timeout,
@@ -378,6 +486,64 @@ impl Job {
             session.close().await;
         }
         Ok(failed.map_or(Ok(()), Err))
+    }
+
+    /// `execute_pm`, waiting while another run holds the node's applier lock
+    /// (a run a killed master left ending, or an operator's own), at most
+    /// `lock_wait_secs` and never past the node's deadline; the node's line
+    /// says it waits. Then `node_busy`.
+    async fn execute_waiting(
+        &self,
+        session: &NodeSession,
+        target: &Target,
+        deadline: Instant,
+    ) -> Result<fuel_pm::report::Report, NodeError> {
+        let wait = Duration::from_secs(self.config.lock_wait_secs);
+        let give_up = (Instant::now() + wait).min(deadline);
+        let mut waited = false;
+        loop {
+            match execute_pm(session, target, self.check, deadline).await {
+                Err(busy) if busy.reason == NodeFailure::NodeBusy => {
+                    if Instant::now() + LOCK_RETRY >= give_up {
+                        let mut busy = busy;
+                        busy.message = format!(
+                            "{} (waited {} s for the node's applier lock: wait for that run to end, \
+                             then run the command again)",
+                            busy.message,
+                            if waited { wait.as_secs() } else { 0 }
+                        );
+                        return Err(busy);
+                    }
+                    if !waited {
+                        waited = true;
+                        let message = format!(
+                            "waiting up to {} s for the node's applier lock, held by another run: {}",
+                            wait.as_secs(),
+                            busy.message
+                        );
+                        // Only shown while waiting: a failed write changes nothing else.
+                        let _ = self
+                            .store
+                            .update_subtask(
+                                self.task_id,
+                                target.node_id,
+                                SubTask::ExecutePm.as_str(),
+                                &SubTaskUpdate {
+                                    status: TaskNodeStatus::Running,
+                                    started_at: None,
+                                    finished_at: None,
+                                    reason: None,
+                                    message: Some(&message),
+                                    report: None,
+                                },
+                            )
+                            .await;
+                    }
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn record(

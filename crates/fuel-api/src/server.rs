@@ -14,7 +14,7 @@ use crate::list_cache::ListCache;
 use crate::package_tasks::PackageTasks;
 use crate::routes::{normalize, router};
 use crate::state::AppState;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 use crate::version_cache::VersionCache;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,8 @@ pub enum ServeError {
     },
     #[error("cannot mark the package tasks the last stop interrupted: {0}")]
     Recover(sqlx::Error),
+    #[error(transparent)]
+    SqliteHeld(#[from] crate::sqlite_lock::HeldError),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -36,6 +38,9 @@ pub enum ServeError {
 pub struct RunningServer {
     pub addr: SocketAddr,
     store: Store,
+    sweeper: JoinHandle<()>,
+    // Released last, once the database is closed.
+    _sqlite_lock: Option<fuel_atomic::HolderLock>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -49,6 +54,7 @@ impl RunningServer {
     /// Stops accepting connections, lets requests in flight finish, closes the database.
     pub async fn shutdown(self) -> Result<(), ServeError> {
         let _ = self.stop.send(());
+        self.sweeper.abort();
         let result = self
             .task
             .await
@@ -61,49 +67,66 @@ impl RunningServer {
 /// Opens (and migrates) the database, binds `config.listen` and serves in
 /// the background until [`RunningServer::shutdown`].
 pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
+    // One process per SQLite file; several need PostgreSQL.
+    let sqlite_lock = crate::sqlite_lock::acquire(&config.database_url)?;
     let store = Store::open(&config.database_url).await?;
-    // Package tasks a previous process left running cannot be going on any
-    // more: say so, keeping each node's last known state.
-    let interrupted = store
-        .interrupt_package_tasks(crate::package_tasks::INTERRUPTED_MESSAGE)
-        .await
-        .map_err(ServeError::Recover)?;
-    if interrupted > 0 {
+    // A killed predecessor's ssh directories and ControlMasters: nothing else removes them.
+    let removed = tokio::task::spawn_blocking(|| {
+        fuel_pm_tasks::remove_stale_ssh_directories(&std::env::temp_dir())
+    })
+    .await
+    .unwrap_or_default();
+    if !removed.is_empty() {
         tracing::warn!(
-            tasks = interrupted,
-            "package tasks interrupted by the last stop"
+            directories = removed.len(),
+            "removed the ssh directories and connections of a fuel-api no longer running"
         );
     }
+    // Several processes may serve one PostgreSQL database: what they cache
+    // would go stale when another writes, so nothing is cached there.
+    let one_process = store.backend() == Backend::Sqlite;
+    let package_tasks = Arc::new(PackageTasks::new(
+        store.clone(),
+        config.package_tasks.clone(),
+    ));
+    // Package tasks a previous process left running: taken over (after their
+    // lease) or, abandoned longer than the resume window, marked interrupted
+    // keeping each node's last known state.
+    let sweeper = package_tasks
+        .start_sweeping()
+        .await
+        .map_err(ServeError::Recover)?;
     let version = VersionCache::new(
         config.version_root.clone(),
         Duration::from_secs(config.version_refresh_secs),
     );
     let state = AppState {
         store: store.clone(),
-        auth: Arc::new(Auth::new(config.auth.clone(), store.clone())),
-        release_list: Arc::new(ListCache::default()),
+        auth: Arc::new(Auth::new(config.auth.clone(), store.clone(), one_process)),
+        release_list: Arc::new(ListCache::new(one_process)),
         version,
-        package_tasks: Arc::new(PackageTasks::new(
-            store.clone(),
-            config.package_tasks.clone(),
-        )),
+        package_tasks: package_tasks.clone(),
     };
     let app = normalize(router(state, config.body_limit_bytes));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
+    let bound = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
+        Err(e) => Err(e),
+    };
+    let (listener, addr) = bound.map_err(|source| {
+        sweeper.abort();
+        ServeError::Bind {
             addr: config.listen,
             source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: config.listen,
-        source,
+        }
     })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        // The client's address: login limits count failures per address.
         axum::serve(
             listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(app),
         )
         .with_graceful_shutdown(async move {
             let _ = stopped.await;
@@ -114,6 +137,8 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     Ok(RunningServer {
         addr,
         store,
+        sweeper,
+        _sqlite_lock: sqlite_lock,
         stop,
         task,
     })

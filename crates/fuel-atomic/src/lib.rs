@@ -2,13 +2,17 @@
 //! old content or the new one, never a torn file. Every tool of the workspace
 //! writes files this one way: a temporary file beside the target, fsync,
 //! rename over the target, fsync of the directory so the rename itself
-//! survives a power cut.
+//! survives a power cut. And the one process lock that names its holder
+//! (`lock_naming_holder`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+mod lock;
+pub use lock::{lock_naming_holder, HolderLock, LockError};
 
 /// A file being written: invisible at its path until [`AtomicFile::commit`];
 /// dropped uncommitted, it leaves nothing behind.

@@ -257,6 +257,10 @@ pub struct NodeCreateArgs {
     /// /etc/ssh/ssh_host_ed25519_key.pub on its console) instead of ssh-keyscan.
     #[arg(long, value_name = "KEY", value_parser = HostKey::parse)]
     pub host_key: Option<HostKey>,
+    /// Accept a loopback, unspecified, multicast or broadcast --ip (a node
+    /// at 127.0.0.1 is the master itself: refused without this).
+    #[arg(long)]
+    pub allow_local_address: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

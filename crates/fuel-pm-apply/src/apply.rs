@@ -30,6 +30,8 @@ pub struct Options {
     pub lock_timeout: Duration,
     pub state_dir: PathBuf,
     pub lock_path: PathBuf,
+    /// How long another applier holding `lock_path` is waited for.
+    pub applier_wait: Duration,
     pub hostname: String,
 }
 
@@ -58,7 +60,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
             name: dup.name.clone(),
         });
     }
-    let _lock = lock::acquire(&options.lock_path)?;
+    let _lock = lock::acquire_waiting(&options.lock_path, options.applier_wait)?;
     fault::point(fault::AFTER_LOCK, &options.state_dir);
     let mut pending = Pending::load(&options.state_dir)?;
     let pm = backend::for_kind(options.backend, options.lock_timeout);
@@ -621,6 +623,7 @@ mod tests {
             lock_timeout: Duration::from_secs(1),
             state_dir: "/nonexistent".into(),
             lock_path: "/nonexistent".into(),
+            applier_wait: Duration::ZERO,
             hostname: "node-1".into(),
         };
         let p = |action| PackageResult {

@@ -2,8 +2,6 @@
 //! also carries the holder's pid, so a second applier can name it. The lock
 //! goes with the process, even when it is killed.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// The lock file: under /run/lock when the node has it (gone at reboot, like
@@ -31,7 +29,7 @@ pub enum LockError {
 /// Held until dropped.
 #[derive(Debug)]
 pub struct ApplierLock {
-    _file: File,
+    _held: fuel_atomic::HolderLock,
 }
 
 pub fn acquire(path: &Path) -> Result<ApplierLock, LockError> {
@@ -42,32 +40,28 @@ pub fn acquire(path: &Path) -> Result<ApplierLock, LockError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(path).unwrap_or_default();
-            let holder = match pid.trim() {
-                "" => "pid not yet recorded".to_string(),
-                pid => format!("pid {pid}"),
-            };
-            return Err(LockError::Held {
-                path: path.to_path_buf(),
-                holder,
-            });
-        }
-        Err(TryLockError::Error(e)) => return Err(io(e)),
+    let me = format!("pid {}", std::process::id());
+    match fuel_atomic::lock_naming_holder(path, &me) {
+        Ok(held) => Ok(ApplierLock { _held: held }),
+        Err(fuel_atomic::LockError::Held { holder, .. }) => Err(LockError::Held {
+            path: path.to_path_buf(),
+            holder,
+        }),
+        Err(fuel_atomic::LockError::Io { source, .. }) => Err(io(source)),
     }
-    file.set_len(0).map_err(io)?;
-    file.rewind().map_err(io)?;
-    writeln!(file, "{}", std::process::id()).map_err(io)?;
-    Ok(ApplierLock { _file: file })
+}
+
+/// [`acquire`], waiting up to `wait` for another applier to finish.
+pub fn acquire_waiting(path: &Path, wait: std::time::Duration) -> Result<ApplierLock, LockError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match acquire(path) {
+            Err(LockError::Held { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            result => return result,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,11 @@ struct Cli {
     /// Longest wait for the package manager's lock, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     lock_timeout: u64,
+    /// Longest wait for another fuel-pm-apply on this node to finish, in
+    /// seconds (0: refuse at once). The master passes it: an applier left
+    /// running by a master that died is waited for, not failed against.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    wait_applier: u64,
     /// Where pending after-actions are kept.
     #[arg(long, value_name = "DIR", default_value = state::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
@@ -98,6 +103,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         keep_going: cli.keep_going,
         lock_timeout: Duration::from_secs(cli.lock_timeout),
         lock_path: lock::default_path(&cli.state_dir),
+        applier_wait: Duration::from_secs(cli.wait_applier),
         state_dir: cli.state_dir.clone(),
         hostname: hostname(),
     };

@@ -16,6 +16,8 @@ pub enum NodeFailure {
     UploadFailed,
     /// The applier ran and reported failures (or could not run).
     ApplyFailed,
+    /// Another applier run held the node's lock for longer than the master waits.
+    NodeBusy,
     /// The applier's output was not a report this master understands.
     ReportInvalid,
 }
@@ -28,6 +30,7 @@ impl NodeFailure {
             NodeFailure::Timeout => "timeout",
             NodeFailure::UploadFailed => "upload_failed",
             NodeFailure::ApplyFailed => "apply_failed",
+            NodeFailure::NodeBusy => "node_busy",
             NodeFailure::ReportInvalid => "report_invalid",
         }
     }

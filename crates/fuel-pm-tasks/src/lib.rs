@@ -11,11 +11,13 @@
 //! and the applier travel on stdin of fixed commands.
 
 mod failure;
+mod leftovers;
 mod session;
 mod steps;
 mod subtask;
 
 pub use failure::{NodeError, NodeFailure};
+pub use leftovers::remove_stale as remove_stale_ssh_directories;
 pub use session::{NodeSession, Settings, Target};
 pub use steps::{execute_pm, upload_pm, Applier, APPLIER_ON_NODE, DOCUMENT_ON_NODE};
 pub use subtask::{expand, SubTask, UnknownTask};

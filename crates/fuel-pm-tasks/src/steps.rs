@@ -8,7 +8,7 @@ use fuel_pm::report::Report;
 use sha2::{Digest, Sha256};
 
 use crate::failure::{NodeError, NodeFailure};
-use crate::session::{NodeSession, Target};
+use crate::session::{NodeSession, Target, Tied};
 
 /// Where `upload_pm` puts the document (the design's place, read by hiera and the applier).
 pub const DOCUMENT_ON_NODE: &str = fuel_pm::DEFAULT_PATH;
@@ -24,6 +24,32 @@ const WRITE_APPLIER: &str = "set -e; umask 022; d=/usr/local/libexec/fuel-pm; mk
     t=\"$d/.fuel-pm-apply.fuel-tmp\"; cat > \"$t\"; chmod 0755 \"$t\"; sync \"$t\"; sha256sum \"$t\"";
 const INSTALL_APPLIER: &str = "set -e; d=/usr/local/libexec/fuel-pm; \
     mv -f \"$d/.fuel-pm-apply.fuel-tmp\" \"$d/fuel-pm-apply\"; sync \"$d\"";
+
+/// Runs the applier (its arguments follow) tied to the ssh session: the
+/// applier gets a process group of its own (`setsid`, util-linux, on every
+/// Debian and CentOS node), and a watcher reads the session's stdin, which
+/// the master never writes and holds open while it waits. When stdin closes
+/// (the master closed it at the node's timeout, or the master process or its
+/// connection died) the watcher stops the applier's whole group (TERM, KILL
+/// 5 s later), so no applier outlives the master that started it and holds
+/// the node's lock against the rerun. The applier's stdout, stderr and exit
+/// status are the command's. Background lists of a non-interactive sh read
+/// /dev/null, hence stdin kept on fd 3 for the watcher.
+const RUN_APPLIER: &str = "exec sh -c 'exec 3<&0; \
+    setsid /usr/local/libexec/fuel-pm/fuel-pm-apply \"$@\" </dev/null 3<&- & a=$!; \
+    { cat >/dev/null; kill -s TERM -- -$a || kill -s TERM $a; \
+      for i in 1 2 3 4 5; do kill -s 0 -- -$a || exit 0; sleep 1; done; \
+      kill -s KILL -- -$a; } <&3 >/dev/null 2>&1 & w=$!; \
+    exec 3<&-; wait $a; rc=$?; kill $w; exit $rc' fuel-pm-apply";
+
+/// How long the applier's group gets to end once its stdin closed (the
+/// wrapper's TERM, then KILL after 5 s, and the ssh round trip).
+const END_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The applier's exit status when another applier holds the node's lock.
+const EXIT_LOCKED: i32 = 75;
+/// What an applier that predates [`EXIT_LOCKED`] says (exit 1) in that case.
+const LOCKED_MESSAGE: &str = "another fuel-pm-apply is running on this node";
 
 /// The applier binary the master ships to nodes, read once per task.
 #[derive(Debug, Clone)]
@@ -81,11 +107,15 @@ pub async fn upload_pm(
 }
 
 /// `execute_pm`: runs the applier on the uploaded document and returns its
-/// report. A report with failures is an error carrying that report.
+/// report. A report with failures is an error carrying that report; another
+/// run holding the node's applier lock is [`NodeFailure::NodeBusy`] (the
+/// caller may wait and try again). At `deadline` the run on the node is
+/// ended (its process group) before this returns [`NodeFailure::Timeout`].
 pub async fn execute_pm(
     session: &NodeSession,
     target: &Target,
     check: bool,
+    deadline: tokio::time::Instant,
 ) -> Result<Report, NodeError> {
     let mut args = vec![
         "--json",
@@ -93,13 +123,58 @@ pub async fn execute_pm(
         target.backend,
         "--file",
         DOCUMENT_ON_NODE,
+        // No --wait-applier: an applier whose master died ends with its ssh
+        // session (RUN_APPLIER), and a lock still held is node_busy, waited
+        // for by the executor (lock_wait_secs) where the node's line says so.
     ];
     if check {
         args.push("--check");
     }
-    let out = remote(session, target, APPLIER_ON_NODE, &args, None).await?;
+    let lost = |e: openssh::Error| {
+        NodeError::new(
+            NodeFailure::Unreachable,
+            format!("{}: the ssh connection failed: {e}", target.hostname),
+        )
+    };
+    let timed_out = |how: &str| {
+        NodeError::new(
+            NodeFailure::Timeout,
+            format!(
+                "{}: the applier did not finish within the node's timeout (node_timeout_secs); {how}",
+                target.hostname
+            ),
+        )
+    };
+    let out = match session
+        .run_tied(RUN_APPLIER, &args, deadline, END_GRACE)
+        .await
+        .map_err(lost)?
+    {
+        Tied::Finished(out) => out,
+        Tied::Ended => {
+            return Err(timed_out(
+                "its run on the node was ended (its process group stopped); \
+                 owed after-actions are performed by the next run",
+            ))
+        }
+        Tied::Abandoned => {
+            return Err(timed_out(&format!(
+                "its run on the node did not end within {} s of being stopped: \
+                 check the node (ps -C fuel-pm-apply) before running the command again",
+                END_GRACE.as_secs()
+            )))
+        }
+    };
+    check_connection(target, &out)?;
     let code = out.status.code();
-    let stderr_tail = tail(&String::from_utf8_lossy(&out.stderr), 2000);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr_tail = tail(&stderr, 2000);
+    if code == Some(EXIT_LOCKED) || (code == Some(1) && stderr.contains(LOCKED_MESSAGE)) {
+        return Err(NodeError::new(
+            NodeFailure::NodeBusy,
+            format!("{}: {stderr_tail}", target.hostname),
+        ));
+    }
     let report: Option<Report> = serde_json::from_slice(&out.stdout).ok();
     match (code, report) {
         (Some(0 | 2), Some(report)) => Ok(report),
@@ -146,7 +221,12 @@ async fn remote(
             format!("{}: the ssh connection failed: {e}", target.hostname),
         )
     })?;
-    // ssh itself exits 255 when the connection drops.
+    check_connection(target, &out)?;
+    Ok(out)
+}
+
+/// ssh itself exits 255 when the connection drops.
+fn check_connection(target: &Target, out: &Output) -> Result<(), NodeError> {
     if out.status.code() == Some(255) {
         return Err(NodeError::new(
             NodeFailure::Unreachable,
@@ -157,7 +237,7 @@ async fn remote(
             ),
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn expect_success(target: &Target, what: &str, out: &Output) -> Result<(), NodeError> {

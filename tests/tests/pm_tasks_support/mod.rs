@@ -50,10 +50,18 @@ impl Master {
     /// [`Self::start`] with `[package_tasks] concurrency` (nodes at once) and
     /// `node_timeout_secs`.
     pub fn start_with(concurrency: usize, node_timeout_secs: u64) -> Master {
+        Master::start_configured(concurrency, node_timeout_secs, "")
+    }
+
+    /// [`Self::start_with`] and more `[package_tasks]` lines.
+    pub fn start_configured(concurrency: usize, node_timeout_secs: u64, more: &str) -> Master {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("operator")).unwrap();
         let config = ApiConfig {
-            extra: package_tasks_table(concurrency, node_timeout_secs),
+            extra: format!(
+                "{}{more}",
+                package_tasks_table(concurrency, node_timeout_secs)
+            ),
             ..ApiConfig::new(PASSWORD)
         };
         let api = PackagedApi::start(dir.path(), &config).unwrap_or_else(|e| panic!("{e:#}"));
@@ -68,6 +76,11 @@ impl Master {
     /// Starts fuel-api again on the same configuration, database and port.
     pub fn restart(&mut self) {
         self.api.restart().unwrap_or_else(|e| panic!("{e:#}"));
+    }
+
+    /// fuel-api's process id.
+    pub fn pid(&self) -> u32 {
+        self.api.pid().expect("fuel-api runs")
     }
 
     pub fn url(&self) -> &str {
@@ -347,23 +360,30 @@ pub fn applier_running(node: &TestNode) -> bool {
         .any(|comm| comm == "fuel-pm-apply")
 }
 
-/// Removes the per-node ssh directories (/tmp/fuel-ssh-*) a killed fuel-api
-/// left behind for these nodes: a killed process removes no temporary
-/// directory. Each is recognised by its known_hosts holding a node's key.
-pub fn remove_ssh_leftovers(nodes: &[TestNode]) {
-    let keys: Vec<String> = nodes
-        .iter()
-        .map(|n| n.host_key().split_whitespace().nth(1).unwrap().to_string())
-        .collect();
-    for entry in fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
-        let dir = entry.path();
-        let ours = entry.file_name().to_string_lossy().starts_with("fuel-ssh-")
-            && fs::read_to_string(dir.join("known_hosts"))
-                .is_ok_and(|known| keys.iter().any(|key| known.contains(key.as_str())));
-        if ours {
-            let _ = fs::remove_dir_all(&dir);
-        }
-    }
+/// The per-connection ssh directories (/tmp/fuel-ssh-*) whose `owner` file
+/// names process `pid`.
+pub fn ssh_directories_of(pid: u32) -> Vec<PathBuf> {
+    fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("fuel-ssh-"))
+        .filter(|e| {
+            fs::read_to_string(e.path().join("owner"))
+                .is_ok_and(|owner| owner.split_whitespace().next() == Some(&pid.to_string()))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// The host's processes (`ps -eo pid,args`) whose command line names `path`.
+pub fn processes_naming(path: &Path) -> Vec<String> {
+    let ps = Command::new("ps").args(["-eo", "pid,args"]).output().unwrap();
+    let path = path.to_string_lossy();
+    String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(path.as_ref()))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The sha256 of a file, on the host.

@@ -12,6 +12,9 @@
 //! Then an environment's package inventory at 200 nodes × 1,000 packages
 //! (issue 22, `bench/inventory.rs`), whole and `?drift=1`, at 2 connections
 //! beside `GET /api/health/live` at 2.
+//!
+//! Then a login flood (`api_logins.rs`): fuel-api's peak memory and a valid
+//! login's latency through 200 wrong-password logins at once.
 
 use anyhow::{bail, Context};
 use fuel_e2e::api::{ApiConfig, PackagedApi};
@@ -25,9 +28,9 @@ const DOCUMENT_PACKAGES: usize = 1_000;
 const DOCUMENT_CONNECTIONS: u32 = 16;
 
 /// One wrk run's figures.
-struct Figures {
-    requests_per_sec: f64,
-    p99_ms: f64,
+pub(super) struct Figures {
+    pub(super) requests_per_sec: f64,
+    pub(super) p99_ms: f64,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -70,7 +73,7 @@ pub fn run() -> anyhow::Result<()> {
         let dir = work.path().join(backend);
         std::fs::create_dir(&dir)?;
         let mut config = ApiConfig::new(PASSWORD);
-        config.database_url = database_url;
+        config.database_url = database_url.clone();
         config.reads_require_token = true;
         let mut server = PackagedApi::start(&dir, &config)?;
         let (base, token) = (server.url.clone(), server.token.clone());
@@ -130,6 +133,8 @@ pub fn run() -> anyhow::Result<()> {
         rows.push((backend, "GET /api/version", base_rps, version));
     }
     cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
+    // Several processes on one PostgreSQL database (issue 20).
+    let processes = super::api_processes::run(&sh, &postgres, work.path(), &document, &put_script)?;
 
     println!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
     print_rows(&rows);
@@ -160,7 +165,8 @@ pub fn run() -> anyhow::Result<()> {
         if slowest < super::inventory::TARGET_MS { "met" } else { "MISSED" },
         load_average()
     );
-    Ok(())
+    processes.print();
+    super::api_logins::run(&sh, &work.path().join("logins"))
 }
 
 /// /proc/loadavg's three figures, to read the run's ratios against.
@@ -192,7 +198,7 @@ fn print_rows(rows: &[Row]) {
 /// A package document of `count` packages in the design's format, written
 /// as an operator would: comments, every version form, after-actions of
 /// each provider on some packages.
-fn package_document(count: usize) -> String {
+pub(super) fn package_document(count: usize) -> String {
     let mut text = String::from("# Benchmark document: cargo xtask bench api\n---\npackages:\n");
     for i in 0..count {
         text.push_str(&format!("- name: fuel-bench-package-{i:04}\n"));
@@ -212,7 +218,7 @@ fn package_document(count: usize) -> String {
 }
 
 /// wrk's Lua script for the upload: the document as the body of a PUT.
-fn put_script_text(document: &std::path::Path) -> String {
+pub(super) fn put_script_text(document: &std::path::Path) -> String {
     format!(
         "local file = assert(io.open(\"{}\", \"rb\"))\n\
          wrk.method = \"PUT\"\n\
@@ -224,7 +230,7 @@ fn put_script_text(document: &std::path::Path) -> String {
 }
 
 /// Creates an environment, uploads the document once and returns its URL.
-fn document_url(
+pub(super) fn document_url(
     sh: &Shell,
     base: &str,
     token: &str,
@@ -304,6 +310,11 @@ fn wrk(
     )
     .quiet()
     .read()?;
+    parse_wrk(url, &out)
+}
+
+/// The figures of one wrk run's output; error responses fail the benchmark.
+pub(super) fn parse_wrk(url: &str, out: &str) -> anyhow::Result<Figures> {
     if out.contains("Non-2xx or 3xx responses") {
         bail!("wrk saw error responses from {url}:\n{out}");
     }

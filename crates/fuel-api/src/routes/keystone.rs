@@ -4,21 +4,25 @@
 //!
 //! keystoneclient asks twice: with `passwordCredentials` (and `tenantName`),
 //! then again with the token it got (`token.id`, `tenantId`) to scope it.
-//! The first is the native login (same password check, same limits); the
+//! The first is the native login, `Auth::login` with the client's address
+//! (same password check, same per-address and per-user limits); the
 //! second validates the token and answers it again. fuel-api has no
 //! tenants: the one tenant, `admin` (fuelclient's default OS_TENANT_NAME),
 //! stands for the whole master. Nothing else of Keystone is served: any other
 //! path under /keystone is a 404 saying so.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::Uri;
 use axum::routing::{any, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::auth::LoginFailure;
 use crate::clock::{now_rfc3339, unix_rfc3339};
-use crate::error::{ApiResult, Failure};
+use crate::error::Failure;
 use crate::json_body::JsonBody;
 use crate::state::AppState;
 
@@ -64,18 +68,19 @@ struct TokenReference {
 
 async fn tokens(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(request): JsonBody<TokenRequest>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>, LoginFailure> {
     let auth = request.auth;
     for (field, tenant) in [
         ("tenantName", &auth.tenant_name),
         ("tenantId", &auth.tenant_id),
     ] {
         if let Some(tenant) = tenant.as_deref().filter(|t| *t != TENANT) {
-            return Err(Failure::unauthorized(format!(
+            return Err(LoginFailure::from(Failure::unauthorized(format!(
                 "auth.{field}: no tenant `{}`: fuel-api has one tenant, {TENANT} (set OS_TENANT_NAME to {TENANT})",
                 tenant.escape_debug()
-            )));
+            ))));
         }
     }
     let (username, token, expires_at) = match (auth.password_credentials, auth.token) {
@@ -83,7 +88,7 @@ async fn tokens(
             // The native login itself, so its argon2 check and its limits apply here too.
             let token = state
                 .auth
-                .login(&credentials.username, &credentials.password)
+                .login(&credentials.username, &credentials.password, client.ip())
                 .await?;
             tracing::info!(user = %credentials.username, "token issued (keystone v2.0)");
             (credentials.username, token.token, token.expires_at)
@@ -96,7 +101,8 @@ async fn tokens(
             return Err(Failure::invalid(
                 "auth",
                 "send either auth.passwordCredentials {username, password} or auth.token {id}",
-            ))
+            )
+            .into())
         }
     };
     Ok(Json(access(&username, &token, expires_at)))

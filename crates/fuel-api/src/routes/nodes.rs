@@ -45,9 +45,12 @@ fn check_hostname(hostname: &str) -> Result<(), Failure> {
 }
 
 /// The address in its canonical form, so one address cannot be registered
-/// twice under two spellings.
-fn check_ip(ip: &str) -> Result<String, Failure> {
-    ip.parse::<IpAddr>().map(|ip| ip.to_string()).map_err(|_| {
+/// twice under two spellings: an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`)
+/// is the IPv4 address it maps. Loopback, unspecified, multicast and
+/// broadcast addresses name no node (127.0.0.1 is the master itself) and are
+/// refused unless `allow_local` says the caller means it.
+fn check_ip(ip: &str, allow_local: bool) -> Result<String, Failure> {
+    let parsed = ip.parse::<IpAddr>().map_err(|_| {
         Failure::invalid(
             "ip",
             format!(
@@ -55,7 +58,29 @@ fn check_ip(ip: &str) -> Result<String, Failure> {
                 ip.escape_debug()
             ),
         )
-    })
+    })?;
+    let parsed = parsed.to_canonical();
+    let kind = match parsed {
+        IpAddr::V4(v4) if v4.is_loopback() => Some("a loopback address (this master itself)"),
+        IpAddr::V4(v4) if v4.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V4(v4) if v4.is_multicast() => Some("a multicast address"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
+        IpAddr::V6(v6) if v6.is_loopback() => Some("a loopback address (this master itself)"),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V6(v6) if v6.is_multicast() => Some("a multicast address"),
+        _ => None,
+    };
+    match kind {
+        Some(kind) if !allow_local => Err(Failure::invalid(
+            "ip",
+            format!(
+                "{parsed} is {kind}, not a node's address: give the address the node's sshd \
+                 listens on, or set allow_local_address (fuel node create --allow-local-address) \
+                 if you mean it"
+            ),
+        )),
+        _ => Ok(parsed.to_string()),
+    }
 }
 
 fn check_port(port: u16) -> Result<(), Failure> {
@@ -158,7 +183,7 @@ async fn create(
     JsonBody(mut new): JsonBody<NewNode>,
 ) -> ApiResult<(StatusCode, Json<NailgunNode>)> {
     check_hostname(&new.hostname)?;
-    new.ip = check_ip(&new.ip)?;
+    new.ip = check_ip(&new.ip, new.allow_local_address)?;
     check_port(new.ssh_port)?;
     check_status(&new.status)?;
     let (host_key, fingerprint) = check_host_key(&new.host_key)?;
@@ -198,7 +223,11 @@ async fn update(
     }
     let changes = NodeChanges {
         hostname: update.hostname.clone(),
-        ip: update.ip.as_deref().map(check_ip).transpose()?,
+        ip: update
+            .ip
+            .as_deref()
+            .map(|ip| check_ip(ip, update.allow_local_address))
+            .transpose()?,
         ssh_port: update
             .ssh_port
             .map(|port| check_port(port).map(|()| port))

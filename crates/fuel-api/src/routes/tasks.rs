@@ -97,10 +97,16 @@ async fn update(
     if let Some(progress) = update.progress {
         check_progress(progress)?;
     }
-    state
-        .store
-        .update_task(id, &update)
-        .await?
-        .map(Json)
-        .ok_or_else(|| Failure::not_found(format!("no task {id}")))
+    if let Some(task) = state.store.update_task(id, &update).await? {
+        return Ok(Json(task));
+    }
+    if state.store.is_package_task(id).await? {
+        // Its status is what the nodes did: a forged `ready` would record a
+        // failed run as a success and let a second run start beside this one.
+        return Err(Failure::conflict(format!(
+            "task {id} is a package task: only the executor that runs it writes its status, \
+             progress and per-node results (fuel task --task-id {id} shows them)"
+        )));
+    }
+    Err(Failure::not_found(format!("no task {id}")))
 }

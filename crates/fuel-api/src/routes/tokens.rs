@@ -1,12 +1,14 @@
 //! `/auth/tokens`: issuing a token (public) and revoking one's own.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Extension, Json, Router};
 use fuel_api_client::{Credentials, Token};
 
-use crate::auth::Session;
+use crate::auth::{LoginFailure, Session};
 use crate::error::ApiResult;
 use crate::json_body::JsonBody;
 use crate::state::AppState;
@@ -23,11 +25,12 @@ pub fn protected_routes() -> Router<AppState> {
 
 async fn issue(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(credentials): JsonBody<Credentials>,
-) -> ApiResult<(StatusCode, Json<Token>)> {
+) -> Result<(StatusCode, Json<Token>), LoginFailure> {
     let token = state
         .auth
-        .login(&credentials.username, &credentials.password)
+        .login(&credentials.username, &credentials.password, client.ip())
         .await?;
     tracing::info!(user = %credentials.username, "token issued");
     Ok((StatusCode::CREATED, Json(token)))

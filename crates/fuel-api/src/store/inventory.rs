@@ -240,9 +240,22 @@ impl Store {
                 subtask: "execute_pm",
             })
             .collect();
+        // Recorded, not run: a lease nobody renews, on no document revision.
+        let recorded = super::NewPackageTask {
+            owner: "recorded-reports",
+            lease_ms: 0,
+            document_revision: 0,
+            check: false,
+        };
         let task = self
-            .insert_package_task(cluster_id, "execute_pm", &[], &planned)
-            .await?;
+            .insert_package_task(cluster_id, "execute_pm", &[], &planned, &recorded)
+            .await
+            .map_err(|e| match e {
+                super::WriteError::Database(e) => e,
+                other => sqlx::Error::Protocol(format!(
+                    "environment {cluster_id}: cannot record reports ({other:?}): another package task is active"
+                )),
+            })?;
         for node in nodes {
             let json =
                 serde_json::to_string(node.report).map_err(|e| sqlx::Error::Encode(e.into()))?;

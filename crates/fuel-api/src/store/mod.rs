@@ -3,6 +3,7 @@
 
 mod clusters;
 mod inventory;
+mod leases;
 mod nodes;
 mod package_revisions;
 mod package_tasks;
@@ -21,7 +22,7 @@ use sqlx::{AnyPool, Executor, Row};
 pub use inventory::{ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
-pub use package_tasks::{PlannedSubTask, SubTaskUpdate};
+pub use package_tasks::{NewPackageTask, PlannedSubTask, SubTaskUpdate};
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_package_tasks.sql"),
     ),
     (
+        5,
+        "package task leases",
+        include_str!("../../migrations/sqlite/0005_package_task_leases.sql"),
+    ),
+    (
         6,
         "package inventory",
         include_str!("../../migrations/sqlite/0006_package_inventory.sql"),
@@ -68,6 +74,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/postgres/0003_package_tasks.sql"),
+    ),
+    (
+        5,
+        "package task leases",
+        include_str!("../../migrations/postgres/0005_package_task_leases.sql"),
     ),
     (
         6,
@@ -113,6 +124,7 @@ impl From<sqlx::Error> for WriteError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -163,7 +175,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { url: shown, source })?;
-        Ok(Store { pool })
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// One round trip to the database (the health check).

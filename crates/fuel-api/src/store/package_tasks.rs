@@ -1,6 +1,5 @@
-//! Package tasks in the database: the task row, each node's sub-task rows,
-//! and the start-up sweep that marks what a stopped master left running as
-//! `interrupted`.
+//! Package tasks in the database: the task row and each node's sub-task rows
+//! (leases and the sweep of abandoned tasks: `leases.rs`).
 
 use fuel_api_client::{Task, TaskNode, TaskNodeStatus, TaskStatus};
 use sqlx::any::AnyRow;
@@ -9,7 +8,7 @@ use sqlx::Row;
 use crate::clock::now_rfc3339;
 
 use super::tasks::{from_row as task_from_row, COLUMNS as TASK_COLUMNS};
-use super::{inventory, parse_column, Store};
+use super::{inventory, parse_column, Store, WriteError};
 use fuel_pm::report::Report;
 
 /// A sub-task to create: (node id, hostname, sub-task name).
@@ -56,23 +55,43 @@ fn node_from_row(row: &AnyRow) -> Result<TaskNode, sqlx::Error> {
     })
 }
 
+/// What a new package task records beyond its name and sub-tasks: the
+/// lease of the process that accepted it, and what a process taking it over
+/// needs to go on.
+pub struct NewPackageTask<'a> {
+    pub owner: &'a str,
+    pub lease_ms: i64,
+    pub document_revision: i64,
+    pub check: bool,
+}
+
 impl Store {
-    /// Creates a pending package task with its sub-tasks, in one transaction.
+    /// Creates a pending package task with its sub-tasks, in one transaction,
+    /// leased to `new.owner`. `WriteError::Duplicate`: another package task is
+    /// pending or running in the environment (the schema's unique index, so
+    /// this holds across processes).
     pub async fn insert_package_task(
         &self,
         cluster_id: i64,
         name: &str,
         added_tasks: &[&str],
         subtasks: &[PlannedSubTask<'_>],
-    ) -> Result<Task, sqlx::Error> {
+        new: &NewPackageTask<'_>,
+    ) -> Result<Task, WriteError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO tasks (name, status, progress, cluster_id, message, added_tasks) \
-             VALUES ($1, 'pending', 0, $2, NULL, $3) RETURNING {TASK_COLUMNS}"
+            "INSERT INTO tasks (name, status, progress, cluster_id, message, added_tasks, \
+             package_task, lease_owner, lease_expires_at, document_revision, check_mode) \
+             VALUES ($1, 'pending', 0, $2, NULL, $3, 1, $4, {} + $5, $6, $7) RETURNING {TASK_COLUMNS}",
+            self.now_ms()
         ))
         .bind(name)
         .bind(cluster_id)
         .bind(added_tasks.join(","))
+        .bind(new.owner)
+        .bind(new.lease_ms)
+        .bind(new.document_revision)
+        .bind(i64::from(new.check))
         .fetch_one(&mut *tx)
         .await?;
         let task = task_from_row(&row)?;
@@ -90,9 +109,10 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        self.package_task(task.id)
-            .await
-            .map(|t| t.expect("the task was just created"))
+        Ok(self
+            .package_task(task.id)
+            .await?
+            .expect("the task was just created"))
     }
 
     /// The task with its nodes' sub-tasks (none for a task that is not a package task).
@@ -111,6 +131,15 @@ impl Store {
     }
 
     /// The package task still pending or running in the environment, if any.
+    /// Whether task `id` is a package task (it has per-node sub-tasks).
+    pub async fn is_package_task(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM task_nodes WHERE task_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     pub async fn active_package_task(&self, cluster_id: i64) -> Result<Option<Task>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE cluster_id = $1 \
@@ -187,29 +216,5 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    /// At start-up: package tasks a stopped master left pending or running
-    /// become `interrupted`, and so do their unfinished sub-tasks; finished
-    /// sub-tasks keep their state. Returns how many tasks were interrupted.
-    pub async fn interrupt_package_tasks(&self, message: &str) -> Result<u64, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE task_nodes SET status = 'interrupted' \
-             WHERE status IN ('pending', 'running') AND task_id IN \
-             (SELECT id FROM tasks WHERE status IN ('pending', 'running'))",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let done = sqlx::query(
-            "UPDATE tasks SET status = 'interrupted', message = $1 \
-             WHERE status IN ('pending', 'running') \
-             AND EXISTS (SELECT 1 FROM task_nodes n WHERE n.task_id = tasks.id)",
-        )
-        .bind(message)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
     }
 }

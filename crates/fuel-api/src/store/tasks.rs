@@ -81,7 +81,9 @@ impl Store {
         Ok(from_row(&row)?)
     }
 
-    /// `None` when there is no such task; absent progress and message stay as they were.
+    /// `None` when there is no such task or it is a package task (only the
+    /// executor writes those: [`Store::is_package_task`] tells which); absent
+    /// progress and message stay as they were.
     pub async fn update_task(
         &self,
         id: i64,
@@ -89,7 +91,9 @@ impl Store {
     ) -> Result<Option<Task>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "UPDATE tasks SET status = $1, progress = COALESCE($2, progress), \
-             message = COALESCE($3, message) WHERE id = $4 RETURNING {COLUMNS}"
+             message = COALESCE($3, message) WHERE id = $4 \
+             AND NOT EXISTS (SELECT 1 FROM task_nodes n WHERE n.task_id = $4) \
+             RETURNING {COLUMNS}"
         ))
         .bind(update.status.as_str())
         .bind(update.progress.map(i64::from))

@@ -13,7 +13,8 @@ on_both_backends!(
     node_inputs_are_checked_and_refusals_store_nothing,
     hostname_and_address_are_unique,
     deleting_a_cluster_unassigns_its_nodes,
-    node_writes_need_a_token
+    node_writes_need_a_token,
+    an_ipv4_mapped_address_is_its_ipv4_address_and_local_addresses_need_the_option
 );
 
 /// A fresh host key made by OpenSSH's ssh-keygen, and the fingerprint
@@ -53,6 +54,7 @@ pub fn new_node(hostname: &str, ip: &str, cluster_id: Option<i64>) -> NewNode {
         cluster_id,
         status: "ready".to_string(),
         host_key: host_key("ed25519").0,
+        allow_local_address: false,
     }
 }
 
@@ -72,6 +74,7 @@ async fn node_create_read_list_update_delete(backend: Backend) {
             cluster_id: Some(env.id),
             status: "ready".into(),
             host_key: key.clone(),
+            allow_local_address: false,
         })
         .await
         .unwrap();
@@ -485,5 +488,75 @@ async fn node_writes_need_a_token(backend: Backend) {
     ));
     // Reads are open here (reads_require_token = false).
     assert_eq!(anonymous.list_nodes(None).await.unwrap(), vec![node]);
+    api.stop().await;
+}
+
+async fn an_ipv4_mapped_address_is_its_ipv4_address_and_local_addresses_need_the_option(
+    backend: Backend,
+) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let client = api.admin().await;
+    let first = client
+        .create_node(&new_node("node-2", "10.0.0.1", None))
+        .await
+        .unwrap();
+    match client
+        .create_node(&new_node("node-3", "::ffff:10.0.0.1", None))
+        .await
+    {
+        Err(ClientError::Conflict(error)) => {
+            assert_eq!(error.field.as_deref(), Some("ip"), "{error}")
+        }
+        other => panic!("::ffff:10.0.0.1 is 10.0.0.1, expected 409: {other:?}"),
+    }
+    let mapped = client
+        .create_node(&new_node("node-4", "::ffff:10.0.0.4", None))
+        .await
+        .unwrap();
+    assert_eq!(mapped.ip, "10.0.0.4", "stored as the IPv4 address");
+
+    for local in [
+        "127.0.0.1",
+        "127.1.2.3",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "224.0.0.1",
+        "::1",
+        "::",
+        "ff02::1",
+    ] {
+        let (field, message) = refused(client.create_node(&new_node("node-9", local, None)).await);
+        assert_eq!(field, "ip", "{local}: {message}");
+        assert!(
+            message.contains("allow_local_address"),
+            "{local}: {message}"
+        );
+        let (field, _) = refused(
+            client
+                .update_node(
+                    first.id,
+                    &NodeUpdate {
+                        ip: Some(local.into()),
+                        ..NodeUpdate::default()
+                    },
+                )
+                .await,
+        );
+        assert_eq!(field, "ip", "{local}");
+    }
+    assert_eq!(
+        client.list_nodes(None).await.unwrap(),
+        vec![first.clone(), mapped],
+        "nothing stored by the refusals"
+    );
+    let master = client
+        .create_node(&NewNode {
+            allow_local_address: true,
+            ..new_node("master", "127.0.0.1", None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(master.ip, "127.0.0.1");
     api.stop().await;
 }

@@ -114,7 +114,9 @@ async fn follow(session: &Session, id: i64, json: bool) -> anyhow::Result<Task> 
     let live = !json && std::io::stderr().is_terminal();
     let bars = MultiProgress::new();
     let mut lines: HashMap<i64, ProgressBar> = HashMap::new();
-    let mut shown: HashMap<(i64, String), TaskNodeStatus> = HashMap::new();
+    // A new line when a sub-task's status or message changes (the master says
+    // so while it waits for a node's applier lock).
+    let mut shown: HashMap<(i64, String), (TaskNodeStatus, Option<String>)> = HashMap::new();
     loop {
         let task = session
             .client
@@ -123,10 +125,11 @@ async fn follow(session: &Session, id: i64, json: bool) -> anyhow::Result<Task> 
             .map_err(|e| session.explain(e))?;
         for sub in &task.nodes {
             let key = (sub.node_id, sub.subtask.clone());
-            if shown.get(&key) == Some(&sub.status) {
+            let state = (sub.status, sub.message.clone());
+            if shown.get(&key) == Some(&state) {
                 continue;
             }
-            shown.insert(key, sub.status);
+            shown.insert(key, state);
             let text = describe(sub);
             if live {
                 let bar = lines.entry(sub.node_id).or_insert_with(|| {

@@ -110,6 +110,7 @@ async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow:
         cluster_id: args.env,
         status: "ready".to_string(),
         host_key: key.line(),
+        allow_local_address: args.allow_local_address,
     };
     let node = session
         .client

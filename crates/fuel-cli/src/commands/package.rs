@@ -101,19 +101,26 @@ fn not_uploaded(name: &str, problems: usize) -> anyhow::Error {
     anyhow!("{name} was not uploaded: fix the {problems} {noun} above and upload again")
 }
 
-/// Reads the file to upload, refusing a huge one before reading it all.
+/// Reads the file to upload: at most one byte past the document limit, so
+/// neither a huge file nor a FIFO or device that never ends (whose size
+/// says nothing) is read whole.
 fn read_document(file: &Path) -> anyhow::Result<Vec<u8>> {
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {}: check the path", file.display()))?
-        .len();
-    if size > fuel_pm::MAX_DOCUMENT_BYTES as u64 {
+    use std::io::Read;
+    let limit = fuel_pm::MAX_DOCUMENT_BYTES as u64;
+    let opened = std::fs::File::open(file)
+        .with_context(|| format!("cannot read {}: check the path", file.display()))?;
+    let mut bytes = Vec::new();
+    opened
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if bytes.len() as u64 > limit {
         return Err(anyhow!(
-            "{} is {size} bytes, more than a package document may be ({} bytes): is it the right file?",
-            file.display(),
-            fuel_pm::MAX_DOCUMENT_BYTES
+            "{} is more than a package document may be ({limit} bytes): is it the right file?",
+            file.display()
         ));
     }
-    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+    Ok(bytes)
 }
 
 /// What `--download --json` prints.
@@ -167,7 +174,8 @@ async fn download(
         Err(other) => return Err(session.explain(other)),
     };
     let path = dir.join(format!("package_manipulation_{env}.yaml"));
-    fuel_atomic::write_file(&path, &bytes, 0o644)
+    // Exec one-liners may hold secrets: only the operator reads it, as on nodes.
+    fuel_atomic::write_file(&path, &bytes, 0o600)
         .with_context(|| format!("writing {}", path.display()))?;
     if json {
         return output::structured(&Downloaded {

@@ -78,6 +78,7 @@ async fn global_options_before_the_command_and_list_words_work_as_in_fuelclient(
         cluster_id: Some(env.id),
         status: "ready".into(),
         host_key: crate::nodes::HOST_KEY.into(),
+        allow_local_address: false,
     };
     let first: Node = client.create_node(&new).await.unwrap();
     new.hostname = "node-2".into();

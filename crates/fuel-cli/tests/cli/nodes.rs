@@ -190,11 +190,14 @@ impl Drop for Sshd {
     }
 }
 
-/// `fuel node create` of a CentOS node at 127.0.0.1:`port`, without `--host-key`.
+/// `fuel node create` of a CentOS node at 127.0.0.1:`port` (the sshd of
+/// this test, on the master itself: said with --allow-local-address),
+/// without `--host-key`.
 fn scanned<'a>(hostname: &'a str, port: &'a str) -> Vec<&'a str> {
-    let mut args: Vec<&str> = "node create --os centos --ip 127.0.0.1 --hostname"
-        .split(' ')
-        .collect();
+    let mut args: Vec<&str> =
+        "node create --os centos --allow-local-address --ip 127.0.0.1 --hostname"
+            .split(' ')
+            .collect();
     args.extend([hostname, "--port", port]);
     args
 }

@@ -15,7 +15,8 @@ on_both_backends!(
     a_stale_if_match_is_refused_and_stores_nothing,
     a_bad_document_is_refused_locally_naming_file_line_and_column,
     a_deleted_document_is_gone_and_recorded,
-    uploads_need_a_login
+    uploads_need_a_login,
+    an_upload_reads_no_more_than_a_document_may_be_from_a_device_or_a_fifo
 );
 
 /// The design's example document (004), exactly as the document library tests it.
@@ -57,6 +58,20 @@ async fn the_designs_example_round_trips_byte_identical(backend: Backend) {
         "the ETag is shown: {ran:?}"
     );
     assert_eq!(std::fs::read(fuel.home().join(&written)).unwrap(), document);
+    // Exec one-liners may hold secrets: readable by the operator alone,
+    // also when the download replaces a file anyone could read.
+    let mode = |path: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&fuel.home().join(&written)), 0o600);
+    std::fs::set_permissions(
+        fuel.home().join(&written),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    fuel.ok(&["package", "--env", &env, "--download"]).await;
+    assert_eq!(mode(&fuel.home().join(&written)), 0o600);
 
     std::fs::create_dir(fuel.home().join("out")).unwrap();
     let ran = fuel
@@ -247,5 +262,65 @@ async fn uploads_need_a_login(backend: Backend) {
         .await
         .json();
     assert!(revisions.is_empty());
+    api.stop().await;
+}
+
+async fn an_upload_reads_no_more_than_a_document_may_be_from_a_device_or_a_fifo(backend: Backend) {
+    let (api, fuel, env) = api_with_env(backend).await;
+    let limit = fuel_pm::MAX_DOCUMENT_BYTES.to_string();
+    // A device whose size says 0 and that never ends.
+    let ran = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        fuel.fails(&["package", "--env", &env, "--upload", "/dev/zero"], &limit),
+    )
+    .await
+    .expect("fuel read /dev/zero for a minute: an upload must stop after the document limit");
+    assert!(ran.stderr.contains("/dev/zero"), "{ran:?}");
+
+    // A FIFO whose writer never stops.
+    let fifo = fuel.home().join("endless.yaml");
+    let made = std::process::Command::new(fuel_test_bed::require_tool("mkfifo"))
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            let chunk = vec![b'#'; 1 << 20];
+            // Until the reader closes it (EPIPE): at most the limit plus a chunk is ever read.
+            let mut written = 0usize;
+            while pipe.write_all(&chunk).is_ok() {
+                written += chunk.len();
+            }
+            written
+        })
+    };
+    let ran = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        fuel.fails(
+            &["package", "--env", &env, "--upload", "endless.yaml"],
+            &limit,
+        ),
+    )
+    .await
+    .expect("fuel read an endless FIFO for a minute");
+    assert!(ran.stderr.contains("endless.yaml"), "{ran:?}");
+    let written = writer.join().unwrap();
+    assert!(
+        written <= fuel_pm::MAX_DOCUMENT_BYTES + (2 << 20),
+        "the writer got {written} bytes in"
+    );
+    assert!(
+        api.admin()
+            .await
+            .list_package_revisions(env.parse().unwrap())
+            .await
+            .map(|r| r.is_empty())
+            .unwrap_or(true),
+        "nothing was stored"
+    );
     api.stop().await;
 }

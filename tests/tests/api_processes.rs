@@ -1,0 +1,552 @@
+//! Several packaged fuel-api processes on one PostgreSQL database (issue 20):
+//! one package task per environment whichever process is asked, a task
+//! whose process is SIGKILLed completed by another with every after-action
+//! run once, a restarted process disturbing nobody, a task abandoned past
+//! the resume window interrupted, releases and tokens the same on every
+//! process at once; and a second process refused on one SQLite file. Real
+//! processes (the release binaries), the suite's PostgreSQL server (a
+//! database per test), real apt node containers over SSH.
+
+mod pm_tasks_support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use fuel_api_client::{Task, TaskNodeStatus, TaskStatus};
+use fuel_e2e::api::{package_tasks_table, ApiConfig, PackagedApi};
+use fuel_e2e::node::{Flavour, TestNode};
+use fuel_e2e::{postgres_url, release_binary, require_tool};
+use pm_tasks_support::{node_list, start_nodes, subtask, text, PASSWORD};
+
+/// The lease the tests configure: short, so a takeover comes quickly.
+const LEASE_SECS: u64 = 3;
+
+/// fuel-api processes on one PostgreSQL database of their own (dropped at the end).
+struct Processes {
+    database: String,
+    apis: Vec<PackagedApi>,
+    _dir: tempfile::TempDir,
+}
+
+impl Processes {
+    /// `count` processes on a new database, each with `[package_tasks]`
+    /// reaching the test nodes, the test lease and `resume_window_secs`.
+    fn start(count: usize, resume_window_secs: u64) -> Processes {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("fuel_e2e_processes_{}_{nanos}", std::process::id());
+        psql(&format!("CREATE DATABASE {name}"));
+        let url = fuel_test_bed::database_url(&postgres_url(), &name);
+        let dir = tempfile::tempdir().unwrap();
+        let apis = (0..count)
+            .map(|i| {
+                let own = dir.path().join(format!("process-{i}"));
+                std::fs::create_dir(&own).unwrap();
+                let config = ApiConfig {
+                    database_url: Some(url.clone()),
+                    extra: format!(
+                        "{}lease_secs = {LEASE_SECS}\nresume_window_secs = {resume_window_secs}\n",
+                        package_tasks_table(32, 120)
+                    ),
+                    ..ApiConfig::new(PASSWORD)
+                };
+                PackagedApi::start(&own, &config).unwrap_or_else(|e| panic!("{e:#}"))
+            })
+            .collect();
+        Processes {
+            database: name,
+            apis,
+            _dir: dir,
+        }
+    }
+
+    /// One SQL query on the processes' database, its output unaligned.
+    fn sql(&self, query: &str) -> String {
+        let url = fuel_test_bed::database_url(&postgres_url(), &self.database);
+        let out = Command::new(require_tool("psql"))
+            .args([url.as_str(), "-qAt", "-c", query])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "psql {query}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Every process's request log, for failure messages.
+    fn logs(&self) -> String {
+        self.apis
+            .iter()
+            .enumerate()
+            .map(|(i, api)| {
+                format!(
+                    "--- process {i}:\n{}",
+                    std::fs::read_to_string(api.log()).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for api in &mut self.apis {
+            api.kill();
+        }
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+    }
+}
+
+fn psql(query: &str) {
+    let out = Command::new(require_tool("psql"))
+        .args([postgres_url().as_str(), "-qAt", "-c", query])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "psql {query}: {}", text(&out));
+}
+
+/// One request to a process with its token; (status, body).
+fn http(api: &PackagedApi, method: &str, path: &str, body: &str) -> (u16, String) {
+    api.request(method, path, body)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn task(api: &PackagedApi, id: i64) -> Task {
+    let (status, body) = http(api, "GET", &format!("/api/v1/tasks/{id}"), "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The packaged `fuel` talking to `api` with its token.
+fn fuel(api: &PackagedApi, dir: &Path, args: &[&str]) -> Output {
+    Command::new(release_binary("fuel"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("FUEL_API_URL", &api.url)
+        .env("FUEL_API_TOKEN", &api.token)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running fuel")
+}
+
+fn fuel_ok(api: &PackagedApi, dir: &Path, args: &[&str]) -> String {
+    let out = fuel(api, dir, args);
+    assert!(out.status.success(), "fuel {}: {}", args.join(" "), text(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A release and an environment of it, through `api`; the environment's id.
+fn create_env(api: &PackagedApi, name: &str) -> i64 {
+    let (status, body) = http(
+        api,
+        "POST",
+        "/api/v1/releases",
+        &format!(r#"{{"name":"{name}","version":"{name}-8.0","operating_system":"Ubuntu"}}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let release: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, body) = http(
+        api,
+        "POST",
+        "/api/v1/clusters",
+        &format!(r#"{{"name":"{name}","release_id":{}}}"#, release["id"]),
+    );
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Registers a node through `api`; its id.
+fn register(api: &PackagedApi, hostname: &str, ip: &str, port: u16, key: &str, env: i64) -> i64 {
+    let body = serde_json::json!({
+        "hostname": hostname, "ip": ip, "ssh_port": port, "os": "ubuntu",
+        "cluster_id": env, "host_key": key,
+    });
+    let (status, answer) = http(api, "POST", "/api/v1/nodes", &body.to_string());
+    assert_eq!(status, 201, "{answer}");
+    serde_json::from_str::<serde_json::Value>(&answer).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Lines of a file on a node that equal `line` (0 when the file is missing).
+fn count_lines(node: &TestNode, path: &str, line: &str) -> usize {
+    node.sh_ok(&format!("cat {path} 2>/dev/null || true"))
+        .lines()
+        .filter(|l| *l == line)
+        .count()
+}
+
+/// The tool package, then a one-liner that records its start and end in
+/// /root/after-runs and, on a node holding /root/slow, sleeps between them.
+const SLOW_DOCUMENT: &str = "packages:
+- name: fuel-test-tool
+  version: 2.0-1
+  after:
+  - provider: exec
+    name: echo start >> /root/after-runs; if test -e /root/slow; then sleep 8; fi; echo end >> /root/after-runs
+";
+
+/// How long the slow node's one-liner sleeps.
+const SLOW_SECS: u64 = 8;
+
+#[test]
+fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_each_after_action_run_once_and_a_restarted_process_disturbs_nothing(
+) {
+    let mut processes = Processes::start(3, 600);
+    let operator = tempfile::tempdir().unwrap();
+    let env = create_env(&processes.apis[0], "takeover");
+    let nodes = start_nodes(&[Flavour::Apt, Flavour::Apt, Flavour::Apt]);
+    let ids: Vec<i64> = nodes
+        .iter()
+        .map(|n| {
+            register(
+                &processes.apis[1],
+                n.name(),
+                &n.ip(),
+                22,
+                &n.host_key(),
+                env,
+            )
+        })
+        .collect();
+    let slow = &nodes[2];
+    slow.sh_ok("touch /root/slow");
+    std::fs::write(operator.path().join("slow.yaml"), SLOW_DOCUMENT).unwrap();
+    let env_s = env.to_string();
+    // The CLI talks to any process: upload through C, start through A.
+    fuel_ok(
+        &processes.apis[2],
+        operator.path(),
+        &["package", "--env", &env_s, "--upload", "slow.yaml"],
+    );
+    let selection = node_list(&ids);
+    let out = fuel_ok(
+        &processes.apis[0],
+        operator.path(),
+        &["--json", "node", "--node", &selection, "--tasks", "execute_pm", "--no-wait"],
+    );
+    let started: Task = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let id = started.id;
+    let owner_a = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+    assert!(
+        owner_a.contains(&format!(":{}:", processes.apis[0].pid().unwrap())),
+        "the accepting process holds the lease: {owner_a}"
+    );
+
+    // The fast nodes finish; the slow node's one-liner is under way.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let before = loop {
+        let t = task(&processes.apis[1], id);
+        let fast_done = ids[..2]
+            .iter()
+            .all(|&n| subtask(&t, n, "execute_pm").status == TaskNodeStatus::Ready);
+        if fast_done && count_lines(slow, "/root/after-runs", "start") == 1 {
+            break t;
+        }
+        assert!(!t.status.is_final(), "{t:#?}\n{}", processes.logs());
+        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    // C restarts meanwhile: the running task is left alone.
+    processes.apis[2].restart().unwrap_or_else(|e| panic!("{e:#}"));
+    let t = task(&processes.apis[2], id);
+    assert_eq!(t.status, TaskStatus::Running, "{t:#?}");
+    assert_eq!(
+        processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}")),
+        owner_a,
+        "the restarted process took nothing over"
+    );
+
+    // A dies.
+    processes.apis[0].kill();
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(LEASE_SECS + SLOW_SECS + 30);
+    let done = loop {
+        let t = task(&processes.apis[1], id);
+        if t.status.is_final() {
+            break t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not completed {:?} after A was killed: {t:#?}\n{}",
+            killed.elapsed(),
+            processes.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let took = killed.elapsed();
+    eprintln!("task {id} completed {took:?} after its process was SIGKILLed (lease {LEASE_SECS} s, slow node {SLOW_SECS} s)");
+    assert_eq!(done.status, TaskStatus::Ready, "{done:#?}\n{}", processes.logs());
+    assert!(
+        took < Duration::from_secs(LEASE_SECS + SLOW_SECS + 15),
+        "took {took:?}"
+    );
+    let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+    let (b, c) = (
+        processes.apis[1].pid().unwrap(),
+        processes.apis[2].pid().unwrap(),
+    );
+    assert!(
+        owner.contains(&format!(":{b}:")) || owner.contains(&format!(":{c}:")),
+        "B (pid {b}) or C (pid {c}) took it over: {owner}"
+    );
+
+    // Every node is at the document's version; finished nodes were not run again.
+    for node in &nodes {
+        assert_eq!(
+            node.installed_version("fuel-test-tool").as_deref(),
+            Some("2.0-1"),
+            "{}",
+            node.name()
+        );
+    }
+    for &n in &ids[..2] {
+        assert_eq!(
+            subtask(&done, n, "execute_pm"),
+            subtask(&before, n, "execute_pm"),
+            "node {n} finished before the kill and was not run again"
+        );
+    }
+    // The slow node's one-liner completed exactly once: the applier A
+    // started finished it and cleared it from the node's owed actions (or,
+    // were it stopped with its master, left it owed and the new owner's
+    // applier performed it: started twice, completed once); the applier the
+    // new owner ran waited for A's, found the package at its version and
+    // owed nothing more.
+    let runs = slow.sh_ok("cat /root/after-runs");
+    assert_eq!(
+        count_lines(slow, "/root/after-runs", "end"),
+        1,
+        "the slow node's after-action completed once: {runs}"
+    );
+    assert!(
+        (1..=2).contains(&count_lines(slow, "/root/after-runs", "start")),
+        "{runs}"
+    );
+    for node in &nodes[..2] {
+        assert_eq!(count_lines(node, "/root/after-runs", "end"), 1);
+    }
+    let shown = fuel_ok(
+        &processes.apis[2],
+        operator.path(),
+        &["task", "--task-id", &id.to_string()],
+    );
+    assert!(shown.contains("ready"), "{shown}");
+    pm_tasks_support::remove_ssh_leftovers(&nodes);
+}
+
+#[test]
+fn concurrent_task_requests_for_one_environment_to_different_processes_are_accepted_exactly_once_in_each_of_50_rounds(
+) {
+    const ROUNDS: usize = 50;
+    let processes = Processes::start(3, 600);
+    let operator = tempfile::tempdir().unwrap();
+    // Each environment's one node is a port that accepts connections and
+    // never speaks SSH, so its task stays running (until connect_timeout)
+    // while the second request arrives.
+    let silent: Vec<TcpListener> = (0..ROUNDS)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let (_, key) = fuel_e2e::node::test_ssh_identity();
+    std::fs::write(
+        operator.path().join("doc.yaml"),
+        "packages:\n- name: fuel-test-tool\n",
+    )
+    .unwrap();
+    let mut envs = Vec::new();
+    for (round, listener) in silent.iter().enumerate() {
+        let api = &processes.apis[round % 3];
+        let env = create_env(api, &format!("race{round}"));
+        let port = listener.local_addr().unwrap().port();
+        let node = register(api, &format!("race-node-{round}"), "127.0.0.1", port, &key, env);
+        fuel_ok(
+            api,
+            operator.path(),
+            &["package", "--env", &env.to_string(), "--upload", "doc.yaml"],
+        );
+        envs.push((env, node));
+    }
+
+    let started = Instant::now();
+    for (round, &(env, node)) in envs.iter().enumerate() {
+        let pair = [&processes.apis[round % 3], &processes.apis[(round + 1) % 3]];
+        let barrier = Arc::new(Barrier::new(2));
+        let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
+            let running: Vec<_> = pair
+                .iter()
+                .map(|api| {
+                    let barrier = barrier.clone();
+                    scope.spawn(move || {
+                        let body = format!(r#"{{"nodes":[{node}],"tasks":["upload_pm"]}}"#);
+                        barrier.wait();
+                        http(api, "POST", &format!("/api/v1/clusters/{env}/deploy_tasks"), &body)
+                    })
+                })
+                .collect();
+            running.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+        statuses.sort();
+        assert_eq!(statuses, [202, 409], "round {round}: {answers:?}");
+        let accepted: Task = serde_json::from_str(
+            &answers.iter().find(|(s, _)| *s == 202).unwrap().1,
+        )
+        .unwrap();
+        let refused = &answers.iter().find(|(s, _)| *s == 409).unwrap().1;
+        assert!(
+            refused.contains(&format!("package task {}", accepted.id)),
+            "round {round}: the refusal names the accepted task: {refused}"
+        );
+    }
+    let took = started.elapsed();
+    eprintln!("{ROUNDS} rounds in {took:?}");
+    assert!(took < Duration::from_secs(60), "{ROUNDS} rounds took {took:?}");
+    assert_eq!(
+        processes.sql("SELECT count(*) FROM tasks"),
+        ROUNDS.to_string(),
+        "one task per environment"
+    );
+    drop(silent);
+}
+
+#[test]
+fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interrupted_and_the_same_command_completes_it(
+) {
+    const WINDOW_SECS: u64 = 4;
+    let mut processes = Processes::start(2, WINDOW_SECS);
+    let operator = tempfile::tempdir().unwrap();
+    let env = create_env(&processes.apis[0], "window");
+    let nodes = start_nodes(&[Flavour::Apt]);
+    let node = &nodes[0];
+    let id = register(&processes.apis[0], node.name(), &node.ip(), 22, &node.host_key(), env);
+    // The one-liner waits for a file the test creates.
+    std::fs::write(
+        operator.path().join("gated.yaml"),
+        "packages:\n- name: fuel-test-tool\n  version: 2.0-1\n  after:\n  - provider: exec\n    name: until test -e /run/fuel-e2e-gate; do sleep 0.1; done\n",
+    )
+    .unwrap();
+    let env_s = env.to_string();
+    let (a, b) = (&processes.apis[0], &processes.apis[1]);
+    fuel_ok(a, operator.path(), &["package", "--env", &env_s, "--upload", "gated.yaml"]);
+    let id_s = id.to_string();
+    let command = ["--json", "node", "--node", &id_s, "--tasks", "execute_pm", "--no-wait"];
+    let out = fuel_ok(b, operator.path(), &command);
+    let started: Task = serde_json::from_str(&out).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while subtask(&task(a, started.id), id, "execute_pm").status != TaskNodeStatus::Running {
+        assert!(Instant::now() < deadline, "{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    for api in &mut processes.apis {
+        api.kill();
+    }
+    // The lease runs out, then the window: nobody was there.
+    std::thread::sleep(Duration::from_secs(LEASE_SECS + WINDOW_SECS + 2));
+    processes.apis[0].restart().unwrap_or_else(|e| panic!("{e:#}"));
+    let a = &processes.apis[0];
+    let after = task(a, started.id);
+    assert_eq!(after.status, TaskStatus::Interrupted, "{after:#?}");
+    assert_eq!(
+        subtask(&after, id, "execute_pm").status,
+        TaskNodeStatus::Interrupted
+    );
+    // Still interrupted a few sweeps later: nothing resumed it.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(task(a, started.id).status, TaskStatus::Interrupted);
+
+    // The applier the dead process started is still waiting on the node;
+    // the gate lets it end, and the same command completes the work.
+    node.sh_ok("touch /run/fuel-e2e-gate");
+    let out = fuel(a, operator.path(), &command[1..6]);
+    assert!(out.status.success(), "{}\n{}", text(&out), processes.logs());
+    let (status, body) = http(a, "GET", "/api/v1/tasks", "");
+    assert_eq!(status, 200);
+    let tasks: Vec<Task> = serde_json::from_str(&body).unwrap();
+    let rerun = task(a, tasks.iter().map(|t| t.id).max().unwrap());
+    assert_ne!(rerun.id, started.id);
+    assert_eq!(rerun.status, TaskStatus::Ready, "{rerun:#?}");
+    assert_eq!(
+        node.installed_version("fuel-test-tool").as_deref(),
+        Some("2.0-1")
+    );
+    pm_tasks_support::remove_ssh_leftovers(&nodes);
+}
+
+#[test]
+fn a_release_created_through_one_process_is_listed_by_the_others_at_once_and_a_token_revoked_through_one_is_refused_by_all(
+) {
+    let processes = Processes::start(3, 600);
+    let apis = &processes.apis;
+    for round in 0..20 {
+        let (writer, readers) = (&apis[round % 3], [&apis[(round + 1) % 3], &apis[(round + 2) % 3]]);
+        let name = format!("listed-{round}");
+        let (status, body) = http(
+            writer,
+            "POST",
+            "/api/v1/releases",
+            &format!(r#"{{"name":"{name}","version":"8.0","operating_system":"Ubuntu"}}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+        for reader in readers {
+            let (status, list) = http(reader, "GET", "/api/v1/releases", "");
+            assert_eq!(status, 200);
+            assert!(
+                list.contains(&format!("\"{name}\"")),
+                "round {round}: {name} created through {} is not listed by {}: {list}",
+                writer.url,
+                reader.url
+            );
+        }
+    }
+
+    // A's token works on B and C; revoked through B, it is refused by all three at once.
+    let token = apis[0].token.clone();
+    let with_token = |api: &PackagedApi, method: &str, path: &str| {
+        fuel_e2e::http::exchange(api.port, method, path, Some(&token), "")
+    };
+    for api in apis {
+        assert_eq!(with_token(api, "GET", "/api/v1/releases").0, 200, "{}", api.url);
+    }
+    assert_eq!(with_token(&apis[1], "DELETE", "/api/v1/auth/tokens").0, 204);
+    for api in apis {
+        let (status, body) = with_token(api, "GET", "/api/v1/releases");
+        assert_eq!(status, 401, "{}: {body}", api.url);
+    }
+}
+
+#[test]
+fn a_second_process_on_one_sqlite_file_refuses_to_start_naming_the_holder_and_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = PackagedApi::start(dir.path(), &ApiConfig::new(PASSWORD))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    // The same configuration file: the same database (and port).
+    let second = Command::new(release_binary("fuel-api"))
+        .arg("--config")
+        .arg(first.config_path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{}", text(&second));
+    let pid = first.pid().unwrap();
+    assert!(
+        said.contains(&format!("pid {pid}")) && said.contains("PostgreSQL"),
+        "names the holder (pid {pid}) and PostgreSQL: {said}"
+    );
+    assert!(
+        said.contains(&dir.path().join("fuel-api.db").display().to_string()),
+        "names the database: {said}"
+    );
+    let (status, _) = first.request("GET", "/api/v1/releases", "").unwrap();
+    assert_eq!(status, 200, "the first process still serves");
+}
