@@ -218,20 +218,10 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
             .collect();
         if let Some(failed) = rows.iter().find(|n| n.status == TaskNodeStatus::Error) {
             let reason = failed.reason.as_deref().unwrap_or("error");
-            earlier
-                .failures
-                .push(format!("{} ({reason})", failed.hostname));
+            earlier.failures.push(format!("{} ({reason})", failed.hostname));
             earlier.nodes += 1;
             for row in open {
-                close(
-                    store,
-                    task_id,
-                    node_id,
-                    &row.subtask,
-                    TaskNodeStatus::Skipped,
-                    None,
-                )
-                .await?;
+                close(store, task_id, node_id, &row.subtask, TaskNodeStatus::Skipped, None).await?;
             }
             continue;
         }
@@ -241,10 +231,7 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
         }
         match store.get_node(node_id).await? {
             Some(node) => {
-                for row in rows
-                    .iter()
-                    .filter(|n| !open.iter().any(|o| o.subtask == n.subtask))
-                {
+                for row in rows.iter().filter(|n| !open.iter().any(|o| o.subtask == n.subtask)) {
                     if let Ok(subtask) = row.subtask.parse::<SubTask>() {
                         finished.insert((node_id, subtask));
                     }
@@ -271,6 +258,7 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
         }
     }
     Ok(Some(Job {
+        cluster_id: state.cluster_id,
         cluster_id: state.cluster_id,
         store: store.clone(),
         config: tasks.config.clone(),
