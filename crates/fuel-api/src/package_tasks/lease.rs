@@ -259,7 +259,6 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
     }
     Ok(Some(Job {
         cluster_id: state.cluster_id,
-        cluster_id: state.cluster_id,
         store: store.clone(),
         config: tasks.config.clone(),
         slots: tasks.slots.clone(),
