@@ -5,8 +5,11 @@
 //! once per content under target/node-test-repos/<hash>/ and bind-mounted
 //! read-only into every node at [`MOUNT`].
 //!
-//! The packages carry no maintainer scripts or scriptlets: installing one
-//! changes files only, and whoever applies it starts its service.
+//! The packages carry no maintainer scripts or scriptlets (installing one
+//! changes files only, and whoever applies it starts its service), except
+//! `fuel-test-slow`, whose postinst/%post sleeps so a test can kill the
+//! package manager inside it. One package depends on another:
+//! `fuel-test-app` needs `fuel-test-lib >= 2.0`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -15,7 +18,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use fuel_rpm::build::{write_package, SigningKey};
-use fuel_rpm::{Compression, Dependencies, FileAttrs, FileDef, FileKind, PackageDef, Scriptlets};
+use fuel_rpm::{
+    Compression, DepOp, Dependencies, Dependency, FileAttrs, FileDef, FileKind, PackageDef,
+    Scriptlet, Scriptlets,
+};
 
 use crate::build_cache::{cached, content_hash};
 use crate::{require_tool, workspace_root};
@@ -38,7 +44,21 @@ pub struct TestPackage {
     pub epoch: Option<u32>,
     pub version: String,
     pub release: String,
+    /// A dependency on at least this version of another test package
+    /// (`Depends: NAME (>= VERSION)` / `Requires: NAME >= VERSION`).
+    pub needs: Option<(String, String)>,
+    /// Its postinst (deb) and %post (rpm) hang while [`SLOW_SCRIPT_HANG`] exists.
+    pub hangs_in_post: bool,
 }
+
+/// While this file exists, `fuel-test-slow`'s install script hangs: it
+/// creates [`SLOW_SCRIPT_STARTED`] and sleeps up to [`SLOW_SCRIPT_SECS`]
+/// (without it, the script does nothing, so dpkg can configure it again).
+pub const SLOW_SCRIPT_HANG: &str = "/run/fuel-test-slow.hang";
+/// Created by `fuel-test-slow`'s install script when it starts to hang.
+pub const SLOW_SCRIPT_STARTED: &str = "/run/fuel-test-slow.started";
+/// How long `fuel-test-slow`'s install script hangs at most.
+pub const SLOW_SCRIPT_SECS: u32 = 600;
 
 impl TestPackage {
     fn new(name: &str, epoch: Option<u32>, version: &str) -> TestPackage {
@@ -47,6 +67,8 @@ impl TestPackage {
             epoch,
             version: version.into(),
             release: "1".into(),
+            needs: None,
+            hangs_in_post: false,
         }
     }
 
@@ -105,6 +127,10 @@ impl TestPackage {
 /// - `fuel-test-epoch` 1:0.9-1 and 1.5-1 (the epoch makes 0.9 the newer).
 /// - `fuel-test-extra` 1.0-1.
 /// - `fuel-test-bulk-01` … `fuel-test-bulk-20`, 1.0-1 and 2.0-1.
+/// - `fuel-test-lib` 1.5-1 and 2.0-1; `fuel-test-app` 1.0-1, which needs
+///   `fuel-test-lib >= 2.0` (so pinning the lib to 1.5-1 takes the app away).
+/// - `fuel-test-slow` 1.0-1, whose install script hangs while
+///   [`SLOW_SCRIPT_HANG`] exists.
 pub fn test_packages() -> Vec<TestPackage> {
     let mut packages = Vec::new();
     for version in ["1.0", "2.0", "3.0"] {
@@ -116,6 +142,17 @@ pub fn test_packages() -> Vec<TestPackage> {
     packages.push(TestPackage::new("fuel-test-epoch", Some(1), "0.9"));
     packages.push(TestPackage::new("fuel-test-epoch", None, "1.5"));
     packages.push(TestPackage::new("fuel-test-extra", None, "1.0"));
+    for version in ["1.5", "2.0"] {
+        packages.push(TestPackage::new("fuel-test-lib", None, version));
+    }
+    packages.push(TestPackage {
+        needs: Some(("fuel-test-lib".into(), "2.0".into())),
+        ..TestPackage::new("fuel-test-app", None, "1.0")
+    });
+    packages.push(TestPackage {
+        hangs_in_post: true,
+        ..TestPackage::new("fuel-test-slow", None, "1.0")
+    });
     for n in 1..=20 {
         for version in ["1.0", "2.0"] {
             packages.push(TestPackage::new(
@@ -208,7 +245,19 @@ fn build_deb(package: &TestPackage, stage: &Path, pool: &Path) {
         package.evr(),
         package.summary(),
     );
+    let control = match &package.needs {
+        Some((name, version)) => format!("{control}Depends: {name} (>= {version})\n"),
+        None => control,
+    };
     fs::write(stage.join("DEBIAN/control"), control).unwrap();
+    if package.hangs_in_post {
+        let postinst = stage.join("DEBIAN/postinst");
+        let body = format!(
+            "#!/bin/sh\nif [ -e {SLOW_SCRIPT_HANG} ]; then touch {SLOW_SCRIPT_STARTED}; sleep {SLOW_SCRIPT_SECS}; fi\nexit 0\n"
+        );
+        fs::write(&postinst, body).unwrap();
+        fs::set_permissions(&postinst, fs::Permissions::from_mode(0o755)).unwrap();
+    }
     // Debian's file names leave the epoch out.
     let file = pool.join(format!(
         "{}_{}-{}_all.deb",
@@ -275,8 +324,28 @@ fn rpm_def(package: &TestPackage) -> PackageDef {
         source_date: SOURCE_DATE,
         compression: Compression::default(),
         files,
-        deps: Dependencies::default(),
-        scriptlets: Scriptlets::default(),
+        deps: Dependencies {
+            requires: package
+                .needs
+                .iter()
+                .map(|(name, version)| Dependency {
+                    name: name.clone(),
+                    constraint: Some((DepOp::Ge, version.clone())),
+                })
+                .collect(),
+            ..Dependencies::default()
+        },
+        scriptlets: Scriptlets {
+            // rpm's built-in Lua: a /bin/sh scriptlet would need a /bin/sh
+            // the node's rpm database does not provide (its root is Debian's).
+            post: package.hangs_in_post.then(|| Scriptlet {
+                body: format!(
+                    "if posix.access(\"{SLOW_SCRIPT_HANG}\") then\n  io.open(\"{SLOW_SCRIPT_STARTED}\", \"w\"):close()\n  posix.sleep({SLOW_SCRIPT_SECS})\nend\n"
+                ),
+                interpreter: Some("<lua>".into()),
+            }),
+            ..Scriptlets::default()
+        },
         changelog: Vec::new(),
     }
 }

@@ -9,9 +9,9 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use fuel_e2e::node::{Flavour, TestNode};
-use fuel_e2e::node_repo::DAEMON_STATE;
+use fuel_e2e::node_repo::{DAEMON_STATE, SLOW_SCRIPT_HANG, SLOW_SCRIPT_STARTED};
 use fuel_e2e::release_binary;
-use fuel_pm::report::{ActionOutcome, PackageAction, PackageResult, Report};
+use fuel_pm::report::{ActionOutcome, Collateral, PackageAction, PackageResult, Report};
 
 /// Where the orchestrator uploads the applier on a node.
 const APPLIER: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
@@ -697,7 +697,12 @@ fn a_second_applier_is_refused_naming_the_first_ones_pid() {
     }
     let first = node.node.sh_ok("cat /tmp/first.pid").trim().to_string();
     let out = node.node.exec(&[APPLIER]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "EX_TEMPFAIL, so the master can tell a busy node from a failure: {}",
+        text(&out)
+    );
     let said = text(&out);
     assert!(
         said.contains(&format!("pid {first}")),
@@ -773,4 +778,245 @@ fn an_unchanged_packages_service_is_started_or_stopped_only_when_needed_on_apt()
 #[test]
 fn an_unchanged_packages_service_is_started_or_stopped_only_when_needed_on_dnf() {
     services_kept_as_ensure_says(Flavour::Dnf);
+}
+
+/// (name, before, after, action) of each collateral change: what a check
+/// predicts and a run does must be the same list.
+fn changes(report: &Report) -> Vec<(String, Option<String>, Option<String>, PackageAction)> {
+    report
+        .collateral
+        .iter()
+        .map(|c| (c.name.clone(), c.before.clone(), c.after.clone(), c.action))
+        .collect()
+}
+
+const PIN_THE_LIB: &str = "packages:\n- name: fuel-test-lib\n  version: 1.5-1\n";
+
+fn collateral_changes(flavour: Flavour) {
+    let node = Node::start(flavour);
+
+    // A new dependency is installed, as every package manager does, and listed.
+    node.upload("packages:\n- name: fuel-test-app\n");
+    let check = node.apply(&["--check"]);
+    assert_eq!(check.code, 2, "{:#?}", check.report);
+    let run = node.apply(&[]);
+    assert_eq!(run.code, 2, "{:#?}", run.report);
+    let lib_installed = vec![(
+        "fuel-test-lib".to_string(),
+        None,
+        Some("2.0-1".to_string()),
+        PackageAction::Installed,
+    )];
+    assert_eq!(changes(&check.report), lib_installed, "predicted");
+    assert_eq!(changes(&run.report), lib_installed, "done");
+    assert_eq!(node.version("fuel-test-lib").as_deref(), Some("2.0-1"));
+
+    // Pinning the lib below what the app needs would take the app away:
+    // refused before anything changes, naming the app and its dependency.
+    node.upload(PIN_THE_LIB);
+    let database = node.package_database();
+    for args in [&["--check"][..], &[]] {
+        let run = node.apply(args);
+        assert_eq!(run.code, 4, "{args:?}: {:#?}", run.report);
+        let lib = run.package("fuel-test-lib");
+        assert_eq!(
+            (lib.action, lib.reason.as_deref(), lib.after.as_deref()),
+            (PackageAction::Failed, Some("collateral_removal"), Some("2.0-1")),
+            "{lib:#?}"
+        );
+        let message = lib.message.as_deref().unwrap();
+        assert!(
+            message.contains("remove fuel-test-app 1.0-1")
+                && message.contains("fuel-test-lib")
+                && message.contains("allow_removals: true"),
+            "{message}"
+        );
+        let [app]: &[Collateral] = &run.report.collateral[..] else {
+            panic!("{:#?}", run.report.collateral)
+        };
+        assert_eq!(
+            (app.name.as_str(), app.action, app.refused),
+            ("fuel-test-app", PackageAction::Removed, true)
+        );
+        let cause = app.cause.as_deref().unwrap();
+        let dependency = match flavour {
+            Flavour::Apt => "fuel-test-app depends on fuel-test-lib (>= 2.0)",
+            Flavour::Dnf => "fuel-test-app requires fuel-test-lib >= 2.0",
+        };
+        assert_eq!(cause, dependency);
+        assert_eq!(node.package_database(), database, "{args:?}: nothing changed");
+    }
+
+    // Allowed on the package: the check predicts exactly what the run does.
+    node.upload(&format!("{PIN_THE_LIB}  allow_removals: true\n"));
+    let check = node.apply(&["--check"]);
+    assert_eq!(check.code, 2, "{:#?}", check.report);
+    assert_eq!(node.package_database(), database, "a check changes nothing");
+    let run = node.apply(&[]);
+    assert_eq!(run.code, 2, "{:#?}\n{}", run.report, run.stderr);
+    let app_removed = vec![(
+        "fuel-test-app".to_string(),
+        Some("1.0-1".to_string()),
+        None,
+        PackageAction::Removed,
+    )];
+    assert_eq!(changes(&check.report), app_removed, "predicted");
+    assert_eq!(changes(&run.report), app_removed, "done");
+    assert!(run.report.collateral.iter().all(|c| !c.refused));
+    assert_eq!(
+        run.package("fuel-test-lib").action,
+        PackageAction::Downgraded
+    );
+    assert_eq!(node.version("fuel-test-lib").as_deref(), Some("1.5-1"));
+    assert_eq!(node.version("fuel-test-app"), None);
+}
+
+#[test]
+fn changes_to_packages_the_document_does_not_name_are_listed_predicted_and_removals_refused_unless_allowed_on_apt(
+) {
+    collateral_changes(Flavour::Apt);
+}
+
+#[test]
+fn changes_to_packages_the_document_does_not_name_are_listed_predicted_and_removals_refused_unless_allowed_on_dnf(
+) {
+    collateral_changes(Flavour::Dnf);
+}
+
+/// Starts the applier in a process group of its own on the node, kills the
+/// whole group with SIGKILL once `fuel-test-slow`'s install script hangs
+/// (as the OOM killer or a power cut would end it), then reruns.
+fn killed_inside_an_install_script(flavour: Flavour) {
+    let node = Node::start(flavour);
+    node.upload("packages:\n- name: fuel-test-slow\n  version: 1.0-1\n");
+    node.node.sh_ok(&format!("touch {SLOW_SCRIPT_HANG}"));
+    node.node.sh_ok(&format!(
+        "setsid -f sh -c 'echo $$ > /tmp/applier.pgid; exec {APPLIER} > /tmp/applier.out 2>&1'"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !node.node.sh(&format!("test -e {SLOW_SCRIPT_STARTED}")).status.success() {
+        let group = node.node.sh_ok("cat /tmp/applier.pgid 2>/dev/null || true");
+        let running = !group.trim().is_empty()
+            && node.node.sh(&format!("pgrep -g {}", group.trim())).status.success();
+        assert!(
+            running || group.trim().is_empty(),
+            "the applier ended before the install script hung: {}",
+            node.node.sh_ok("cat /tmp/applier.out")
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the install script did not start: {}",
+            node.node.sh_ok("cat /tmp/applier.out")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    node.node.sh_ok(&format!("rm {SLOW_SCRIPT_HANG}"));
+    let group = node.node.sh_ok("cat /tmp/applier.pgid").trim().to_string();
+    node.node.sh_ok(&format!("kill -9 -{group}"));
+    // The script itself ran in the package manager's group: gone with it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while node.node.sh(&format!("pgrep -g {group}")).status.success() {
+        assert!(Instant::now() < deadline, "the process group outlived SIGKILL");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let run = node.apply(&[]);
+    let slow = run.package("fuel-test-slow");
+    assert!(
+        slow.before.is_some() || slow.after.is_some(),
+        "a package the run touched is never null/null: {slow:#?}"
+    );
+    assert_eq!(slow.after.as_deref(), Some("1.0-1"), "{:#?}\n{}", run.report, run.stderr);
+    assert_eq!(node.version("fuel-test-slow").as_deref(), Some("1.0-1"));
+    match flavour {
+        Flavour::Apt => {
+            assert_eq!(run.code, 2, "the repair is a change: {:#?}\n{}", run.report, run.stderr);
+            let recovery = run.report.recovery.as_ref().expect("the repair is reported");
+            assert!(recovery.ok, "{recovery:#?}");
+            assert_eq!(recovery.command, "dpkg --force-confdef --force-confold --configure -a");
+            assert_eq!(recovery.packages, ["fuel-test-slow"]);
+            assert!(
+                recovery.found.contains("fuel-test-slow 1.0-1 is half-configured"),
+                "{recovery:#?}"
+            );
+            assert!(run.stderr.contains("dpkg was interrupted"), "{}", run.stderr);
+            assert_eq!(
+                node.node.sh_ok("dpkg --audit"),
+                "",
+                "dpkg has nothing left to finish"
+            );
+        }
+        Flavour::Dnf => {
+            // rpm recorded the package before its %post ran: nothing is
+            // half-done in its database, and the rerun just works.
+            assert_eq!(run.code, 0, "{:#?}\n{}", run.report, run.stderr);
+            assert_eq!(run.report.recovery, None);
+            assert_eq!(slow.action, PackageAction::Unchanged);
+        }
+    }
+    // And the run after that has nothing to do.
+    let again = node.apply(&[]);
+    assert_eq!(again.code, 0, "{:#?}", again.report);
+    assert_eq!(again.report.recovery, None);
+}
+
+#[test]
+fn a_run_killed_inside_an_install_script_is_repaired_by_the_next_run_on_apt() {
+    killed_inside_an_install_script(Flavour::Apt);
+}
+
+#[test]
+fn a_run_killed_inside_an_install_script_leaves_nothing_to_repair_on_dnf() {
+    killed_inside_an_install_script(Flavour::Dnf);
+}
+
+#[test]
+fn a_hung_after_action_is_killed_at_its_timeout_and_stays_owed() {
+    let node = Node::start(Flavour::Apt);
+    node.upload(
+        "packages:\n- name: fuel-test-tool\n  version: 2.0-1\n  after:\n  - provider: exec\n    name: echo started; while [ -e /tmp/hang ]; do sleep 1; done; echo finished\n    timeout: 2\n",
+    );
+    node.node.sh_ok("touch /tmp/hang");
+    let started = Instant::now();
+    let run = node.apply(&[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, 6, "changed, and a failure: {:#?}", run.report);
+    let action = &run.report.actions[0];
+    assert_eq!(
+        (action.result, action.reason.as_deref()),
+        (ActionOutcome::Failed, Some("after_action_timeout"))
+    );
+    assert!(action.output_tail.starts_with("started\n"), "{}", action.output_tail);
+    assert!(action.output_tail.contains("within 2 s"), "{}", action.output_tail);
+    assert!(
+        !node.node.sh("pgrep -f 'while \\[ -e /tmp/hang'").status.success(),
+        "the one-liner's shell was killed: {}",
+        node.node.sh_ok("ps -ef")
+    );
+    let pending = node.node.sh_ok("cat /var/lib/fuel-pm/pending.json");
+    assert!(pending.contains("while [ -e /tmp/hang ]"), "{pending}");
+
+    // The next run: the package no longer changes, the action is still owed.
+    node.node.sh_ok("rm /tmp/hang");
+    let run = node.apply(&[]);
+    assert_eq!(run.code, 2, "{:#?}", run.report);
+    assert_eq!(run.package("fuel-test-tool").action, PackageAction::Unchanged);
+    assert_eq!(run.report.actions[0].result, ActionOutcome::Done);
+    assert_eq!(run.report.actions[0].output_tail, "started\nfinished");
+    assert!(!node.node.sh("test -e /var/lib/fuel-pm/pending.json").status.success());
+}
+
+#[test]
+fn an_exec_one_liner_runs_with_bash() {
+    let node = Node::start(Flavour::Apt);
+    node.upload(
+        "packages:\n- name: fuel-test-tool\n  version: 2.0-1\n  after:\n  - provider: exec\n    name: '[[ -n $BASH_VERSION ]] && echo {a,b}-ok'\n",
+    );
+    let run = node.apply(&[]);
+    assert_eq!(run.code, 2, "{:#?}", run.report);
+    assert_eq!(run.report.actions[0].output_tail, "a-ok b-ok", "{:#?}", run.report.actions);
 }

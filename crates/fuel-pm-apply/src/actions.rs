@@ -1,6 +1,12 @@
 //! After-actions: services managed through their provider (systemd, upstart,
-//! service/sysv, corosync/pacemaker) and `exec` one-liners (`sh -c`, the only
-//! text that ever reaches a shell: the operator wrote it to be one).
+//! service/sysv, corosync/pacemaker) and `exec` one-liners (`bash -c`, or
+//! `sh -c` on a node without bash: the design calls them bash one-liners;
+//! the only text that ever reaches a shell, the operator wrote it to be one).
+//!
+//! Each action's command runs in a process group of its own for at most its
+//! `timeout` (the document's, else the applier's `--action-timeout`); a hung
+//! one is killed with its group and reported `after_action_timeout`, and
+//! stays owed to the next run.
 //!
 //! An action is either owed (its package changed, now or in a run that did
 //! not finish its actions): `running` restarts and checks the service runs,
@@ -10,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use fuel_pm::report::{ActionOutcome, ActionResult};
+use fuel_pm::report::{reason, ActionOutcome, ActionResult};
 use fuel_pm::{Ensure, Provider};
 
 use crate::command::{on_path, tail, Invocation, SpawnError, TAIL_BYTES};
@@ -58,11 +64,22 @@ pub enum ClusterTool {
 pub struct Tools {
     pub service_command: bool,
     pub cluster: ClusterTool,
+    /// bash is on PATH: exec one-liners run with it.
+    pub bash: bool,
+    /// The longest an action may take when the document gives no `timeout`.
+    pub default_timeout: Duration,
 }
 
+/// `--action-timeout`'s default: five minutes, longer than any service
+/// restart should take, short enough that a hung one does not hold the
+/// node's run (and its applier lock) for long.
+pub const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(300);
+
 impl Tools {
-    pub fn probe() -> Tools {
+    pub fn probe(default_timeout: Duration) -> Tools {
         Tools {
+            bash: on_path("bash"),
+            default_timeout,
             service_command: on_path("service"),
             cluster: if on_path("crm") || !on_path("pcs") {
                 ClusterTool::Crm
@@ -92,7 +109,7 @@ pub fn control(provider: Provider, verb: Verb, name: &str, tools: Tools) -> Invo
                 Invocation::new("pcs", ["resource", pcs_verb, name])
             }
         },
-        Provider::Exec => exec(name),
+        Provider::Exec => exec(name, tools.bash),
     }
 }
 
@@ -122,8 +139,9 @@ fn says_running(provider: Provider, code: Option<i32>, output: &str) -> bool {
     }
 }
 
-pub fn exec(one_liner: &str) -> Invocation {
-    Invocation::new("sh", ["-c", one_liner])
+/// A one-liner as one argument of `bash -c` (`sh -c` without bash).
+pub fn exec(one_liner: &str, bash: bool) -> Invocation {
+    Invocation::new(if bash { "bash" } else { "sh" }, ["-c", one_liner])
 }
 
 fn is_running(provider: Provider, name: &str, tools: Tools) -> Result<bool, SpawnError> {
@@ -162,6 +180,7 @@ fn result(
         result: outcome,
         exit_code,
         output_tail: tail(output, TAIL_BYTES),
+        reason: None,
     }
 }
 
@@ -204,10 +223,25 @@ pub fn perform(planned: &Planned, tools: Tools) -> Option<ActionResult> {
     {
         invocation = control(a.provider, Verb::Start, &a.name, tools);
     }
-    let (code, mut output) = match invocation.run_merged() {
-        Ok(done) => done,
+    let limit = a
+        .timeout
+        .map_or(tools.default_timeout, Duration::from_secs);
+    let ran = match invocation.run_merged_within(limit) {
+        Ok(ran) => ran,
         Err(e) => return Some(result(a, ActionOutcome::Failed, None, &e.to_string())),
     };
+    let (code, mut output) = (ran.code, ran.output);
+    if ran.timed_out {
+        output.push_str(&format!(
+            "\n{} did not finish within {} s: killed with its process group; still owed to the next run",
+            invocation.line(),
+            limit.as_secs_f64()
+        ));
+        return Some(ActionResult {
+            reason: Some(reason::AFTER_ACTION_TIMEOUT.to_string()),
+            ..result(a, ActionOutcome::Failed, None, &output)
+        });
+    }
     if code != Some(0) {
         return Some(result(a, ActionOutcome::Failed, code, &output));
     }
@@ -263,10 +297,14 @@ mod tests {
     const CRM: Tools = Tools {
         service_command: true,
         cluster: ClusterTool::Crm,
+        bash: true,
+        default_timeout: DEFAULT_ACTION_TIMEOUT,
     };
     const BARE: Tools = Tools {
         service_command: false,
         cluster: ClusterTool::Pcs,
+        bash: false,
+        default_timeout: DEFAULT_ACTION_TIMEOUT,
     };
 
     fn line(i: Invocation) -> String {
@@ -310,10 +348,32 @@ mod tests {
     }
 
     #[test]
-    fn exec_runs_the_one_liner_through_sh() {
-        let i = exec("wget -V | head -1");
-        assert_eq!(i.program, "sh");
+    fn exec_runs_the_one_liner_through_bash_or_sh_without_it() {
+        let i = exec("wget -V | head -1", true);
+        assert_eq!(i.program, "bash");
         assert_eq!(i.args, ["-c", "wget -V | head -1"]);
+        assert_eq!(exec("true", false).program, "sh");
+    }
+
+    #[test]
+    fn a_hung_action_is_killed_at_its_timeout_and_reported() {
+        let planned = Planned {
+            action: PendingAction {
+                package: "p".into(),
+                provider: Provider::Exec,
+                ensure: Ensure::Running,
+                name: "echo hanging; sleep 60".into(),
+                timeout: Some(1),
+            },
+            owed: true,
+        };
+        let started = Instant::now();
+        let r = perform(&planned, CRM).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(r.result, ActionOutcome::Failed);
+        assert_eq!(r.reason.as_deref(), Some("after_action_timeout"));
+        assert!(r.output_tail.starts_with("hanging\n"), "{}", r.output_tail);
+        assert!(r.output_tail.contains("within 1 s"), "{}", r.output_tail);
     }
 
     #[test]
@@ -350,6 +410,7 @@ mod tests {
                 provider,
                 ensure,
                 name: "x".into(),
+                timeout: None,
             },
             owed,
         };
@@ -379,6 +440,7 @@ mod tests {
                 provider: Provider::Exec,
                 ensure: Ensure::Running,
                 name: "echo checking; echo broken >&2; exit 7".into(),
+                timeout: None,
             },
             owed: true,
         };

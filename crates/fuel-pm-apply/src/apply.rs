@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fuel_pm::report::{
-    reason, ActionOutcome, ActionResult, PackageAction, PackageResult, Report, Totals, SCHEMA,
+    reason, ActionOutcome, ActionResult, Collateral, PackageAction, PackageResult, Recovery,
+    Report, Totals, SCHEMA,
 };
 use fuel_pm::{Document, Provider};
 
 use crate::actions::{self, Planned, Tools};
+use crate::collateral;
 use crate::backend::{
     self, Available, BackendError, BackendKind, Change, Installed, Step, Transaction,
 };
@@ -33,6 +35,8 @@ pub struct Options {
     /// How long another applier holding `lock_path` is waited for.
     pub applier_wait: Duration,
     pub hostname: String,
+    /// The longest an after-action may take when the document gives it no `timeout`.
+    pub action_timeout: Duration,
 }
 
 /// The run could not be made (exit code 1): nothing was changed.
@@ -63,9 +67,27 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
     let _lock = lock::acquire_waiting(&options.lock_path, options.applier_wait)?;
     fault::point(fault::AFTER_LOCK, &options.state_dir);
     let mut pending = Pending::load(&options.state_dir)?;
-    let pm = backend::for_kind(options.backend, options.lock_timeout);
+    let pm = backend::for_kind(
+        options.backend,
+        options.lock_timeout,
+        document.any_removals_allowed(),
+    );
     let scheme = options.backend.scheme();
     let names: Vec<&str> = document.packages.iter().map(|p| p.name.as_str()).collect();
+    // A package manager killed mid-run (OOM killer, power cut) left the
+    // database unfinished: repair it first, or every run after fails.
+    let recovery = recover(pm.as_ref(), options.check)?;
+    // A repair changed the node (exit 2); one that failed is a failure (4).
+    let repaired = recovery
+        .as_ref()
+        .filter(|_| !options.check)
+        .map_or(0, |r| Report::exit_code_for(true, !r.ok));
+    let finish = |report: Report, collateral: Vec<Collateral>| Report {
+        collateral,
+        recovery: recovery.clone(),
+        exit_code: report.exit_code | repaired,
+        ..report
+    };
 
     let installed = pm.installed(&names)?;
     let wanted_from_repos = resolve::needs_repositories(scheme, &document.packages, &installed);
@@ -92,7 +114,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
                         )
                     })
                     .collect();
-                return Ok(report(options, results, Vec::new()));
+                return Ok(finish(report(options, results, Vec::new()), Vec::new()));
             }
             Err(e) => return Err(e.into()),
         }
@@ -102,7 +124,10 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
         .iter()
         .any(|r| matches!(r.outcome, Outcome::Failed { .. }));
     if any_failed && !options.keep_going {
-        return Ok(report(options, not_applied(&resolved), Vec::new()));
+        return Ok(finish(
+            report(options, not_applied(&resolved), Vec::new()),
+            Vec::new(),
+        ));
     }
     let changes: Vec<Change> = resolved
         .iter()
@@ -114,14 +139,47 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
             _ => None,
         })
         .collect();
-    let tools = Tools::probe();
+    let tools = Tools::probe(options.action_timeout);
+
+    // The package manager's own simulation: what the transaction would do
+    // to every package, named or not.
+    let mut everything_before = None;
+    let mut collateral = Vec::new();
+    let simulated = if changes.is_empty() {
+        None
+    } else {
+        let all = pm.installed_all()?;
+        let simulation = pm.simulate(&changes);
+        if let Ok(simulation) = &simulation {
+            collateral = collateral::predicted(document, scheme, pm.as_ref(), &all, simulation)?;
+        }
+        everything_before = Some(all);
+        Some(simulation)
+    };
+    let refused: Vec<&Collateral> = collateral.iter().filter(|c| c.refused).collect();
+    if !refused.is_empty() {
+        let message = collateral::refusal_message(&refused);
+        let results = resolved
+            .iter()
+            .map(|r| match &r.outcome {
+                Outcome::Change { .. } => failed(
+                    &r.name,
+                    &r.requested,
+                    r.before.as_ref(),
+                    reason::COLLATERAL_REMOVAL,
+                    &message,
+                ),
+                Outcome::Failed { reason, message } => {
+                    failed(&r.name, &r.requested, r.before.as_ref(), reason, message)
+                }
+                Outcome::Unchanged => unchanged(r),
+            })
+            .collect();
+        return Ok(finish(report(options, results, Vec::new()), collateral));
+    }
+    let simulated = simulated.map(|s| s.map(|s| s.transaction));
 
     if options.check {
-        let simulated = if changes.is_empty() {
-            None
-        } else {
-            Some(pm.transaction(&changes, true))
-        };
         let results = checked(&resolved, simulated);
         let changing = |name: &str| {
             resolved
@@ -133,7 +191,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
             .iter()
             .filter_map(|p| actions::simulate(p, tools))
             .collect();
-        return Ok(report(options, results, actions));
+        return Ok(finish(report(options, results, actions), collateral));
     }
 
     // Record what the transaction may make owed before it runs: a run killed
@@ -147,10 +205,12 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
         .collect();
     pending.add(owed_now.iter().cloned())?;
 
-    let transaction = if changes.is_empty() {
-        None
-    } else {
-        Some(pm.transaction(&changes, false))
+    let transaction = match simulated {
+        None => None,
+        // What the simulation refused (or could not ask) is not tried.
+        Some(Ok(t)) if !t.ok => Some(Ok(t)),
+        Some(Err(e)) => Some(Err(e)),
+        Some(Ok(_)) => Some(pm.transaction(&changes)),
     };
     fault::point(fault::AFTER_TRANSACTION, &options.state_dir);
     let after = if transaction.is_some() {
@@ -158,6 +218,10 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
     } else {
         installed.clone()
     };
+    if let Some(before) = &everything_before {
+        let now = pm.installed_all()?;
+        collateral = collateral::outcome(document, scheme, before, &now, &collateral);
+    }
     let results = verified(scheme, &resolved, &after, transaction);
 
     // Owed actions of packages that, in the end, did not change are not owed.
@@ -189,7 +253,45 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
             }
         }
     }
-    Ok(report(options, results, action_results))
+    Ok(finish(report(options, results, action_results), collateral))
+}
+
+/// Finds what a killed package manager run left unfinished and, unless
+/// checking, repairs it; what was found and done, for the report.
+fn recover(pm: &dyn backend::PackageManager, check: bool) -> Result<Option<Recovery>, RunError> {
+    let Some(found) = pm.interrupted()? else {
+        return Ok(None);
+    };
+    if check {
+        return Ok(Some(Recovery {
+            found: found.found,
+            command: found.command,
+            packages: found.packages,
+            ok: false,
+            output_tail: "check: not run".to_string(),
+        }));
+    }
+    let ran = pm.recover(&found)?;
+    // Repaired only if nothing is left unfinished.
+    let left = pm.interrupted()?;
+    let ok = ran.success() && left.is_none();
+    eprintln!(
+        "fuel-pm-apply: {}: ran {} ({})",
+        found.found,
+        found.command,
+        if ok { "repaired" } else { "NOT repaired" }
+    );
+    let mut output_tail = ran.tail();
+    if let Some(left) = left {
+        output_tail.push_str(&format!("\nstill unfinished: {}", left.found));
+    }
+    Ok(Some(Recovery {
+        found: found.found,
+        command: found.command,
+        packages: found.packages,
+        ok,
+        output_tail,
+    }))
 }
 
 /// This run's after-actions, in order: those still owed from an earlier run
@@ -454,6 +556,8 @@ fn report(options: &Options, packages: Vec<PackageResult>, actions: Vec<ActionRe
         actions,
         totals,
         exit_code,
+        collateral: Vec::new(),
+        recovery: None,
     }
 }
 
@@ -570,15 +674,19 @@ mod tests {
                     provider: Provider::Systemd,
                     ensure: Ensure::Running,
                     name: "d".into(),
+                    timeout: None,
                 }],
+                allow_removals: false,
                 line: 0,
             }],
+            allow_removals: false,
         };
         let leftover = PendingAction {
             package: "gone".into(),
             provider: Provider::Exec,
             ensure: Ensure::Running,
             name: "true".into(),
+            timeout: None,
         };
         let owed_d = PendingAction::new("d", &doc.packages[0].after[0]);
         let plan = action_plan(&doc, std::slice::from_ref(&leftover), |_| false);
@@ -625,6 +733,7 @@ mod tests {
             lock_path: "/nonexistent".into(),
             applier_wait: Duration::ZERO,
             hostname: "node-1".into(),
+            action_timeout: Duration::from_secs(1),
         };
         let p = |action| PackageResult {
             name: "x".into(),

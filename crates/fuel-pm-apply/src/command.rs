@@ -4,6 +4,8 @@
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How much of a command's output a report keeps.
 pub const TAIL_BYTES: usize = 2048;
@@ -130,6 +132,82 @@ impl Invocation {
     }
 }
 
+/// How a command run with a time limit ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounded {
+    /// Exit code; `None` when a signal ended it (the kill at the limit included).
+    pub code: Option<i32>,
+    /// stdout and stderr merged, as far as they were written.
+    pub output: String,
+    /// It ran past the limit and its process group was killed.
+    pub timed_out: bool,
+}
+
+impl Invocation {
+    /// Like [`Invocation::run_merged`], in a process group of its own, for
+    /// at most `limit`: past it the whole group (the command and whatever
+    /// it started without leaving the group) is SIGKILLed.
+    pub fn run_merged_within(&self, limit: Duration) -> Result<Bounded, SpawnError> {
+        use std::os::unix::process::CommandExt;
+        let spawn_error = |source| SpawnError {
+            line: self.line(),
+            source,
+        };
+        let (mut reader, writer) = std::io::pipe().map_err(spawn_error)?;
+        let mut cmd = self.command();
+        cmd.stdout(writer.try_clone().map_err(spawn_error)?)
+            .stderr(writer)
+            .process_group(0);
+        let mut child = cmd.spawn().map_err(spawn_error)?;
+        drop(cmd);
+        if let Some(input) = &self.stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            let _ = pipe.write_all(input.as_bytes());
+        }
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (done, finished) = mpsc::channel();
+        let collected = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = reader.read(&mut chunk) {
+                collected.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+            }
+            let _ = done.send(());
+        });
+        let started = Instant::now();
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(spawn_error)? {
+                break status;
+            }
+            if started.elapsed() >= limit {
+                timed_out = true;
+                // The group's id is the child's pid (process_group(0)).
+                // SAFETY: kill(2) with a negative pid signals that process
+                // group; no memory is involved.
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
+                break child.wait().map_err(spawn_error)?;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if timed_out {
+            // A process that left the group (setsid) may still hold the
+            // pipe after the kill: the output is what came until now.
+            let _ = finished.recv_timeout(Duration::from_secs(2));
+        } else {
+            let _ = finished.recv();
+        }
+        let output = output.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(Bounded {
+            code: status.code(),
+            output: String::from_utf8_lossy(&output).into_owned(),
+            timed_out,
+        })
+    }
+}
+
 /// The last `max` bytes of `text`, starting at a line (or at least a
 /// character) boundary.
 pub fn tail(text: &str, max: usize) -> String {
@@ -187,6 +265,47 @@ mod tests {
         let (code, output) = inv.run_merged().unwrap();
         assert_eq!(code, Some(3));
         assert_eq!(output, "out\nerr\n");
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_killed_with_its_process_group() {
+        let inv = Invocation::new(
+            "sh",
+            ["-c", "echo started; sleep 30 & echo $! > \"$0\"; wait", &std::env::temp_dir().join(format!("bounded-{}", std::process::id())).to_string_lossy()],
+        );
+        let started = Instant::now();
+        let ran = inv.run_merged_within(Duration::from_millis(300)).unwrap();
+        assert!(ran.timed_out);
+        assert_eq!(ran.code, None, "killed");
+        assert_eq!(ran.output, "started\n");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        let pid_file = std::env::temp_dir().join(format!("bounded-{}", std::process::id()));
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let _ = std::fs::remove_file(&pid_file);
+        // The background sleep was in the group: gone too (or a zombie of
+        // init), once the signal is delivered.
+        let gone = || {
+            let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .unwrap_or_default();
+            state.is_empty() || state.contains(") Z ")
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(), "the group's other process was not killed");
+
+        let quick = Invocation::new("sh", ["-c", "echo ok; exit 3"])
+            .run_merged_within(Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(
+            quick,
+            Bounded {
+                code: Some(3),
+                output: "ok\n".into(),
+                timed_out: false
+            }
+        );
     }
 
     #[test]

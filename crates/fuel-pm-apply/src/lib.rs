@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod apply;
 pub mod backend;
+pub mod collateral;
 pub mod command;
 pub mod fault;
 pub mod lock;

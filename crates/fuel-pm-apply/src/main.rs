@@ -1,7 +1,7 @@
 //! `fuel-pm-apply`: applies the package-manipulation document on this node
 //! and reports what it did (text, or one JSON report with --json). Exit codes:
 //! 0 nothing changed, 2 changes, 4 failures, 6 both; 1 could not run; 64 bad
-//! command line.
+//! command line; 75 another applier holds this node's lock (try again later).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,10 +9,16 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::{Parser, ValueEnum};
-use fuel_pm_apply::{apply, lock, render, state, BackendKind, Options};
+use fuel_pm_apply::lock::LockError;
+use fuel_pm_apply::{actions, apply, lock, render, state, BackendKind, Options, RunError};
 
 /// Exit code of a bad command line (sysexits' EX_USAGE).
 const USAGE: u8 = 64;
+/// Exit code when another applier holds this node's lock (sysexits'
+/// EX_TEMPFAIL): nothing was done, the same run later can succeed. The
+/// message names the holder's pid. The master's executor tells it apart
+/// from a failure (`node_busy`).
+pub const NODE_BUSY: u8 = 75;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Backend {
@@ -30,7 +36,8 @@ enum Backend {
 installed versions, then run the after-actions of the packages that changed (recorded in the \
 state directory first, so a killed run's actions are done by the next run).\n\n\
 Exit codes: 0 nothing changed, 2 changes, 4 failures, 6 changes and failures, 1 could not run, \
-64 bad command line."
+64 bad command line, 75 another fuel-pm-apply holds this node's lock (its pid is named; run again \
+once it has finished)."
 )]
 struct Cli {
     /// The document to apply.
@@ -56,6 +63,12 @@ struct Cli {
     /// running by a master that died is waited for, not failed against.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     wait_applier: u64,
+    /// Longest an after-action may run when the document gives it no
+    /// `timeout`, in seconds; past it the action is killed with its process
+    /// group and reported `after_action_timeout` (still owed to the next run).
+    #[arg(long, value_name = "SECS", default_value_t = actions::DEFAULT_ACTION_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    action_timeout: u64,
     /// Where pending after-actions are kept.
     #[arg(long, value_name = "DIR", default_value = state::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
@@ -74,7 +87,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("fuel-pm-apply: {e:#}");
-            ExitCode::from(1)
+            let busy = matches!(
+                e.downcast_ref::<RunError>(),
+                Some(RunError::Lock(LockError::Held { .. }))
+            );
+            ExitCode::from(if busy { NODE_BUSY } else { 1 })
         }
     }
 }
@@ -106,6 +123,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         applier_wait: Duration::from_secs(cli.wait_applier),
         state_dir: cli.state_dir.clone(),
         hostname: hostname(),
+        action_timeout: Duration::from_secs(cli.action_timeout),
     };
     let report = apply(&document, &options)?;
     if cli.json {

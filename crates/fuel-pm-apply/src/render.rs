@@ -26,12 +26,8 @@ pub fn text(report: &Report) -> String {
     let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     for p in &report.packages {
         let what = match p.action {
-            PackageAction::Installed => "installed",
-            PackageAction::Upgraded => "upgraded",
-            PackageAction::Downgraded => "downgraded",
-            PackageAction::Removed => "removed",
-            PackageAction::Unchanged => "unchanged",
             PackageAction::Failed => "FAILED",
+            other => other.as_str(),
         };
         let versions = if p.before == p.after {
             shown(&p.after)
@@ -61,15 +57,35 @@ pub fn text(report: &Report) -> String {
         }
         out.push('\n');
     }
+    if !report.collateral.is_empty() {
+        let heading = if report.check || report.collateral.iter().any(|c| c.refused) {
+            "packages the document does not name (would change):"
+        } else {
+            "packages the document does not name (changed):"
+        };
+        let _ = writeln!(out, "{heading}");
+        for c in &report.collateral {
+            let _ = writeln!(out, "  {}", c.describe());
+        }
+    }
+    if let Some(r) = &report.recovery {
+        let done = match (report.check, r.ok) {
+            (true, _) => "would run",
+            (false, true) => "repaired with",
+            (false, false) => "NOT repaired by",
+        };
+        let _ = writeln!(out, "recovery: {}; {done} {}", r.found, r.command);
+    }
     if !report.actions.is_empty() {
         out.push_str("after-actions:\n");
     }
     for a in &report.actions {
         let result = match a.result {
             ActionOutcome::Done => "done".to_string(),
-            ActionOutcome::Failed => match a.exit_code {
-                Some(code) => format!("FAILED (exit {code})"),
-                None => "FAILED".to_string(),
+            ActionOutcome::Failed => match (&a.reason, a.exit_code) {
+                (Some(reason), _) => format!("FAILED ({reason})"),
+                (None, Some(code)) => format!("FAILED (exit {code})"),
+                (None, None) => "FAILED".to_string(),
             },
             ActionOutcome::Skipped => "would run".to_string(),
         };
@@ -133,6 +149,7 @@ mod tests {
                 result: ActionOutcome::Failed,
                 exit_code: Some(1),
                 output_tail: "it broke".into(),
+                reason: None,
             }],
             totals: Totals {
                 changed: 1,
@@ -142,8 +159,21 @@ mod tests {
                 actions_failed: 1,
             },
             exit_code: 6,
+            collateral: vec![fuel_pm::report::Collateral {
+                name: "fuel-test-app".into(),
+                before: Some("1.0-1".into()),
+                after: None,
+                action: PackageAction::Removed,
+                cause: Some("fuel-test-app depends on fuel-test-lib (>= 2.0)".into()),
+                refused: false,
+            }],
+            recovery: None,
         };
         let text = text(&report);
+        assert!(
+            text.contains("(changed):\n  fuel-test-app removed (1.0-1 -> -): fuel-test-app depends on fuel-test-lib (>= 2.0)\n"),
+            "{text}"
+        );
         assert!(text.contains("fuel-test-daemon  upgraded"), "{text}");
         assert!(text.contains("2.0-1 -> 3.0-1"), "{text}");
         assert!(text.contains("not_found: nope is not installed"), "{text}");

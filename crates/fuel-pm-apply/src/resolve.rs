@@ -176,6 +176,7 @@ mod tests {
             name: name.into(),
             version: Wanted::from_spelling(version),
             after: vec![],
+            allow_removals: false,
             line: 0,
         }
     }

@@ -16,12 +16,24 @@ pub const PENDING_FILE: &str = "pending.json";
 const SCHEMA: u32 = 1;
 
 /// One after-action owed to a package that changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct PendingAction {
     pub package: String,
     pub provider: Provider,
     pub ensure: Ensure,
     pub name: String,
+    /// The document's `timeout` for it, in seconds (`None`: the applier's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+/// The same action whatever its timeout: a document that changed only the
+/// timeout still owes (and runs once) the action a killed run left.
+impl PartialEq for PendingAction {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.package, self.provider, self.ensure, &self.name)
+            == (&other.package, other.provider, other.ensure, &other.name)
+    }
 }
 
 impl PendingAction {
@@ -31,6 +43,7 @@ impl PendingAction {
             provider: after.provider,
             ensure: after.ensure,
             name: after.name.clone(),
+            timeout: after.timeout,
         }
     }
 }
@@ -160,6 +173,7 @@ mod tests {
             provider: Provider::Systemd,
             ensure: Ensure::Running,
             name: name.into(),
+            timeout: None,
         }
     }
 
@@ -211,6 +225,7 @@ mod tests {
                 provider: Provider::Exec,
                 ensure: Ensure::Running,
                 name: "wget -V".into(),
+                timeout: Some(30),
             }])
             .unwrap();
         let text = fs::read_to_string(dir.path().join(PENDING_FILE)).unwrap();
@@ -218,6 +233,15 @@ mod tests {
         assert_eq!(json["schema"], 1);
         assert_eq!(json["pending"][0]["provider"], "exec");
         assert_eq!(json["pending"][0]["name"], "wget -V");
+        assert_eq!(json["pending"][0]["timeout"], 30);
+        // A file of an applier before timeouts existed still reads.
+        fs::write(
+            dir.path().join(PENDING_FILE),
+            r#"{"schema":1,"pending":[{"package":"wget","provider":"exec","ensure":"running","name":"wget -V"}]}"#,
+        )
+        .unwrap();
+        let old = Pending::load(dir.path()).unwrap();
+        assert_eq!(old.actions()[0].timeout, None);
     }
 
     #[test]

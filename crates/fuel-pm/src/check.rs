@@ -6,7 +6,8 @@ use crate::nearest::nearest;
 use crate::tree::{Kind, Node};
 use crate::{
     valid_package_name, valid_service_name, valid_version, After, Document, Ensure, Package,
-    Problem, Problems, Provider, Wanted,
+    Problem, Problems, Provider, Wanted, MAX_ACTION_TIMEOUT_SECS, MAX_ONE_LINER, MAX_PACKAGE_NAME,
+    MAX_SERVICE_NAME, MAX_VERSION,
 };
 use std::collections::HashMap;
 
@@ -14,9 +15,9 @@ use std::collections::HashMap;
 /// enough for any honest document, bounded for a hostile one.
 pub const MAX_PROBLEMS: usize = 200;
 
-const DOCUMENT_KEYS: &[&str] = &["packages"];
-const PACKAGE_KEYS: &[&str] = &["name", "version", "after"];
-const ACTION_KEYS: &[&str] = &["provider", "ensure", "name"];
+const DOCUMENT_KEYS: &[&str] = &["packages", "allow_removals"];
+const PACKAGE_KEYS: &[&str] = &["name", "version", "after", "allow_removals"];
+const ACTION_KEYS: &[&str] = &["provider", "ensure", "name", "timeout"];
 const PROVIDER_SPELLINGS: &[&str] = &[
     "systemd",
     "upstart",
@@ -73,11 +74,11 @@ pub(crate) fn check(text: &str, root: &Node) -> Result<Document, Problems> {
         text,
         problems: Vec::new(),
     };
-    let packages = checker.document(root);
+    let document = checker.document(root);
     let mut problems = checker.problems;
     if problems.is_empty() {
-        if let Some(packages) = packages {
-            return Ok(Document { packages });
+        if let Some(document) = document {
+            return Ok(document);
         }
     }
     problems.sort_by_key(|p| (p.line, p.column));
@@ -191,7 +192,7 @@ impl Checker<'_> {
         fields
     }
 
-    fn document(&mut self, root: &Node) -> Option<Vec<Package>> {
+    fn document(&mut self, root: &Node) -> Option<Document> {
         let entries = match &root.kind {
             Kind::Map(entries) => entries,
             Kind::Null => {
@@ -213,6 +214,7 @@ impl Checker<'_> {
             }
         };
         let fields = self.fields(entries, "", DOCUMENT_KEYS);
+        let allow_removals = self.flag(fields.value("allow_removals"), "allow_removals");
         let Some(list) = fields.value("packages") else {
             let hint = "write `packages:` followed by a list of packages";
             self.missing(root, "", "packages", hint);
@@ -238,7 +240,22 @@ impl Checker<'_> {
                 None => complete = false,
             }
         }
-        complete.then_some(packages)
+        (complete && allow_removals.is_some()).then(|| Document {
+            packages,
+            allow_removals: allow_removals.unwrap_or(false),
+        })
+    }
+
+    /// An optional `true`/`false` (absent: false).
+    fn flag(&mut self, value: Option<&Node>, path: &str) -> Option<bool> {
+        let Some(value) = value else {
+            return Some(false);
+        };
+        if let Kind::Bool(b) = value.kind {
+            return Some(b);
+        }
+        self.expected(value, path, "true or false", None);
+        None
     }
 
     fn package<'n>(
@@ -289,10 +306,15 @@ impl Checker<'_> {
             Some(value) => self.actions(value, &child(path, "after")),
             None => Some(Vec::new()),
         };
+        let allow_removals = self.flag(
+            fields.value("allow_removals"),
+            &child(path, "allow_removals"),
+        );
         Some(Package {
             name: name?.to_owned(),
             version: version?,
             after: after?,
+            allow_removals: allow_removals?,
             line: item.line,
         })
     }
@@ -302,6 +324,10 @@ impl Checker<'_> {
             self.expected(value, path, "a package name", None);
             return None;
         };
+        if name.len() > MAX_PACKAGE_NAME {
+            self.too_long(value, path, "package name", name, MAX_PACKAGE_NAME);
+            return None;
+        }
         if valid_package_name(name) {
             return Some(name);
         }
@@ -321,6 +347,10 @@ impl Checker<'_> {
                 let Wanted::Exact(version) = &wanted else {
                     return Some(wanted);
                 };
+                if version.len() > MAX_VERSION {
+                    self.too_long(value, path, "version", version, MAX_VERSION);
+                    return None;
+                }
                 if valid_version(version) {
                     return Some(wanted);
                 }
@@ -409,6 +439,10 @@ impl Checker<'_> {
             }
             (_, Some((_, value))) => self.ensure(value, &child(path, "ensure")),
         };
+        let timeout = match fields.value("timeout") {
+            Some(value) => self.timeout(value, &child(path, "timeout")).map(Some),
+            None => Some(None),
+        };
         let name = match fields.value("name") {
             Some(value) => self.action_name(value, &child(path, "name"), provider),
             None => {
@@ -425,7 +459,40 @@ impl Checker<'_> {
             provider: provider?,
             ensure: ensure?,
             name: name?,
+            timeout: timeout?,
         })
+    }
+
+    /// `timeout`: whole seconds, 1 to [`MAX_ACTION_TIMEOUT_SECS`].
+    fn timeout(&mut self, value: &Node, path: &str) -> Option<u64> {
+        let hint = format!(
+            "write the longest time the action may take, in whole seconds from 1 to {MAX_ACTION_TIMEOUT_SECS}, e.g. timeout: 300"
+        );
+        let secs = match &value.kind {
+            Kind::Number(n) => n.parse::<u64>().ok(),
+            _ => None,
+        };
+        match secs {
+            Some(secs) if (1..=MAX_ACTION_TIMEOUT_SECS).contains(&secs) => Some(secs),
+            _ => {
+                self.expected(value, path, "a number of seconds", Some(hint));
+                None
+            }
+        }
+    }
+
+    /// A value longer than its field allows, named by the field.
+    fn too_long(&mut self, at: &Node, path: &str, what: &str, value: &str, max: usize) {
+        let message = format!(
+            "the {what} is {} bytes long, more than the {max} accepted: {}",
+            value.len(),
+            shown(value)
+        );
+        let hint = match what {
+            "exec one-liner" => "install a script on the node and call it from a short one-liner",
+            _ => "check the value: no package manager accepts one this long",
+        };
+        self.add(at, path, message, Some(hint.to_owned()));
     }
 
     fn provider(&mut self, value: &Node, path: &str) -> Option<Provider> {
@@ -488,6 +555,15 @@ impl Checker<'_> {
             self.expected(value, path, what, None);
             return None;
         };
+        let longest = match provider {
+            Some(Provider::Exec) => Some(("exec one-liner", MAX_ONE_LINER)),
+            Some(_) => Some(("service name", MAX_SERVICE_NAME)),
+            None => None,
+        };
+        if let Some((what, max)) = longest.filter(|(_, max)| name.len() > *max) {
+            self.too_long(value, path, what, name, max);
+            return None;
+        }
         let refusal = match provider {
             Some(Provider::Exec) if name.trim().is_empty() => Some((
                 "the one-liner is empty".to_owned(),

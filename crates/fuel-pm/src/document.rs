@@ -7,6 +7,31 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     pub packages: Vec<Package>,
+    /// `allow_removals: true` at the top: the transaction may remove or
+    /// downgrade packages the document does not name (default: refused,
+    /// `collateral_removal`).
+    #[serde(default)]
+    pub allow_removals: bool,
+}
+
+impl Document {
+    /// Whether the transaction may remove or downgrade `collateral` (a
+    /// package the document does not name) because of a dependency on
+    /// `forced_by` (a package of the document, when known): allowed by the
+    /// document's `allow_removals`, or by that package's own.
+    pub fn allows_removal_forced_by(&self, forced_by: Option<&str>) -> bool {
+        self.allow_removals
+            || forced_by.is_some_and(|name| {
+                self.packages
+                    .iter()
+                    .any(|p| p.name == name && p.allow_removals)
+            })
+    }
+
+    /// Whether any opt-in to collateral removals is given.
+    pub fn any_removals_allowed(&self) -> bool {
+        self.allow_removals || self.packages.iter().any(|p| p.allow_removals)
+    }
 }
 
 /// One `packages` entry.
@@ -16,6 +41,10 @@ pub struct Package {
     pub version: Wanted,
     #[serde(default)]
     pub after: Vec<After>,
+    /// `allow_removals: true` on this package: changing it may remove or
+    /// downgrade packages that depend on it.
+    #[serde(default)]
+    pub allow_removals: bool,
     /// 1-based line of the entry in the document, so the applier's messages can
     /// point at it; 0 when the value was not read from YAML.
     #[serde(default)]
@@ -76,9 +105,14 @@ pub struct After {
     pub ensure: Ensure,
     /// The service name, or for `exec` the shell one-liner.
     pub name: String,
+    /// `timeout: SECONDS`: the longest the action may take; `None` is the
+    /// applier's default (`--action-timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
 }
 
-/// Puppet's service provider for an `after` action; `exec` runs `name` with `sh -c`.
+/// Puppet's service provider for an `after` action; `exec` runs `name` with
+/// `bash -c` (`sh -c` on a node without bash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {

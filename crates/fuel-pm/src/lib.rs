@@ -14,7 +14,13 @@ mod tree;
 pub use check::MAX_PROBLEMS;
 pub use document::{After, Document, Ensure, Package, Provider, Wanted};
 pub use load::{MAX_DEPTH, MAX_NODES};
-pub use names::{valid_package_name, valid_service_name, valid_version};
+pub use names::{
+    valid_package_name, valid_service_name, valid_version, MAX_ONE_LINER, MAX_PACKAGE_NAME,
+    MAX_SERVICE_NAME, MAX_VERSION,
+};
+
+/// The longest `timeout` an after-action may be given: one day.
+pub const MAX_ACTION_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 pub use problems::{Problem, Problems};
 
 /// Where the applier reads the document on a node (design 004: hiera's directory).

@@ -32,6 +32,9 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(bytes, e))?;
+    if let Some(problem) = first_tag(text) {
+        return Err(problem);
+    }
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
     // The scanner looks ahead through flow brackets before the budget sees
@@ -52,6 +55,43 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
     let root =
         serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| yaml_problem(&e))?;
     Ok((text, root))
+}
+
+/// The first explicit YAML tag (`!!binary`, `!!str`, `!ruby/object:…`,
+/// `!!python/…`, a bare `!`…) in the document, as a problem. The document is
+/// read again on the node by other YAML readers (hiera), some of which build
+/// objects from tags: they must see plain scalars, lists and mappings only,
+/// exactly what was checked. The parser streams events without building
+/// anything, so this pass costs linear time in the (bounded) size; a syntax
+/// error ends it and the loading that follows reports it.
+fn first_tag(text: &str) -> Option<Problem> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.ok()?;
+        let tag = match &event {
+            Event::Scalar(_, _, _, tag)
+            | Event::SequenceStart(_, _, tag)
+            | Event::MappingStart(_, _, tag) => tag.as_deref(),
+            Event::StreamEnd => return None,
+            _ => None,
+        };
+        let Some(tag) = tag else { continue };
+        let at = span.tag_start.unwrap_or(span.start);
+        let written = match tag.handle() {
+            "tag:yaml.org,2002:" => format!("!!{}", tag.suffix()),
+            handle => format!("{handle}{}", tag.suffix()),
+        };
+        return Some(whole(
+            at.line(),
+            at.col() + 1,
+            format!(
+                "YAML tags are not accepted in a package document: {}",
+                crate::check::shown(&written)
+            ),
+            Some("remove the tag and write the value as a plain (or quoted) string, list or mapping"),
+        ));
+    }
+    None
 }
 
 fn whole(line: usize, column: usize, message: String, hint: Option<&str>) -> Problem {

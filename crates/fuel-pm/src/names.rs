@@ -1,11 +1,31 @@
 //! The character sets a package name, a version and a service name may use:
-//! nothing outside them can reach a package manager or systemctl.
+//! nothing outside them can reach a package manager or systemctl. And the
+//! lengths they may have, so an over-long value is refused at upload, naming
+//! its field, rather than discovered on the node.
+
+/// The longest package name accepted, in bytes. dpkg and rpm set no limit
+/// of their own, but each names its package file after name and version
+/// (`NAME_VERSION_ARCH.deb`, `NAME-VERSION-RELEASE.ARCH.rpm`) and a file name
+/// is at most 255 bytes: with [`MAX_VERSION`] and the architecture, a name of
+/// this length still fits.
+pub const MAX_PACKAGE_NAME: usize = 128;
+/// The longest version accepted, in bytes (see [`MAX_PACKAGE_NAME`]).
+pub const MAX_VERSION: usize = 96;
+/// The longest service name accepted, in bytes: systemd's unit-name limit
+/// (UNIT_NAME_MAX, 256 with the terminating NUL), which also bounds sysv
+/// script names (a file name) and pacemaker ids in practice.
+pub const MAX_SERVICE_NAME: usize = 255;
+/// The longest exec one-liner accepted, in bytes: 16 KiB, an eighth of the
+/// kernel's 128 KiB limit on one argument (MAX_ARG_STRLEN), which the
+/// one-liner is when handed to `bash -c`.
+pub const MAX_ONE_LINER: usize = 16 * 1024;
 
 /// A package name of Debian or rpm: an ASCII letter or digit, then letters,
 /// digits and `.` `+` `_` `-` (the union of dpkg's `[a-z0-9][a-z0-9+.-]+` and
 /// rpm's usual set). No leading `-`, so a name is never read as an option.
 pub fn valid_package_name(s: &str) -> bool {
     let mut chars = s.chars();
+    s.len() <= MAX_PACKAGE_NAME &&
     matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '_' | '-'))
 }
@@ -15,6 +35,9 @@ pub fn valid_package_name(s: &str) -> bool {
 /// digit, then letters, digits and `.` `+` `~` `^` `_` `-`; no second `:`,
 /// no trailing `-` (a revision or release is never empty).
 pub fn valid_version(s: &str) -> bool {
+    if s.len() > MAX_VERSION {
+        return false;
+    }
     let rest = match s.split_once(':') {
         Some((epoch, rest)) => {
             if epoch.is_empty() || epoch.len() > 9 || !epoch.bytes().all(|b| b.is_ascii_digit()) {
@@ -38,6 +61,7 @@ pub fn valid_version(s: &str) -> bool {
 /// keeps out whitespace, control characters and anything read as an option.
 pub fn valid_service_name(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_SERVICE_NAME
         && !s.starts_with('-')
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@' | ':' | '\\'))

@@ -16,6 +16,13 @@ pub mod reason {
     pub const TRANSACTION_FAILED: &str = "transaction_failed";
     /// Nothing changed because another package failed to resolve.
     pub const NOT_APPLIED: &str = "not_applied";
+    /// Nothing changed: the transaction would remove or downgrade packages
+    /// the document does not name (see [`super::Report::collateral`]) and
+    /// the document does not allow it (`allow_removals`).
+    pub const COLLATERAL_REMOVAL: &str = "collateral_removal";
+    /// An after-action ran past its timeout and was killed (its process
+    /// group); it stays owed to the next run.
+    pub const AFTER_ACTION_TIMEOUT: &str = "after_action_timeout";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +37,79 @@ pub struct Report {
     pub actions: Vec<ActionResult>,
     pub totals: Totals,
     pub exit_code: i32,
+    /// Every change the transaction made (with `check`: would make) to a
+    /// package the document does not name: dependencies installed or
+    /// upgraded, dependents removed or downgraded. Added in schema 1 without
+    /// a bump: absent in older reports, read as empty.
+    #[serde(default)]
+    pub collateral: Vec<Collateral>,
+    /// What the applier repaired before its own work: a package manager run
+    /// that was killed and left the package database unfinished. Absent
+    /// when there was nothing to repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+}
+
+/// A change to a package the document does not name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collateral {
+    pub name: String,
+    /// Installed version before the transaction; `None` when not installed.
+    pub before: Option<String>,
+    /// Installed version after it (predicted in check mode and when
+    /// refused); `None` when not installed.
+    pub after: Option<String>,
+    /// installed, upgraded, downgraded or removed.
+    pub action: PackageAction,
+    /// The dependency that forces it, as the package manager spells it
+    /// (`fuel-test-app depends on fuel-test-lib (>= 2.0)`), when known.
+    pub cause: Option<String>,
+    /// True when this change was the reason the transaction was refused
+    /// (a removal or downgrade the document did not allow): not made.
+    #[serde(default)]
+    pub refused: bool,
+}
+
+impl Collateral {
+    /// `fuel-test-app removed`, as tables list it.
+    pub fn short(&self) -> String {
+        format!("{} {}", self.name, self.action.as_str())
+    }
+
+    /// One line: name, what happened, versions, cause, and whether it was refused.
+    pub fn describe(&self) -> String {
+        let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let mut line = format!(
+            "{} {} ({} -> {})",
+            self.name,
+            self.action.as_str(),
+            shown(&self.before),
+            shown(&self.after)
+        );
+        if let Some(cause) = &self.cause {
+            line.push_str(&format!(": {cause}"));
+        }
+        if self.refused {
+            line.push_str(" [refused: not allowed by the document]");
+        }
+        line
+    }
+}
+
+/// A repair of the package database made before the run's own transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// What was found, e.g. `dpkg was interrupted: fuel-test-slow 1.0-1 is half-configured`.
+    pub found: String,
+    /// The command run to repair it (`dpkg --configure -a`); in check mode
+    /// the command that would run.
+    pub command: String,
+    /// The packages it concerned.
+    pub packages: Vec<String>,
+    /// Whether the repair succeeded (false in check mode: not run).
+    pub ok: bool,
+    /// The end of the command's output.
+    pub output_tail: String,
 }
 
 impl Report {
@@ -66,6 +146,20 @@ pub enum PackageAction {
     Failed,
 }
 
+impl PackageAction {
+    /// The report's spelling: `installed`, `upgraded`…
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageAction::Installed => "installed",
+            PackageAction::Upgraded => "upgraded",
+            PackageAction::Downgraded => "downgraded",
+            PackageAction::Removed => "removed",
+            PackageAction::Unchanged => "unchanged",
+            PackageAction::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionResult {
     /// The package whose `after` list held the action.
@@ -77,6 +171,10 @@ pub struct ActionResult {
     pub exit_code: Option<i32>,
     /// The end of the action's combined output.
     pub output_tail: String,
+    /// A code from [`reason`] when the action failed for a reason of its
+    /// own (`after_action_timeout`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

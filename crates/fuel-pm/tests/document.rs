@@ -35,11 +35,13 @@ fn the_designs_example_loads_unchanged() {
         provider,
         ensure,
         name: name.to_owned(),
+        timeout: None,
     };
     let package = |name: &str, version, after, line| Package {
         name: name.to_owned(),
         version,
         after,
+        allow_removals: false,
         line,
     };
     assert_eq!(
@@ -66,7 +68,8 @@ fn the_designs_example_loads_unchanged() {
                     vec![action(Provider::Corosync, Ensure::Running, "p_mysql")],
                     17
                 ),
-            ]
+            ],
+            allow_removals: false,
         }
     );
 }
@@ -81,7 +84,8 @@ fn a_missing_version_is_latest_and_a_missing_provider_and_ensure_are_systemd_run
         vec![After {
             provider: Provider::Systemd,
             ensure: Ensure::Running,
-            name: "nginx".into()
+            name: "nginx".into(),
+            timeout: None,
         }]
     );
 }
@@ -139,7 +143,7 @@ fn an_unknown_key_far_from_any_valid_one_lists_the_valid_keys() {
     assert_eq!(at(&p), (5, 5, "packages[0].after[0].restart"));
     assert_eq!(
         p.hint.as_deref(),
-        Some("valid keys here: provider, ensure, name")
+        Some("valid keys here: provider, ensure, name, timeout")
     );
 }
 
@@ -178,7 +182,10 @@ fn a_document_with_an_unknown_key_and_no_packages_reports_both() {
     // The unknown key and the missing `packages`, both at the top.
     let places: Vec<_> = all.iter().map(at).collect();
     assert_eq!(places, [(1, 1, "other"), (1, 1, "packages")]);
-    assert_eq!(all[0].hint.as_deref(), Some("valid keys here: packages"));
+    assert_eq!(
+        all[0].hint.as_deref(),
+        Some("valid keys here: packages, allow_removals")
+    );
     assert_eq!(all[1].message, "missing `packages`");
 }
 
@@ -470,7 +477,7 @@ fn a_problem_of_the_whole_document_renders_without_a_path() {
 
 #[test]
 fn a_long_or_control_laden_value_is_shown_escaped_and_cut() {
-    let name = format!("\u{1b}[31m{}", "x".repeat(200));
+    let name = format!("\u{1b}[31m{}", "x".repeat(100));
     let p = only_problem(&format!(
         "packages:\n- name: \"{}\"\n",
         name.replace('\u{1b}', "\\e")
@@ -510,4 +517,90 @@ fn a_document_serializes_to_json_with_its_document_spellings_and_back() {
     assert_eq!(json["packages"][3]["version"], "absent");
     let back: Document = serde_json::from_value(json).unwrap();
     assert_eq!(back, document);
+}
+
+#[test]
+fn over_long_names_versions_services_and_one_liners_are_refused_naming_the_field() {
+    use fuel_pm::{MAX_ONE_LINER, MAX_PACKAGE_NAME, MAX_SERVICE_NAME, MAX_VERSION};
+    let name = "a".repeat(MAX_PACKAGE_NAME + 1);
+    let p = only_problem(&format!("packages:\n- name: {name}\n"));
+    assert_eq!(at(&p), (2, 9, "packages[0].name"));
+    assert!(
+        p.message.starts_with(&format!(
+            "the package name is {} bytes long, more than the {MAX_PACKAGE_NAME} accepted",
+            MAX_PACKAGE_NAME + 1
+        )),
+        "{p}"
+    );
+    accepted(&format!("packages:\n- name: {}\n", "a".repeat(MAX_PACKAGE_NAME)));
+
+    let version = format!("1.{}", "0".repeat(MAX_VERSION - 1));
+    let p = only_problem(&format!("packages:\n- name: a\n  version: \"{version}\"\n"));
+    assert_eq!(at(&p), (3, 12, "packages[0].version"));
+    assert!(p.message.starts_with("the version is 97 bytes long, more than the 96 accepted"), "{p}");
+
+    let service = "s".repeat(MAX_SERVICE_NAME + 1);
+    let p = only_problem(&format!(
+        "packages:\n- name: a\n  after:\n  - provider: systemd\n    name: {service}\n"
+    ));
+    assert_eq!(at(&p), (5, 11, "packages[0].after[0].name"));
+    assert!(p.message.starts_with("the service name is 256 bytes long, more than the 255 accepted"), "{p}");
+    accepted(&format!(
+        "packages:\n- name: a\n  after:\n  - name: {}\n",
+        "s".repeat(MAX_SERVICE_NAME)
+    ));
+
+    let one_liner = format!("echo {}", "x".repeat(MAX_ONE_LINER));
+    let p = only_problem(&format!(
+        "packages:\n- name: a\n  after:\n  - provider: exec\n    name: {one_liner}\n"
+    ));
+    assert_eq!(at(&p), (5, 11, "packages[0].after[0].name"));
+    assert!(
+        p.message.starts_with(&format!(
+            "the exec one-liner is {} bytes long, more than the {MAX_ONE_LINER} accepted",
+            MAX_ONE_LINER + 5
+        )),
+        "{p}"
+    );
+    assert!(p.hint.unwrap().contains("install a script on the node"));
+    assert!(MAX_ONE_LINER * 8 <= 128 * 1024, "well under the kernel's argument limit");
+}
+
+#[test]
+fn allow_removals_is_read_per_document_and_per_package_and_must_be_a_boolean() {
+    let doc = accepted(
+        "allow_removals: true\npackages:\n- name: a\n  allow_removals: true\n- name: b\n",
+    );
+    assert!(doc.allow_removals);
+    assert!(doc.packages[0].allow_removals);
+    assert!(!doc.packages[1].allow_removals);
+    assert!(!accepted("packages:\n- name: a\n").allow_removals);
+
+    let doc = accepted("packages:\n- name: lib\n  allow_removals: true\n- name: x\n");
+    assert!(doc.allows_removal_forced_by(Some("lib")));
+    assert!(!doc.allows_removal_forced_by(Some("x")));
+    assert!(!doc.allows_removal_forced_by(None), "an unknown cause needs the document's own");
+
+    let p = only_problem("packages:\n- name: a\n  allow_removals: yes please\n");
+    assert_eq!(at(&p), (3, 19, "packages[0].allow_removals"));
+    assert_eq!(p.message, "expected true or false, found the string \"yes please\"");
+    let p = only_problem("allow_removals: 1\npackages: []\n");
+    assert_eq!(at(&p), (1, 17, "allow_removals"));
+}
+
+#[test]
+fn an_action_timeout_is_whole_seconds_within_a_day() {
+    let doc = accepted(
+        "packages:\n- name: a\n  after:\n  - provider: exec\n    name: make-it-so\n    timeout: 300\n",
+    );
+    assert_eq!(doc.packages[0].after[0].timeout, Some(300));
+    assert_eq!(accepted("packages:\n- name: a\n  after:\n  - name: a\n").packages[0].after[0].timeout, None);
+    for bad in ["0", "-5", "1.5", "\"300\"", "86401", "forever"] {
+        let p = only_problem(&format!(
+            "packages:\n- name: a\n  after:\n  - name: a\n    timeout: {bad}\n"
+        ));
+        assert_eq!(at(&p), (5, 14, "packages[0].after[0].timeout"), "{bad}");
+        assert!(p.message.starts_with("expected a number of seconds"), "{bad}: {p}");
+        assert!(p.hint.as_deref().unwrap().contains("e.g. timeout: 300"));
+    }
 }

@@ -93,3 +93,43 @@ fn a_document_of_too_many_nodes_is_refused() {
         )
     );
 }
+
+/// Each explicit tag another YAML reader (hiera's Ruby, PyYAML) could turn
+/// into an object, or read differently from what was checked.
+#[test]
+fn explicit_yaml_tags_are_refused_with_their_line_and_column() {
+    let cases = [
+        ("packages:\n- name: !!binary aGVsbG8=\n", (2, 9), "!!binary"),
+        (
+            "packages:\n- name: a\n  after:\n  - !ruby/object:Gem::Installer\n    name: x\n",
+            (4, 5),
+            "!ruby/object:Gem::Installer",
+        ),
+        (
+            "packages:\n- name: a\n  version: !!python/object/apply:os.system [\"id\"]\n",
+            (3, 12),
+            "!!python/object/apply:os.system",
+        ),
+        ("packages:\n- name: !!str a\n", (2, 9), "!!str"),
+        ("packages: !!seq\n- name: a\n", (1, 11), "!!seq"),
+        ("!mine\npackages: []\n", (1, 1), "!mine"),
+        ("packages:\n- name: ! a\n", (2, 9), "!"),
+    ];
+    for (yaml, at, tag) in cases {
+        let p = refused(yaml.as_bytes());
+        assert_eq!((p.line, p.column), at, "{yaml:?}: {p}");
+        assert_eq!(
+            p.message,
+            format!("YAML tags are not accepted in a package document: {tag:?}"),
+            "{yaml:?}"
+        );
+        assert!(p.hint.unwrap().contains("remove the tag"));
+    }
+}
+
+#[test]
+fn a_tag_inside_a_quoted_string_is_text_not_a_tag() {
+    let doc = parse(b"packages:\n- name: a\n  after:\n  - provider: exec\n    name: \"echo !!binary\"\n")
+        .expect("a quoted ! is text");
+    assert_eq!(doc.packages[0].after[0].name, "echo !!binary");
+}

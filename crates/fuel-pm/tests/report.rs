@@ -36,6 +36,7 @@ fn sample() -> Report {
             result: ActionOutcome::Done,
             exit_code: Some(0),
             output_tail: String::new(),
+            reason: None,
         }],
         totals: Totals {
             changed: 1,
@@ -45,7 +46,35 @@ fn sample() -> Report {
             actions_failed: 0,
         },
         exit_code: Report::exit_code_for(true, true),
+        collateral: vec![Collateral {
+            name: "fuel-test-app".into(),
+            before: Some("1.0-1".into()),
+            after: None,
+            action: PackageAction::Removed,
+            cause: Some("fuel-test-app depends on fuel-test-lib (>= 2.0)".into()),
+            refused: false,
+        }],
+        recovery: Some(Recovery {
+            found: "dpkg was interrupted: fuel-test-slow 1.0-1 is half-configured".into(),
+            command: "dpkg --configure -a".into(),
+            packages: vec!["fuel-test-slow".into()],
+            ok: true,
+            output_tail: String::new(),
+        }),
     }
+}
+
+#[test]
+fn a_report_of_before_collateral_changes_and_recovery_still_reads() {
+    let mut old = serde_json::to_value(sample()).unwrap();
+    let fields = old.as_object_mut().unwrap();
+    fields.remove("collateral");
+    fields.remove("recovery");
+    fields["actions"][0].as_object_mut().unwrap().remove("reason");
+    let read: Report = serde_json::from_value(old).unwrap();
+    assert!(read.collateral.is_empty());
+    assert_eq!(read.recovery, None);
+    assert_eq!(read.actions[0].reason, None);
 }
 
 #[test]

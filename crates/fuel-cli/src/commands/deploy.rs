@@ -182,6 +182,7 @@ pub fn node_table(task: &Task) -> Table {
         "unchanged",
         "failed",
         "packages changed",
+        "other packages",
         "after-actions",
         "reason",
     ]);
@@ -205,6 +206,17 @@ pub fn node_table(task: &Task) -> Table {
             None => subs.last().map_or("pending", |s| s.status.as_str()),
         };
         let report = subs.iter().find_map(|s| s.report.as_ref());
+        // Changes the transaction made to packages the document does not name.
+        let others = report
+            .map(|r| {
+                r.collateral
+                    .iter()
+                    .map(fuel_pm::report::Collateral::short)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "-".into());
         let (changed, unchanged, failed_count, names, actions) = match report {
             Some(r) => (
                 r.totals.changed.to_string(),
@@ -240,6 +252,7 @@ pub fn node_table(task: &Task) -> Table {
             unchanged,
             failed_count,
             if names.is_empty() { "-".into() } else { names },
+            others,
             actions,
             failed
                 .and_then(|s| s.reason.clone())

@@ -1,13 +1,16 @@
 //! apt-get and dpkg: `dpkg-query` for what is installed, `apt-get update` and
 //! `apt-cache madison` for what the repositories offer, one `apt-get install`
 //! carrying `name=version` for installs, upgrades and downgrades and `name-`
-//! for removals.
+//! for removals; `apt-get -s` of the same command for what it would do,
+//! dependencies included. A dpkg run killed mid-way (`dpkg was interrupted`)
+//! is found from dpkg's status and its journal and finished with
+//! `dpkg --configure -a`.
 
 use std::time::Duration;
 
 use super::{
     dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
-    PackageManager, Step, Transaction,
+    Interrupted, PackageManager, Simulation, Step, Transaction,
 };
 use crate::command::{Invocation, Ran};
 
@@ -40,10 +43,15 @@ pub fn parse_query(stdout: &str) -> Installed {
 }
 
 /// Common options: wait for dpkg's lock (apt's own timeout), keep changed
-/// configuration files without asking.
+/// configuration files without asking, and no terminal for dpkg: with one,
+/// apt starts dpkg in a session of its own (setsid), which killing the
+/// applier's process group would not reach, leaving maintainer scripts
+/// running (and dpkg's lock held) after the applier is gone.
 fn options(lock_wait_secs: u64) -> Vec<String> {
     vec![
         "-q".into(),
+        "-o".into(),
+        "Dpkg::Use-Pty=0".into(),
         "-o".into(),
         format!("DPkg::Lock::Timeout={lock_wait_secs}"),
         "-o".into(),
@@ -101,10 +109,80 @@ pub fn install(changes: &[Change], check: bool, lock_wait_secs: u64) -> Invocati
     Invocation::new("apt-get", args)
 }
 
+/// What `apt-get -s` says it would do: `Inst NAME [OLD] (NEW …)` installs,
+/// upgrades or downgrades to NEW; `Remv NAME [OLD]` / `Purg …` removes.
+pub fn parse_simulation(stdout: &str) -> Vec<(String, Option<String>)> {
+    let mut steps = Vec::new();
+    for line in stdout.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(verb), Some(name)) = (words.next(), words.next()) else {
+            continue;
+        };
+        match verb {
+            "Inst" => {
+                let new = words
+                    .find_map(|w| w.strip_prefix('('))
+                    .map(str::to_string);
+                if let Some(new) = new {
+                    steps.push((name.to_string(), Some(new)));
+                }
+            }
+            "Remv" | "Purg" => steps.push((name.to_string(), None)),
+            _ => {}
+        }
+    }
+    steps
+}
+
+/// dpkg's per-package states that a killed dpkg leaves behind (second
+/// letter of `db:Status-Abbrev`), in dpkg's words.
+fn unfinished_state(state: char) -> Option<&'static str> {
+    match state {
+        'U' => Some("unpacked, not configured"),
+        'F' => Some("half-configured"),
+        'H' => Some("half-installed"),
+        'W' => Some("awaiting triggers"),
+        't' => Some("with pending triggers"),
+        _ => None,
+    }
+}
+
+/// The packages a killed dpkg left unfinished, from `dpkg-query -W` output
+/// (all packages): "NAME VERSION is half-configured" each.
+pub fn parse_unfinished(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '|');
+            let (name, status, version) = (fields.next()?, fields.next()?, fields.next()?);
+            let state = unfinished_state(status.chars().nth(1)?)?;
+            Some((name.to_string(), format!("{name} {version} is {state}")))
+        })
+        .collect()
+}
+
+/// dpkg's journal of a run that did not finish: files here make every later
+/// apt-get fail with "dpkg was interrupted".
+const DPKG_UPDATES: &str = "/var/lib/dpkg/updates";
+
+/// `dpkg --configure -a`, keeping changed configuration files as apt's runs do.
+pub fn configure_pending() -> Invocation {
+    Invocation::new(
+        "dpkg",
+        [
+            "--force-confdef",
+            "--force-confold",
+            "--configure",
+            "-a",
+        ],
+    )
+}
+
 /// Who holds the lock, when apt failed for want of it.
 pub fn lock_holder(ran: &Ran) -> Option<String> {
     let said = format!("{}\n{}", ran.stderr, ran.stdout);
     if !(said.contains("Could not get lock")
+        || said.contains("lock was locked by another process")
         || said.contains("Unable to acquire the dpkg frontend lock")
         || said.contains("Unable to lock directory"))
     {
@@ -166,13 +244,89 @@ impl PackageManager for Apt {
         Ok(parse_madison(&ran.stdout, names))
     }
 
-    fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError> {
-        let ran = self.locked(|left| install(changes, check, left))?;
+    fn transaction(&self, changes: &[Change]) -> Result<Transaction, BackendError> {
+        let ran = self.locked(|left| install(changes, false, left))?;
         Ok(Transaction {
             ok: ran.success(),
             line: ran.line.clone(),
             output_tail: ran.tail(),
         })
+    }
+
+    fn installed_all(&self) -> Result<Installed, BackendError> {
+        let ran = query(&[]).run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(parse_query(&ran.stdout))
+    }
+
+    fn simulate(&self, changes: &[Change]) -> Result<Simulation, BackendError> {
+        // -s takes no lock: one run.
+        let ran = install(changes, true, 0).run()?;
+        Ok(Simulation {
+            steps: parse_simulation(&ran.stdout),
+            transaction: Transaction {
+                ok: ran.success(),
+                line: ran.line.clone(),
+                output_tail: ran.tail(),
+            },
+            blockers: Vec::new(),
+        })
+    }
+
+    fn requirements(&self, name: &str) -> Result<Vec<String>, BackendError> {
+        let ran = Invocation::new(
+            "dpkg-query",
+            ["-W", "-f=${Pre-Depends}, ${Depends}", name],
+        )
+        .run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(ran
+            .stdout
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
+    fn depends_word(&self) -> &'static str {
+        "depends on"
+    }
+
+    fn interrupted(&self) -> Result<Option<Interrupted>, BackendError> {
+        let ran = query(&[]).run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        let unfinished = parse_unfinished(&ran.stdout);
+        let journal = std::fs::read_dir(DPKG_UPDATES)
+            .map(|d| d.count())
+            .unwrap_or(0);
+        if unfinished.is_empty() && journal == 0 {
+            return Ok(None);
+        }
+        let mut found = "dpkg was interrupted".to_string();
+        if !unfinished.is_empty() {
+            let states: Vec<&str> = unfinished.iter().map(|(_, s)| s.as_str()).collect();
+            found.push_str(": ");
+            found.push_str(&states.join(", "));
+        }
+        if journal > 0 {
+            found.push_str(&format!(" ({journal} journal entries in {DPKG_UPDATES})"));
+        }
+        Ok(Some(Interrupted {
+            found,
+            packages: unfinished.into_iter().map(|(name, _)| name).collect(),
+            command: configure_pending().line(),
+        }))
+    }
+
+    fn recover(&self, _found: &Interrupted) -> Result<Ran, BackendError> {
+        self.locked(|_| configure_pending())
     }
 }
 
@@ -228,6 +382,8 @@ mod tests {
             [
                 "-q",
                 "-o",
+                "Dpkg::Use-Pty=0",
+                "-o",
                 "DPkg::Lock::Timeout=7",
                 "-o",
                 "Dpkg::Options::=--force-confdef",
@@ -243,6 +399,38 @@ mod tests {
         let simulated = install(&changes, true, 7);
         assert!(simulated.args.contains(&"-s".to_string()));
         assert!(!simulated.args.contains(&"-y".to_string()));
+    }
+
+    #[test]
+    fn a_simulation_lists_installs_downgrades_and_removals() {
+        let out = "NOTE: This is only a simulation!\n\
+                   Remv fuel-test-app [1.0-1]\n\
+                   Inst fuel-test-lib [2.0-1] (1.5-1 fuel-test:. [all])\n\
+                   Inst fuel-test-new (1.0-1 fuel-test:. [all])\n\
+                   Conf fuel-test-lib (1.5-1 fuel-test:. [all])\n";
+        assert_eq!(
+            parse_simulation(out),
+            [
+                ("fuel-test-app".to_string(), None),
+                ("fuel-test-lib".to_string(), Some("1.5-1".to_string())),
+                ("fuel-test-new".to_string(), Some("1.0-1".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_killed_dpkg_leaves_packages_half_configured_or_unpacked() {
+        let out = "bash|ii |5.2\nfuel-test-slow|iF |1.0-1\nx|iU |2.0\nold|rc |1\n";
+        assert_eq!(
+            parse_unfinished(out),
+            [
+                (
+                    "fuel-test-slow".to_string(),
+                    "fuel-test-slow 1.0-1 is half-configured".to_string()
+                ),
+                ("x".to_string(), "x 2.0 is unpacked, not configured".to_string()),
+            ]
+        );
     }
 
     #[test]

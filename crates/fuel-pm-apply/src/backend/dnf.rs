@@ -2,11 +2,20 @@
 //! (`dnf_session.rs`) that refreshes the metadata, answers `repoquery` for
 //! what the repositories offer and then carries the one transaction:
 //! installs, upgrades, downgrades (`install name-version` downgrades) and
-//! removals together. dnf's own locks are asked not to block
-//! (`exit_on_lock`), rpm's transaction lock is probed first, so the wait is
-//! ours and bounded.
+//! removals together. Before it runs, `ts list` in the same shell asks
+//! dnf's resolver what the transaction would do (dependencies included), or
+//! which installed package's dependency makes it refuse. dnf's own locks are
+//! asked not to block (`exit_on_lock`), rpm's transaction lock is probed
+//! first, so the wait is ours and bounded.
+//!
+//! A killed rpm transaction: rpm commits each package to its database as it
+//! goes, so there is nothing like dpkg's half-configured state to finish (a
+//! scriptlet that was killed is not run again: rpm does not record it). What
+//! can remain is an upgrade's old version next to its new one; those
+//! duplicates are found from the database and removed with
+//! `dnf remove --duplicates`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
@@ -14,22 +23,28 @@ use std::time::Duration;
 use super::dnf_session::Session;
 use super::{
     dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
-    PackageManager, Step, Transaction,
+    Interrupted, PackageManager, Simulation, Step, Transaction,
 };
 use crate::command::{Invocation, Ran, SpawnError};
 use crate::version::rpm;
 
 pub struct Dnf {
     lock_timeout: Duration,
+    /// `--allowerasing`: the resolver may remove installed packages.
+    allow_erasing: bool,
     /// The shell that answered `available`, kept for the transaction.
     session: RefCell<Option<Session>>,
+    /// The kept shell has the transaction queued (by `simulate`).
+    queued: Cell<bool>,
 }
 
 impl Dnf {
-    pub fn new(lock_timeout: Duration) -> Dnf {
+    pub fn new(lock_timeout: Duration, allow_erasing: bool) -> Dnf {
         Dnf {
             lock_timeout,
+            allow_erasing,
             session: RefCell::new(None),
+            queued: Cell::new(false),
         }
     }
 }
@@ -75,12 +90,18 @@ pub fn parse_query(stdout: &str) -> Installed {
     installed
 }
 
-/// `dnf … shell`'s options: quiet, metadata refreshed at start, dnf's locks
-/// not waited for (we wait, bounded), yes to the transaction.
-pub fn session_args() -> Vec<String> {
-    ["-q", "--refresh", "--setopt=exit_on_lock=True", "-y"]
+/// `dnf … shell`'s options: metadata refreshed at start, dnf's locks not
+/// waited for (we wait, bounded), yes to the transaction; `--allowerasing`
+/// when the document allows removals. Not `-q`: it would hide the
+/// transaction table `ts list` prints.
+pub fn session_args(allow_erasing: bool) -> Vec<String> {
+    let mut args: Vec<String> = ["--refresh", "--setopt=exit_on_lock=True", "-y"]
         .map(String::from)
-        .to_vec()
+        .to_vec();
+    if allow_erasing {
+        args.push("--allowerasing".into());
+    }
+    args
 }
 
 /// The shell command listing every available version of `names`.
@@ -111,24 +132,136 @@ pub fn parse_repoquery(stdout: &str, names: &[&str]) -> Available {
     dedup(available)
 }
 
-/// The transaction's shell commands, ending with `run`; `check` first sets
-/// `assumeno`: dnf resolves and prints the transaction, changes nothing.
-pub fn transaction_script(changes: &[Change], check: bool) -> String {
-    let mut script = String::new();
-    for change in changes {
-        match &change.step {
+/// The shell commands that queue the transaction, one per change.
+pub fn queue_commands(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .map(|change| match &change.step {
             // name-[epoch:]version-release: dnf installs, upgrades or downgrades to it.
-            Step::Install(version) => {
-                script.push_str(&format!("install {}-{version}\n", change.name))
-            }
-            Step::Remove => script.push_str(&format!("remove {}\n", change.name)),
-        }
-    }
-    if check {
-        script.push_str("config assumeno True\n");
-    }
+            Step::Install(version) => format!("install {}-{version}", change.name),
+            Step::Remove => format!("remove {}", change.name),
+        })
+        .collect()
+}
+
+/// The transaction's shell commands, ending with `run`.
+pub fn transaction_script(changes: &[Change]) -> String {
+    let mut script: String = queue_commands(changes)
+        .iter()
+        .map(|c| format!("{c}\n"))
+        .collect();
     script.push_str("run\n");
     script
+}
+
+/// dnf's transaction table (`ts list`, or before a run): each package it
+/// would change and its version after (`None`: removed). Sections are
+/// "Installing:", "Upgrading:", "Downgrading:", "Removing:" and their
+/// "… dependencies:"/"dependent packages:" kin; a row is
+/// ` NAME ARCH VERSION REPOSITORY SIZE`, wrapped after NAME when it is long.
+pub fn parse_table(stdout: &str) -> Vec<(String, Option<String>)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Section {
+        Install,
+        Remove,
+        Other,
+    }
+    let mut steps = Vec::new();
+    let mut section = None;
+    let mut wrapped: Option<String> = None;
+    for line in stdout.lines() {
+        let line = line.trim_end();
+        if line.starts_with("Transaction Summary") {
+            section = None;
+            continue;
+        }
+        if !line.starts_with(' ') {
+            section = line.strip_suffix(':').map(|heading| {
+                if heading.starts_with("Installing")
+                    || heading.starts_with("Upgrading")
+                    || heading.starts_with("Downgrading")
+                {
+                    Section::Install
+                } else if heading.starts_with("Removing") {
+                    Section::Remove
+                } else {
+                    Section::Other
+                }
+            });
+            wrapped = None;
+            continue;
+        }
+        let Some(section) = section else { continue };
+        let mut fields: Vec<String> = line.split_whitespace().map(String::from).collect();
+        if let Some(name) = wrapped.take() {
+            fields.insert(0, name);
+        }
+        match fields.len() {
+            0 => {}
+            1 => wrapped = fields.pop(),
+            _ if fields[0] == "replacing" => {}
+            n if n >= 3 => match section {
+                Section::Install => steps.push((fields[0].clone(), Some(fields[2].clone()))),
+                Section::Remove => steps.push((fields[0].clone(), None)),
+                Section::Other => {}
+            },
+            _ => {}
+        }
+    }
+    steps
+}
+
+/// The name of `NAME-VERSION-RELEASE.ARCH`.
+fn name_of_nevra(nevra: &str) -> &str {
+    let without_arch = nevra.rsplit_once('.').map_or(nevra, |(n, _)| n);
+    let mut parts = without_arch.rsplitn(3, '-');
+    let (_release, _version) = (parts.next(), parts.next());
+    parts.next().unwrap_or(without_arch)
+}
+
+/// The installed packages whose dependency made dnf's resolver refuse, from
+/// its problem lines ("package fuel-test-app-1.0-1.noarch requires
+/// fuel-test-lib >= 2.0, but none of the providers can be installed"): the
+/// package's name and "NAME requires DEPENDENCY".
+pub fn parse_blockers(stdout: &str, installed: &Installed) -> Vec<(String, String)> {
+    let mut blockers: Vec<(String, String)> = Vec::new();
+    for line in stdout.lines() {
+        let Some((_, rest)) = line.split_once("package ") else {
+            continue;
+        };
+        let Some((nevra, dependency)) = rest.split_once(" requires ") else {
+            continue;
+        };
+        let dependency = dependency
+            .split(", but none of the providers")
+            .next()
+            .unwrap_or(dependency)
+            .trim();
+        let name = name_of_nevra(nevra.trim());
+        if installed.contains_key(name) && !blockers.iter().any(|(n, _)| n == name) {
+            blockers.push((name.to_string(), format!("{name} requires {dependency}")));
+        }
+    }
+    blockers
+}
+
+/// Installed packages with more than one version of one architecture (an
+/// upgrade whose old version a killed rpm did not erase), from `rpm -qa
+/// --qf NAME|ARCH|…`; kernels are installed side by side on purpose.
+pub fn parse_duplicates(stdout: &str) -> Vec<String> {
+    let mut seen = std::collections::BTreeMap::<(&str, &str), usize>::new();
+    for line in stdout.lines() {
+        let mut fields = line.split('|');
+        if let (Some(name), Some(arch)) = (fields.next(), fields.next()) {
+            if !name.starts_with("kernel") && !name.starts_with("gpg-pubkey") {
+                *seen.entry((name, arch)).or_default() += 1;
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|((name, _), _)| name.to_string())
+        .collect()
 }
 
 /// dnf's shell goes on after a failed command and exits 0: its `Error:`
@@ -196,7 +329,7 @@ impl Dnf {
         if let Some(session) = self.session.borrow_mut().take() {
             return Ok(Attempt::Finished(session));
         }
-        match Session::start(&session_args())? {
+        match Session::start(&session_args(self.allow_erasing))? {
             Ok(session) => Ok(Attempt::Finished(session)),
             Err(ran) => ended(ran),
         }
@@ -250,12 +383,8 @@ impl PackageManager for Dnf {
         Ok(parse_repoquery(&output, names))
     }
 
-    fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError> {
-        let rpm_lock = if check {
-            None
-        } else {
-            Some(self.rpm_lock_path()?)
-        };
+    fn transaction(&self, changes: &[Change]) -> Result<Transaction, BackendError> {
+        let rpm_lock = Some(self.rpm_lock_path()?);
         let ran = until_unlocked(self.lock_timeout, |_| {
             if let Some(path) = &rpm_lock {
                 if let Some(pid) = fcntl_lock_holder(Path::new(path)) {
@@ -269,24 +398,126 @@ impl PackageManager for Dnf {
                     )));
                 }
             }
+            // The shell `simulate` left has the transaction queued already.
+            let queued = self.queued.replace(false);
             let session = match self.session()? {
                 Attempt::Finished(session) => session,
                 Attempt::Locked(holder) => return Ok(Attempt::Locked(holder)),
             };
-            let ran = session
-                .finish(&transaction_script(changes, check))
-                .map_err(io_error)?;
+            let script = if queued {
+                "run\n".to_string()
+            } else {
+                transaction_script(changes)
+            };
+            let ran = session.finish(&script).map_err(io_error)?;
             Ok(match dnf_lock_holder(&ran) {
                 Some(holder) => Attempt::Locked(holder),
                 None => Attempt::Finished(ran),
             })
         })?;
         Ok(Transaction {
-            ok: !shell_failed(&ran, check),
+            ok: !shell_failed(&ran, false),
             line: ran.line.clone(),
             output_tail: ran.tail(),
         })
     }
+
+    fn installed_all(&self) -> Result<Installed, BackendError> {
+        let ran = Invocation::new(
+            "rpm",
+            ["-qa", "--qf", "%{NAME}|%{EPOCH}|%{VERSION}-%{RELEASE}\n"],
+        )
+        .run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(parse_query(&ran.stdout))
+    }
+
+    fn simulate(&self, changes: &[Change]) -> Result<Simulation, BackendError> {
+        let installed = self.installed_all()?;
+        let (session, said) = until_unlocked(self.lock_timeout, |_| {
+            let mut session = match self.session()? {
+                Attempt::Finished(session) => session,
+                Attempt::Locked(holder) => return Ok(Attempt::Locked(holder)),
+            };
+            let mut said = String::new();
+            for command in queue_commands(changes)
+                .iter()
+                .map(String::as_str)
+                .chain(["ts list"])
+            {
+                match session.ask(command).map_err(io_error)? {
+                    Some(output) => said.push_str(&output),
+                    None => return ended(session.finish("").map_err(io_error)?),
+                }
+            }
+            Ok(Attempt::Finished((session, said)))
+        })?;
+        let line = format!("{} ({})", session.line(), "ts list");
+        *self.session.borrow_mut() = Some(session);
+        self.queued.set(true);
+        let blockers = parse_blockers(&said, &installed);
+        let refused = said.lines().any(|l| l.trim_start().starts_with("Problem"));
+        Ok(Simulation {
+            steps: parse_table(&said),
+            transaction: Transaction {
+                ok: !refused,
+                line,
+                output_tail: crate::command::tail(&said, crate::command::TAIL_BYTES),
+            },
+            blockers,
+        })
+    }
+
+    fn requirements(&self, name: &str) -> Result<Vec<String>, BackendError> {
+        let ran = Invocation::new("rpm", ["-q", "--requires", name]).run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        Ok(ran.stdout.lines().map(|l| l.trim().to_string()).collect())
+    }
+
+    fn depends_word(&self) -> &'static str {
+        "requires"
+    }
+
+    fn interrupted(&self) -> Result<Option<Interrupted>, BackendError> {
+        let ran = Invocation::new("rpm", ["-qa", "--qf", "%{NAME}|%{ARCH}\n"]).run()?;
+        if !ran.success() {
+            return Err(BackendError::tool(&ran));
+        }
+        let duplicates = parse_duplicates(&ran.stdout);
+        if duplicates.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Interrupted {
+            found: format!(
+                "an rpm transaction was interrupted: {} installed in two versions",
+                duplicates.join(", ")
+            ),
+            packages: duplicates,
+            command: remove_duplicates().line(),
+        }))
+    }
+
+    fn recover(&self, _found: &Interrupted) -> Result<Ran, BackendError> {
+        until_unlocked(self.lock_timeout, |_| {
+            let ran = remove_duplicates().run()?;
+            Ok(match dnf_lock_holder(&ran) {
+                Some(holder) => Attempt::Locked(holder),
+                None => Attempt::Finished(ran),
+            })
+        })
+    }
+}
+
+/// dnf's own repair of an interrupted upgrade: the older of each duplicate goes.
+fn remove_duplicates() -> Invocation {
+    Invocation::new(
+        "dnf",
+        ["-y", "-q", "--setopt=exit_on_lock=True", "remove", "--duplicates"],
+    )
 }
 
 #[cfg(test)]
@@ -331,21 +562,74 @@ mod tests {
             },
         ];
         assert_eq!(
-            transaction_script(&changes, false),
+            transaction_script(&changes),
             "install a-1:0.9-1\nremove b\nrun\n"
         );
         assert_eq!(
-            transaction_script(&changes, true),
-            "install a-1:0.9-1\nremove b\nconfig assumeno True\nrun\n"
+            session_args(false),
+            ["--refresh", "--setopt=exit_on_lock=True", "-y"]
         );
-        assert_eq!(
-            session_args(),
-            ["-q", "--refresh", "--setopt=exit_on_lock=True", "-y"]
-        );
+        assert_eq!(session_args(true).last().unwrap(), "--allowerasing");
         assert_eq!(
             repoquery_command(&["a", "b"]),
             "repoquery --showduplicates --qf %{name}|%{epoch}|%{version}-%{release}|%{arch} a b"
         );
+    }
+
+    #[test]
+    fn the_transaction_table_lists_every_package_it_changes() {
+        let out = "================================================================================
+ Package                  Architecture   Version        Repository         Size
+================================================================================
+Downgrading:
+ fuel-test-lib            noarch         1.5-1          fuel-test         7.3 k
+Installing dependencies:
+ fuel-test-a-very-long-package-name-that-wraps
+                          noarch         1:2.0-1        fuel-test         7.3 k
+Removing dependent packages:
+ fuel-test-app            noarch         1.0-1          @System             0
+
+Transaction Summary
+================================================================================
+Downgrade  1 Package
+";
+        assert_eq!(
+            parse_table(out),
+            [
+                ("fuel-test-lib".to_string(), Some("1.5-1".to_string())),
+                (
+                    "fuel-test-a-very-long-package-name-that-wraps".to_string(),
+                    Some("1:2.0-1".to_string())
+                ),
+                ("fuel-test-app".to_string(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_installed_package_blocking_the_resolver_is_named_with_its_dependency() {
+        let out = "Error: \n Problem: problem with installed package fuel-test-app-1.0-1.noarch
+  - package fuel-test-app-1.0-1.noarch requires fuel-test-lib >= 2.0, but none of the providers can be installed
+  - cannot install both fuel-test-lib-1.5-1.noarch and fuel-test-lib-2.0-1.noarch
+";
+        let installed: Installed = [
+            ("fuel-test-app".to_string(), "1.0-1".to_string()),
+            ("fuel-test-lib".to_string(), "2.0-1".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            parse_blockers(out, &installed),
+            [(
+                "fuel-test-app".to_string(),
+                "fuel-test-app requires fuel-test-lib >= 2.0".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn two_versions_of_one_package_are_duplicates_but_kernels_are_not() {
+        let out = "a|noarch\nb|x86_64\nb|x86_64\nb|i686\nkernel-core|x86_64\nkernel-core|x86_64\n";
+        assert_eq!(parse_duplicates(out), ["b"]);
     }
 
     #[test]

@@ -91,6 +91,11 @@ impl Session {
         }
     }
 
+    /// The shell's command line, for messages.
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
     /// Runs one shell command; its output, or `None` when the shell ended.
     pub fn ask(&mut self, command: &str) -> std::io::Result<Option<String>> {
         let stdin = self.stdin.as_mut().expect("the session is open");

@@ -76,6 +76,32 @@ pub struct Change {
     pub step: Step,
 }
 
+/// What the package manager's resolver says a transaction would do,
+/// changing nothing (`apt-get -s`, dnf's `ts list`).
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The simulation as a transaction: `ok` false when the resolver refused.
+    pub transaction: Transaction,
+    /// Every package it would change, named or not: its version after
+    /// (`None`: removed).
+    pub steps: Vec<(String, Option<String>)>,
+    /// Installed packages whose dependency made the resolver refuse: the
+    /// package and the dependency as the package manager spells it
+    /// (`fuel-test-app requires fuel-test-lib >= 2.0`).
+    pub blockers: Vec<(String, String)>,
+}
+
+/// A package manager run that was killed and left the package database
+/// unfinished, found before this run changes anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    /// What was found, for the report.
+    pub found: String,
+    pub packages: Vec<String>,
+    /// The repair, as a person would type it.
+    pub command: String,
+}
+
 /// What a transaction (or its simulation) answered.
 #[derive(Debug, Clone)]
 pub struct Transaction {
@@ -122,16 +148,45 @@ pub trait PackageManager {
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError>;
     /// Refreshes the repositories' metadata, then lists what they offer of `names`.
     fn available(&self, names: &[&str]) -> Result<Available, BackendError>;
-    /// Applies every change in one transaction (`check`: simulates it only).
-    fn transaction(&self, changes: &[Change], check: bool) -> Result<Transaction, BackendError>;
+    /// Applies every change in one transaction.
+    fn transaction(&self, changes: &[Change]) -> Result<Transaction, BackendError>;
+    /// Every installed package.
+    fn installed_all(&self) -> Result<Installed, BackendError>;
+    /// What the resolver would do with `changes`; nothing is changed.
+    fn simulate(&self, changes: &[Change]) -> Result<Simulation, BackendError>;
+    /// An installed package's dependencies, each as the package manager
+    /// spells it (`fuel-test-lib (>= 2.0)`, `fuel-test-lib >= 2.0`).
+    fn requirements(&self, name: &str) -> Result<Vec<String>, BackendError>;
+    /// The package manager's word for a dependency: "depends on", "requires".
+    fn depends_word(&self) -> &'static str;
+    /// A killed run's unfinished work in the package database, if any.
+    fn interrupted(&self) -> Result<Option<Interrupted>, BackendError>;
+    /// Finishes or undoes it (`Interrupted::command`).
+    fn recover(&self, found: &Interrupted) -> Result<Ran, BackendError>;
 }
 
-/// The package manager of `kind`, waiting at most `lock_timeout` for its lock each time.
-pub fn for_kind(kind: BackendKind, lock_timeout: Duration) -> Box<dyn PackageManager> {
+/// The package manager of `kind`, waiting at most `lock_timeout` for its
+/// lock each time; `allow_erasing`: dnf's resolver may remove installed
+/// packages to satisfy the transaction (apt's always may: the applier
+/// refuses what the document did not allow from its simulation).
+pub fn for_kind(
+    kind: BackendKind,
+    lock_timeout: Duration,
+    allow_erasing: bool,
+) -> Box<dyn PackageManager> {
     match kind {
         BackendKind::Apt => Box::new(apt::Apt { lock_timeout }),
-        BackendKind::Dnf => Box::new(dnf::Dnf::new(lock_timeout)),
+        BackendKind::Dnf => Box::new(dnf::Dnf::new(lock_timeout, allow_erasing)),
     }
+}
+
+/// The leading package name of a dependency (`fuel-test-lib (>= 2.0)`,
+/// `fuel-test-lib >= 2.0`, `python3:any`), if it is `name`'s own.
+pub fn names_package(dependency: &str, name: &str) -> bool {
+    dependency
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ':')
+        .next()
+        .is_some_and(|first| first == name)
 }
 
 /// One try at something that needs the package manager's lock.
@@ -214,6 +269,15 @@ mod tests {
         .unwrap_err();
         assert!(tries >= 2, "it retried ({tries})");
         assert!(err.to_string().contains("process 42 (apt-get)"), "{err}");
+    }
+
+    #[test]
+    fn a_dependency_names_its_package_by_its_first_word() {
+        assert!(names_package("fuel-test-lib (>= 2.0)", "fuel-test-lib"));
+        assert!(names_package("fuel-test-lib >= 2.0", "fuel-test-lib"));
+        assert!(names_package("fuel-test-lib", "fuel-test-lib"));
+        assert!(names_package("python3:any", "python3"));
+        assert!(!names_package("fuel-test-lib2 (>= 2.0)", "fuel-test-lib"));
     }
 
     #[test]
