@@ -164,14 +164,17 @@ fn python_fuelclient_lists_and_runs_execute_pm_on_nodes_2_and_3_of_the_packaged_
     assert!(!said.contains("Traceback"), "{said}");
 
     // This project's `fuel` reads the settings file fuelclient wrote on first
-    // use (its keys for the server and user come from the environment here,
-    // as they did for fuelclient), warning once about the keys it ignores.
+    // use, with the operator's user and password filled in (the server still
+    // from the environment, as for fuelclient), warning once about the keys
+    // it ignores.
     let settings = operator.home.path().join(".config/fuel/fuel_client.yaml");
-    assert!(
-        settings.is_file(),
-        "fuelclient wrote {}",
-        settings.display()
-    );
+    let written = std::fs::read_to_string(&settings)
+        .unwrap_or_else(|e| panic!("fuelclient wrote {}: {e}", settings.display()));
+    let filled = written
+        .replace("OS_USERNAME:\n", &format!("OS_USERNAME: \"{USER}\"\n"))
+        .replace("OS_PASSWORD:\n", &format!("OS_PASSWORD: \"{PASSWORD}\"\n"));
+    assert_ne!(filled, written, "fuelclient's file: {written}");
+    std::fs::write(&settings, filled).unwrap();
     let ours = Command::new(release_binary("fuel"))
         .args(["node", "--env", "1"])
         .env_clear()
@@ -179,8 +182,6 @@ fn python_fuelclient_lists_and_runs_execute_pm_on_nodes_2_and_3_of_the_packaged_
         .env("HOME", operator.home.path())
         .env("SERVER_ADDRESS", "127.0.0.1")
         .env("SERVER_PORT", &operator.port)
-        .env("OS_USERNAME", USER)
-        .env("OS_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
         .unwrap();
