@@ -34,7 +34,12 @@ pub fn flood_address(n: usize) -> Ipv4Addr {
 }
 
 /// A login as `user` with `password` from `source`.
-pub fn login_from(api: &PackagedApi, source: Ipv4Addr, user: &str, password: &str) -> Result<Answer> {
+pub fn login_from(
+    api: &PackagedApi,
+    source: Ipv4Addr,
+    user: &str,
+    password: &str,
+) -> Result<Answer> {
     let body = serde_json::json!({"username": user, "password": password}).to_string();
     try_exchange_from(source, api.port, "POST", "/api/v1/auth/tokens", None, &body)
         .with_context(|| format!("login from {source}"))

@@ -96,7 +96,10 @@ impl Drop for Processes {
         for api in &mut self.apis {
             api.kill();
         }
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database
+        ));
     }
 }
 
@@ -137,7 +140,12 @@ fn fuel(api: &PackagedApi, dir: &Path, args: &[&str]) -> Output {
 
 fn fuel_ok(api: &PackagedApi, dir: &Path, args: &[&str]) -> String {
     let out = fuel(api, dir, args);
-    assert!(out.status.success(), "fuel {}: {}", args.join(" "), text(&out));
+    assert!(
+        out.status.success(),
+        "fuel {}: {}",
+        args.join(" "),
+        text(&out)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -231,7 +239,15 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
     let out = fuel_ok(
         &processes.apis[0],
         operator.path(),
-        &["--json", "node", "--node", &selection, "--tasks", "execute_pm", "--no-wait"],
+        &[
+            "--json",
+            "node",
+            "--node",
+            &selection,
+            "--tasks",
+            "execute_pm",
+            "--no-wait",
+        ],
     );
     let started: Task = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let id = started.id;
@@ -257,7 +273,9 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
     };
 
     // C restarts meanwhile: the running task is left alone.
-    processes.apis[2].restart().unwrap_or_else(|e| panic!("{e:#}"));
+    processes.apis[2]
+        .restart()
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let t = task(&processes.apis[2], id);
     assert_eq!(t.status, TaskStatus::Running, "{t:#?}");
     assert_eq!(
@@ -285,7 +303,12 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
     };
     let took = killed.elapsed();
     eprintln!("task {id} completed {took:?} after its process was SIGKILLed (lease {LEASE_SECS} s, slow node {SLOW_SECS} s)");
-    assert_eq!(done.status, TaskStatus::Ready, "{done:#?}\n{}", processes.logs());
+    assert_eq!(
+        done.status,
+        TaskStatus::Ready,
+        "{done:#?}\n{}",
+        processes.logs()
+    );
     assert!(
         took < Duration::from_secs(LEASE_SECS + SLOW_SECS + 15),
         "took {took:?}"
@@ -367,7 +390,14 @@ fn concurrent_task_requests_for_one_environment_to_different_processes_are_accep
         let api = &processes.apis[round % 3];
         let env = create_env(api, &format!("race{round}"));
         let port = listener.local_addr().unwrap().port();
-        let node = register(api, &format!("race-node-{round}"), "127.0.0.1", port, &key, env);
+        let node = register(
+            api,
+            &format!("race-node-{round}"),
+            "127.0.0.1",
+            port,
+            &key,
+            env,
+        );
         fuel_ok(
             api,
             operator.path(),
@@ -388,7 +418,12 @@ fn concurrent_task_requests_for_one_environment_to_different_processes_are_accep
                     scope.spawn(move || {
                         let body = format!(r#"{{"nodes":[{node}],"tasks":["upload_pm"]}}"#);
                         barrier.wait();
-                        http(api, "POST", &format!("/api/v1/clusters/{env}/deploy_tasks"), &body)
+                        http(
+                            api,
+                            "POST",
+                            &format!("/api/v1/clusters/{env}/deploy_tasks"),
+                            &body,
+                        )
                     })
                 })
                 .collect();
@@ -397,10 +432,8 @@ fn concurrent_task_requests_for_one_environment_to_different_processes_are_accep
         let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
         statuses.sort();
         assert_eq!(statuses, [202, 409], "round {round}: {answers:?}");
-        let accepted: Task = serde_json::from_str(
-            &answers.iter().find(|(s, _)| *s == 202).unwrap().1,
-        )
-        .unwrap();
+        let accepted: Task =
+            serde_json::from_str(&answers.iter().find(|(s, _)| *s == 202).unwrap().1).unwrap();
         let refused = &answers.iter().find(|(s, _)| *s == 409).unwrap().1;
         assert!(
             refused.contains(&format!("package task {}", accepted.id)),
@@ -409,7 +442,10 @@ fn concurrent_task_requests_for_one_environment_to_different_processes_are_accep
     }
     let took = started.elapsed();
     eprintln!("{ROUNDS} rounds in {took:?}");
-    assert!(took < Duration::from_secs(60), "{ROUNDS} rounds took {took:?}");
+    assert!(
+        took < Duration::from_secs(60),
+        "{ROUNDS} rounds took {took:?}"
+    );
     assert_eq!(
         processes.sql("SELECT count(*) FROM tasks"),
         ROUNDS.to_string(),
@@ -427,7 +463,14 @@ fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interr
     let env = create_env(&processes.apis[0], "window");
     let nodes = start_nodes(&[Flavour::Apt]);
     let node = &nodes[0];
-    let id = register(&processes.apis[0], node.name(), &node.ip(), 22, &node.host_key(), env);
+    let id = register(
+        &processes.apis[0],
+        node.name(),
+        &node.ip(),
+        22,
+        &node.host_key(),
+        env,
+    );
     // The one-liner waits for a file the test creates.
     std::fs::write(
         operator.path().join("gated.yaml"),
@@ -436,9 +479,21 @@ fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interr
     .unwrap();
     let env_s = env.to_string();
     let (a, b) = (&processes.apis[0], &processes.apis[1]);
-    fuel_ok(a, operator.path(), &["package", "--env", &env_s, "--upload", "gated.yaml"]);
+    fuel_ok(
+        a,
+        operator.path(),
+        &["package", "--env", &env_s, "--upload", "gated.yaml"],
+    );
     let id_s = id.to_string();
-    let command = ["--json", "node", "--node", &id_s, "--tasks", "execute_pm", "--no-wait"];
+    let command = [
+        "--json",
+        "node",
+        "--node",
+        &id_s,
+        "--tasks",
+        "execute_pm",
+        "--no-wait",
+    ];
     let out = fuel_ok(b, operator.path(), &command);
     let started: Task = serde_json::from_str(&out).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -452,7 +507,9 @@ fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interr
     }
     // The lease runs out, then the window: nobody was there.
     std::thread::sleep(Duration::from_secs(LEASE_SECS + WINDOW_SECS + 2));
-    processes.apis[0].restart().unwrap_or_else(|e| panic!("{e:#}"));
+    processes.apis[0]
+        .restart()
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let a = &processes.apis[0];
     let after = task(a, started.id);
     assert_eq!(after.status, TaskStatus::Interrupted, "{after:#?}");
@@ -488,7 +545,10 @@ fn a_release_created_through_one_process_is_listed_by_the_others_at_once_and_a_t
     let processes = Processes::start(3, 600);
     let apis = &processes.apis;
     for round in 0..20 {
-        let (writer, readers) = (&apis[round % 3], [&apis[(round + 1) % 3], &apis[(round + 2) % 3]]);
+        let (writer, readers) = (
+            &apis[round % 3],
+            [&apis[(round + 1) % 3], &apis[(round + 2) % 3]],
+        );
         let name = format!("listed-{round}");
         let (status, body) = http(
             writer,
@@ -515,7 +575,12 @@ fn a_release_created_through_one_process_is_listed_by_the_others_at_once_and_a_t
         fuel_e2e::http::exchange(api.port, method, path, Some(&token), "")
     };
     for api in apis {
-        assert_eq!(with_token(api, "GET", "/api/v1/releases").0, 200, "{}", api.url);
+        assert_eq!(
+            with_token(api, "GET", "/api/v1/releases").0,
+            200,
+            "{}",
+            api.url
+        );
     }
     assert_eq!(with_token(&apis[1], "DELETE", "/api/v1/auth/tokens").0, 204);
     for api in apis {

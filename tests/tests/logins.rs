@@ -88,7 +88,9 @@ fn an_address_failing_logins_is_slowed_while_other_addresses_and_the_right_passw
     // under its limit.
     let other = Ipv4Addr::new(127, 0, 0, 10);
     assert_eq!(
-        login_from(&api, other, USER, "not the password").unwrap().status,
+        login_from(&api, other, USER, "not the password")
+            .unwrap()
+            .status,
         401
     );
     let began = Instant::now();
@@ -99,13 +101,16 @@ fn an_address_failing_logins_is_slowed_while_other_addresses_and_the_right_passw
     // After Retry-After, the attacker's address is checked again.
     std::thread::sleep(Duration::from_secs(wait) + Duration::from_millis(100));
     assert_eq!(
-        login_from(&api, attacker, USER, "not the password").unwrap().status,
+        login_from(&api, attacker, USER, "not the password")
+            .unwrap()
+            .status,
         401
     );
 }
 
 #[test]
-fn a_user_name_failing_from_many_addresses_is_slowed_except_from_the_address_that_logged_in_before() {
+fn a_user_name_failing_from_many_addresses_is_slowed_except_from_the_address_that_logged_in_before()
+{
     let (_dir, api) = start();
     // Ten addresses, one failure each: the user name's free failures.
     for n in 0..10u8 {

@@ -821,7 +821,11 @@ fn collateral_changes(flavour: Flavour) {
         let lib = run.package("fuel-test-lib");
         assert_eq!(
             (lib.action, lib.reason.as_deref(), lib.after.as_deref()),
-            (PackageAction::Failed, Some("collateral_removal"), Some("2.0-1")),
+            (
+                PackageAction::Failed,
+                Some("collateral_removal"),
+                Some("2.0-1")
+            ),
             "{lib:#?}"
         );
         let message = lib.message.as_deref().unwrap();
@@ -844,7 +848,11 @@ fn collateral_changes(flavour: Flavour) {
             Flavour::Dnf => "fuel-test-app requires fuel-test-lib >= 2.0",
         };
         assert_eq!(cause, dependency);
-        assert_eq!(node.package_database(), database, "{args:?}: nothing changed");
+        assert_eq!(
+            node.package_database(),
+            database,
+            "{args:?}: nothing changed"
+        );
     }
 
     // Allowed on the package: the check predicts exactly what the run does.
@@ -894,10 +902,19 @@ fn killed_inside_an_install_script(flavour: Flavour) {
         "setsid -f sh -c 'echo $$ > /tmp/applier.pgid; exec {APPLIER} > /tmp/applier.out 2>&1'"
     ));
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !node.node.sh(&format!("test -e {SLOW_SCRIPT_STARTED}")).status.success() {
+    while !node
+        .node
+        .sh(&format!("test -e {SLOW_SCRIPT_STARTED}"))
+        .status
+        .success()
+    {
         let group = node.node.sh_ok("cat /tmp/applier.pgid 2>/dev/null || true");
         let running = !group.trim().is_empty()
-            && node.node.sh(&format!("pgrep -g {}", group.trim())).status.success();
+            && node
+                .node
+                .sh(&format!("pgrep -g {}", group.trim()))
+                .status
+                .success();
         assert!(
             running || group.trim().is_empty(),
             "the applier ended before the install script hung: {}",
@@ -916,7 +933,10 @@ fn killed_inside_an_install_script(flavour: Flavour) {
     // The script itself ran in the package manager's group: gone with it.
     let deadline = Instant::now() + Duration::from_secs(30);
     while node.node.sh(&format!("pgrep -g {group}")).status.success() {
-        assert!(Instant::now() < deadline, "the process group outlived SIGKILL");
+        assert!(
+            Instant::now() < deadline,
+            "the process group outlived SIGKILL"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -926,20 +946,43 @@ fn killed_inside_an_install_script(flavour: Flavour) {
         slow.before.is_some() || slow.after.is_some(),
         "a package the run touched is never null/null: {slow:#?}"
     );
-    assert_eq!(slow.after.as_deref(), Some("1.0-1"), "{:#?}\n{}", run.report, run.stderr);
+    assert_eq!(
+        slow.after.as_deref(),
+        Some("1.0-1"),
+        "{:#?}\n{}",
+        run.report,
+        run.stderr
+    );
     assert_eq!(node.version("fuel-test-slow").as_deref(), Some("1.0-1"));
     match flavour {
         Flavour::Apt => {
-            assert_eq!(run.code, 2, "the repair is a change: {:#?}\n{}", run.report, run.stderr);
-            let recovery = run.report.recovery.as_ref().expect("the repair is reported");
+            assert_eq!(
+                run.code, 2,
+                "the repair is a change: {:#?}\n{}",
+                run.report, run.stderr
+            );
+            let recovery = run
+                .report
+                .recovery
+                .as_ref()
+                .expect("the repair is reported");
             assert!(recovery.ok, "{recovery:#?}");
-            assert_eq!(recovery.command, "dpkg --force-confdef --force-confold --configure -a");
+            assert_eq!(
+                recovery.command,
+                "dpkg --force-confdef --force-confold --configure -a"
+            );
             assert_eq!(recovery.packages, ["fuel-test-slow"]);
             assert!(
-                recovery.found.contains("fuel-test-slow 1.0-1 is half-configured"),
+                recovery
+                    .found
+                    .contains("fuel-test-slow 1.0-1 is half-configured"),
                 "{recovery:#?}"
             );
-            assert!(run.stderr.contains("dpkg was interrupted"), "{}", run.stderr);
+            assert!(
+                run.stderr.contains("dpkg was interrupted"),
+                "{}",
+                run.stderr
+            );
             assert_eq!(
                 node.node.sh_ok("dpkg --audit"),
                 "",
@@ -990,10 +1033,22 @@ fn a_hung_after_action_is_killed_at_its_timeout_and_stays_owed() {
         (action.result, action.reason.as_deref()),
         (ActionOutcome::Failed, Some("after_action_timeout"))
     );
-    assert!(action.output_tail.starts_with("started\n"), "{}", action.output_tail);
-    assert!(action.output_tail.contains("within 2 s"), "{}", action.output_tail);
     assert!(
-        !node.node.sh("pgrep -f 'while \\[ -e /tmp/hang'").status.success(),
+        action.output_tail.starts_with("started\n"),
+        "{}",
+        action.output_tail
+    );
+    assert!(
+        action.output_tail.contains("within 2 s"),
+        "{}",
+        action.output_tail
+    );
+    assert!(
+        !node
+            .node
+            .sh("pgrep -f 'while \\[ -e /tmp/hang'")
+            .status
+            .success(),
         "the one-liner's shell was killed: {}",
         node.node.sh_ok("ps -ef")
     );
@@ -1004,10 +1059,17 @@ fn a_hung_after_action_is_killed_at_its_timeout_and_stays_owed() {
     node.node.sh_ok("rm /tmp/hang");
     let run = node.apply(&[]);
     assert_eq!(run.code, 2, "{:#?}", run.report);
-    assert_eq!(run.package("fuel-test-tool").action, PackageAction::Unchanged);
+    assert_eq!(
+        run.package("fuel-test-tool").action,
+        PackageAction::Unchanged
+    );
     assert_eq!(run.report.actions[0].result, ActionOutcome::Done);
     assert_eq!(run.report.actions[0].output_tail, "started\nfinished");
-    assert!(!node.node.sh("test -e /var/lib/fuel-pm/pending.json").status.success());
+    assert!(!node
+        .node
+        .sh("test -e /var/lib/fuel-pm/pending.json")
+        .status
+        .success());
 }
 
 #[test]
@@ -1018,5 +1080,9 @@ fn an_exec_one_liner_runs_with_bash() {
     );
     let run = node.apply(&[]);
     assert_eq!(run.code, 2, "{:#?}", run.report);
-    assert_eq!(run.report.actions[0].output_tail, "a-ok b-ok", "{:#?}", run.report.actions);
+    assert_eq!(
+        run.report.actions[0].output_tail, "a-ok b-ok",
+        "{:#?}",
+        run.report.actions
+    );
 }

@@ -773,7 +773,12 @@ fn a_node_whose_applier_lock_is_held_is_waited_for_and_then_fails_node_busy() {
     };
     hold(3);
     let out = master.fuel(&command);
-    assert!(out.status.success(), "{}\nfuel-api:\n{}", text(&out), master.logs());
+    assert!(
+        out.status.success(),
+        "{}\nfuel-api:\n{}",
+        text(&out),
+        master.logs()
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         said.contains("waiting up to 6 s for the node's applier lock"),
@@ -789,11 +794,16 @@ fn a_node_whose_applier_lock_is_held_is_waited_for_and_then_fails_node_busy() {
     let busy = subtask(&task, ids[0], "execute_pm");
     assert_eq!(busy.reason.as_deref(), Some("node_busy"), "{busy:#?}");
     assert!(
-        busy.message.as_deref().is_some_and(|m| m.contains("waited 6 s")),
+        busy.message
+            .as_deref()
+            .is_some_and(|m| m.contains("waited 6 s")),
         "{busy:#?}"
     );
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(line_naming(&table, node.name()).contains("node_busy"), "{table}");
+    assert!(
+        line_naming(&table, node.name()).contains("node_busy"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -38,6 +38,10 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // `fuel node create` fetches host keys with ssh-keyscan; its test runs a real sshd.
     ("ssh-keyscan", "openssh-client"),
     ("/usr/sbin/sshd", "openssh-server"),
+    // The real python-fuelclient runs in a virtualenv of Debian's python3
+    // (fuel_e2e::fuelclient); python3-venv ships ensurepip, no command.
+    ("/usr/bin/python3", "python3"),
+    ("/usr/lib/python3.11/ensurepip/__init__.py", "python3-venv"),
     // The benchmarks (not the suite) also use these.
     ("curl", "curl"),
     ("/usr/bin/time", "time"),
@@ -110,6 +114,10 @@ fn prepare_node_fixtures() -> Result<()> {
 }
 
 fn have(sh: &Shell, tool: &str) -> bool {
+    // A path names a file a package ships, which need not be a command.
+    if tool.starts_with('/') {
+        return std::path::Path::new(tool).exists();
+    }
     cmd!(sh, "sh -c 'command -v \"$0\"' {tool}")
         .quiet()
         .ignore_stdout()

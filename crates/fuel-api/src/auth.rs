@@ -90,6 +90,8 @@ impl IntoResponse for LoginFailure {
 pub struct Session {
     pub username: String,
     pub token_hash: String,
+    /// When the token stops being accepted, in seconds since the Unix epoch.
+    pub expires_at: i64,
 }
 
 pub struct Auth {
@@ -175,7 +177,8 @@ impl Auth {
         let matches = match self
             .password_checks
             .matches(hash, password, admission.known())
-            .await {
+            .await
+        {
             Ok(matches) => matches,
             Err(CheckError::Busy) => {
                 // Not the client's failure: the admission is released uncounted.
@@ -250,6 +253,7 @@ impl Auth {
         Ok(Session {
             username: stored.username,
             token_hash: hash,
+            expires_at: stored.expires_at,
         })
     }
 

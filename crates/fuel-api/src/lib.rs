@@ -28,6 +28,7 @@ mod error;
 mod json_body;
 mod list_cache;
 mod login_guard;
+mod nailgun;
 mod package_tasks;
 mod password_check;
 mod routes;

@@ -307,8 +307,14 @@ mod tests {
         for n in 0..10 {
             fail(&guard, "admin", &format!("10.9.0.{n}"));
         }
-        assert!(guard.admit("admin", ip("10.0.0.2")).is_err(), "a new address waits");
-        assert!(guard.admit("admin", ip("10.0.0.1")).is_ok(), "the operator's address does not");
+        assert!(
+            guard.admit("admin", ip("10.0.0.2")).is_err(),
+            "a new address waits"
+        );
+        assert!(
+            guard.admit("admin", ip("10.0.0.1")).is_ok(),
+            "the operator's address does not"
+        );
         assert!(guard.admit("other", ip("10.0.0.2")).is_ok());
     }
 
@@ -317,9 +323,15 @@ mod tests {
         let guard = LoginGuard::default();
         for n in 0..(CAPACITY as u32 + 500) {
             let address = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n));
-            guard.admit(&format!("user{n}"), address).unwrap().finish(false);
+            guard
+                .admit(&format!("user{n}"), address)
+                .unwrap()
+                .finish(false);
         }
         let (addresses, users) = guard.sizes();
-        assert!(addresses <= CAPACITY && users <= CAPACITY, "{addresses} {users}");
+        assert!(
+            addresses <= CAPACITY && users <= CAPACITY,
+            "{addresses} {users}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::list_cache::ListCache;
 use crate::package_tasks::PackageTasks;
-use crate::routes::router;
+use crate::routes::{normalize, router};
 use crate::state::AppState;
 use crate::store::{Backend, Store, StoreError};
 use crate::version_cache::VersionCache;
@@ -107,7 +107,7 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         version,
         package_tasks: package_tasks.clone(),
     };
-    let app = router(state, config.body_limit_bytes);
+    let app = normalize(router(state, config.body_limit_bytes));
     let bound = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
         Err(e) => Err(e),
@@ -124,12 +124,14 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         // The client's address: login limits count failures per address.
         axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(app),
         )
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
     });
     tracing::info!(%addr, database = %crate::store::redact(&config.database_url), "fuel-api listening");
     Ok(RunningServer {

@@ -5,18 +5,27 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, ArgGroup, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use fuel_api_client::HostKey;
 use fuel_cli::NodeSelection;
 
 const AFTER_HELP: &str = "\
-Connection (first found wins):
-  server: --server, FUEL_API_URL, SERVER_ADDRESS/SERVER_PORT of the settings file, http://127.0.0.1:8000
-  who:    --token, FUEL_API_TOKEN; else FUEL_USERNAME + FUEL_PASSWORD; else OS_USERNAME + OS_PASSWORD
-          of the settings file (which must then be mode 0600)
+Connection (each value from the first place that sets it):
+  server:   --server, FUEL_API_URL; SERVER_ADDRESS and SERVER_PORT from the environment;
+            SERVER_ADDRESS and SERVER_PORT of the settings file; http://127.0.0.1:8000
+  token:    --token, FUEL_API_TOKEN (then no login)
+  user:     FUEL_USERNAME, OS_USERNAME (environment), OS_USERNAME of the settings file
+  password: FUEL_PASSWORD, OS_PASSWORD (environment), OS_PASSWORD of the settings file
+            (which must then be mode 0600). Never a command-line option: --password and
+            --os-password are refused.
   settings file: $FUELCLIENT_CUSTOM_SETTINGS, else $XDG_CONFIG_HOME/fuel/fuel_client.yaml
-          (default ~/.config/fuel/fuel_client.yaml), python-fuelclient's keys
-  The password is never a command-line option.
+            (default ~/.config/fuel/fuel_client.yaml), python-fuelclient's keys; its other
+            keys (HTTP_TIMEOUT, KEYSTONE_PORT…) are ignored with a warning naming them, and
+            KEYSTONE_USER/KEYSTONE_PASS count only where OS_USERNAME/OS_PASSWORD are unset.
+
+python-fuelclient habits: global options before the command (`fuel --env 1 node`,
+`fuel --env-id 1 node --node 2,3 --tasks execute_pm`), `list` as a word (`fuel env list`,
+`fuel node list --env 1`), --json or --yaml output, --noop for --check.
 
 Exit status: 0 ok, 1 failed (the message says what to do), 2 bad command line,
   3 drift found (fuel package --env N --drift).";
@@ -40,9 +49,12 @@ pub struct Cli {
     /// Print JSON (for scripts) instead of tables.
     #[arg(long, global = true, conflicts_with = "yaml")]
     pub json: bool,
-    /// Print YAML instead of tables.
+    /// Print YAML (for scripts) instead of tables.
     #[arg(long, global = true)]
     pub yaml: bool,
+    /// The environment, before the command as fuelclient took it (`fuel --env 1 node`).
+    #[arg(long = "env", id = "global_env", alias = "env-id", value_name = "ID")]
+    pub env: Option<i64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -79,8 +91,25 @@ pub enum CompletionShell {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct EnvArgs {
+    #[command(subcommand)]
+    pub command: Option<EnvCommand>,
     /// Show only this environment.
+    #[arg(long, alias = "env-id", value_name = "ID")]
+    pub env: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// The same as `fuel env` (fuelclient's newer spelling).
+    List(ListArgs),
+}
+
+/// `fuel env list`, `fuel node list`: the listing, with its filter.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this environment (its nodes, for `fuel node list`).
     #[arg(long, alias = "env-id", value_name = "ID")]
     pub env: Option<i64>,
 }
@@ -116,13 +145,76 @@ pub struct NodeArgs {
     )]
     pub tasks: Vec<String>,
     /// With --tasks: run the applier in check mode on every node (report what
-    /// would change, change nothing).
-    #[arg(long, requires = "tasks")]
+    /// would change, change nothing). --noop is fuelclient's name for it.
+    #[arg(long, alias = "noop", requires = "tasks")]
     pub check: bool,
     /// With --tasks: print the started task and return; follow it with
     /// `fuel task --task-id N`.
     #[arg(long, requires = "tasks")]
     pub no_wait: bool,
+}
+
+impl Cli {
+    /// Parses the command line and folds fuelclient's spellings into one
+    /// form: the global `--env` into the command's, `list` into the listing.
+    pub fn parse_normalized() -> Cli {
+        Cli::parse().normalized().unwrap_or_else(|e| e.exit())
+    }
+
+    pub fn format(&self) -> crate::output::Format {
+        crate::output::Format::from_flags(self.json, self.yaml)
+    }
+
+    pub fn normalized(mut self) -> Result<Cli, clap::Error> {
+        if matches!(
+            self.command,
+            Command::Completion { .. } | Command::Man { .. }
+        ) {
+            return Ok(self);
+        }
+        let global = self.env.take();
+        let own: &mut Option<i64> = match &mut self.command {
+            Command::Env(args) => {
+                if let Some(EnvCommand::List(list)) = args.command.take() {
+                    args.env = list.env;
+                }
+                &mut args.env
+            }
+            Command::Node(args) => {
+                if matches!(args.command, Some(NodeCommand::List(_))) {
+                    if let Some(NodeCommand::List(list)) = args.command.take() {
+                        args.env = list.env;
+                    }
+                }
+                match &mut args.command {
+                    Some(NodeCommand::Create(create)) => &mut create.env,
+                    _ => &mut args.env,
+                }
+            }
+            Command::Package(args) => &mut args.env,
+            Command::Task(args) => &mut args.env,
+            Command::Completion { .. } | Command::Man { .. } => return Ok(self),
+        };
+        match (global, *own) {
+            (Some(global), Some(local)) if global != local => {
+                return Err(Cli::command().error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--env {global} before the command and --env {local} after it: give one"
+                    ),
+                ))
+            }
+            (Some(global), _) => *own = Some(global),
+            _ => {}
+        }
+        if let Command::Package(PackageArgs { env: None, .. }) = &self.command {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "fuel package needs the environment: --env ID (e.g. fuel package --env 1 --download)",
+            ));
+        }
+        Ok(self)
+    }
 }
 
 impl NodeArgs {
@@ -137,6 +229,8 @@ impl NodeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
+    /// The same as `fuel node [--env N]` (fuelclient's newer spelling).
+    List(ListArgs),
     /// Register a node: without --host-key, its ed25519 host key is fetched with
     /// ssh-keyscan and its fingerprint shown (compare it with the node's console).
     Create(NodeCreateArgs),
@@ -183,9 +277,9 @@ pub enum OsArg {
 ))]
 #[command(group(ArgGroup::new("listing").multiple(false).args(["inventory", "drift"])))]
 pub struct PackageArgs {
-    /// The environment.
+    /// The environment (required, here or before the command: `fuel --env 1 package …`).
     #[arg(long, alias = "env-id", value_name = "ID")]
-    pub env: i64,
+    pub env: Option<i64>,
     /// Check FILE locally, then store it as the environment's document (a new revision).
     #[arg(long, value_name = "FILE")]
     pub upload: Option<PathBuf>,
@@ -262,10 +356,9 @@ fn task_name(name: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("fuel").chain(args.iter().copied()))
+        Cli::try_parse_from(std::iter::once("fuel").chain(args.iter().copied()))?.normalized()
     }
 
     fn node_args(args: &[&str]) -> NodeArgs {
@@ -368,7 +461,10 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((p.env, p.upload.unwrap()), (1, PathBuf::from("file.yaml")));
+        assert_eq!(
+            (p.env, p.upload.unwrap()),
+            (Some(1), PathBuf::from("file.yaml"))
+        );
         let Command::Package(p) =
             parse(&["package", "--env-id", "2", "--download", "--dir", "/tmp"])
                 .unwrap()

@@ -11,13 +11,17 @@ mod session;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use cli::{Cli, Command};
 use session::Session;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(refusal) = fuel_cli::settings::password_flag_refusal(&args[1..]) {
+        eprintln!("fuel: {refusal}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse_normalized();
+    output::set_format(cli.format());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // Drift is a finding, already printed: its own status for monitoring.
@@ -46,20 +50,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // --json or --yaml: the commands print data, not tables.
+    let structured = cli.format() != output::Format::Table;
     runtime.block_on(async {
         let session = Session::open(&cli).await?;
         let result = match &cli.command {
-            Command::Env(args) => commands::env::run(&session, args, cli.json).await,
-            Command::Node(args) => commands::node::run(&session, args, cli.json).await,
+            Command::Env(args) => commands::env::run(&session, args, structured).await,
+            Command::Node(args) => commands::node::run(&session, args, structured).await,
             Command::Package(args) if args.inventory || args.drift => {
-                let format = output::Format::from_flags(cli.json, cli.yaml);
+                let format = cli.format();
                 let package = args.package.as_deref();
-                commands::inventory::run(&session, args.env, package, args.drift, format).await
+                match args.env {
+                    Some(env) => {
+                        commands::inventory::run(&session, env, package, args.drift, format).await
+                    }
+                    // Cli::normalized refuses a package command without an environment.
+                    None => Err(anyhow::anyhow!(
+                        "fuel package needs the environment: --env ID"
+                    )),
+                }
             }
             Command::Package(args) => {
-                commands::package::run(&session, args, upload, cli.json).await
+                commands::package::run(&session, args, upload, structured).await
             }
-            Command::Task(args) => commands::task::run(&session, args, cli.json).await,
+            Command::Task(args) => commands::task::run(&session, args, structured).await,
             Command::Completion { .. } | Command::Man { .. } => Ok(()),
         };
         session.close().await;

@@ -1,4 +1,5 @@
-//! Writing results to stdout: tables for people, pretty JSON for scripts.
+//! Writing results to stdout: tables for people, pretty JSON or YAML for
+//! scripts (`--json`, `--yaml`, chosen once per command by [`set_format`]).
 //! A closed pipe (`fuel node | head -1`) ends output quietly, not in a panic.
 
 use std::io::Write;
@@ -16,6 +17,24 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// The structured format of this command's output: YAML for `--yaml`, else JSON.
+static YAML: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Chooses, once, what [`structured`] prints.
+pub fn set_format(format: Format) {
+    let _ = YAML.set(format == Format::Yaml);
+}
+
+/// `value` as the command's structured output (the commands call this when
+/// `--json` or `--yaml` was given).
+pub fn structured<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    if YAML.get().copied().unwrap_or(false) {
+        // Through serde_json's value, so YAML shows exactly the JSON's fields.
+        return yaml(&serde_json::to_value(value)?);
+    }
+    json(value)
 }
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {

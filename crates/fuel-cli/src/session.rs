@@ -22,6 +22,9 @@ impl Session {
             token: cli.token.clone(),
         };
         let connection = settings::resolve(&flags, &|name| std::env::var(name).ok())?;
+        if let Some(warning) = &connection.warning {
+            eprintln!("fuel: warning: {warning}");
+        }
         let server = connection.server;
         let client = Client::new(&server).map_err(|e| {
             anyhow!("{e}: give the master's API with --server or FUEL_API_URL, e.g. http://10.20.0.2:8000")

@@ -3,8 +3,8 @@
 //! `~/.config/fuel/fuel_client.yaml` keeps working.
 //!
 //! The password is never a command-line flag (argv is visible to every user
-//! in `ps`): it comes from `FUEL_PASSWORD` or the settings file, and that
-//! file is refused while group or others can read it.
+//! in `ps`): it comes from `FUEL_PASSWORD`, `OS_PASSWORD` or the settings
+//! file, and that file is refused while group or others can read it.
 
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
@@ -64,6 +64,8 @@ pub enum Credentials {
 pub struct Connection {
     pub server: String,
     pub credentials: Credentials,
+    /// One line about the settings file to show the operator (keys ignored).
+    pub warning: Option<String>,
 }
 
 /// The connection values given on the command line (or their environment variables).
@@ -91,32 +93,30 @@ pub enum SettingsError {
     NoUsername { given: String, settings: PathBuf },
 }
 
-/// python-fuelclient's settings file: its keys, its spelling. The keys
-/// fuelclient had that `fuel` has no use for are accepted and ignored, so a
-/// file written for fuelclient loads; any other key is a mistake and refused.
+/// python-fuelclient's settings file: its keys, its spelling. Keys `fuel`
+/// has no use for (HTTP_TIMEOUT, KEYSTONE_PORT, PERF_TESTS_PATHS… as Fuel
+/// itself wrote them) are ignored, each named in one warning; fuelclient's
+/// deprecated names (KEYSTONE_USER, KEYSTONE_PASS, LISTEN_PORT) are used when
+/// the current name is not set, as fuelclient did.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SettingsFile {
     #[serde(rename = "SERVER_ADDRESS")]
     pub server_address: Option<String>,
-    #[serde(rename = "SERVER_PORT", alias = "LISTEN_PORT")]
+    #[serde(rename = "SERVER_PORT")]
     pub server_port: Option<Port>,
-    #[serde(rename = "OS_USERNAME", alias = "KEYSTONE_USER")]
+    #[serde(rename = "LISTEN_PORT")]
+    listen_port: Option<Port>,
+    #[serde(rename = "OS_USERNAME")]
     pub username: Option<String>,
-    #[serde(rename = "OS_PASSWORD", alias = "KEYSTONE_PASS")]
+    #[serde(rename = "KEYSTONE_USER")]
+    keystone_user: Option<String>,
+    #[serde(rename = "OS_PASSWORD")]
     password: Option<String>,
-    #[serde(rename = "OS_TENANT_NAME")]
-    _tenant: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "HTTP_PROXY")]
-    _proxy: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "HTTP_TIMEOUT")]
-    _timeout: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "MODE")]
-    _mode: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "PERFORMANCE_PROFILING_TESTS")]
-    _profiling: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "PERF_TESTS_PATHS")]
-    _perf_paths: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "KEYSTONE_PASS")]
+    keystone_pass: Option<String>,
+    /// Every other key, ignored.
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// fuelclient wrote the port quoted (`SERVER_PORT: "8000"`); both forms load.
@@ -158,12 +158,43 @@ impl SettingsFile {
         }) {
             return Ok(SettingsFile::default());
         }
-        let settings: SettingsFile = serde_saphyr::from_str_with_options(text, options)
+        let mut settings: SettingsFile = serde_saphyr::from_str_with_options(text, options)
             .map_err(|e| invalid(e.without_snippet().to_string()))?;
+        // fuelclient: a deprecated key counts only when its new name is unset.
+        fn fall_back<T>(current: &mut Option<T>, deprecated: &mut Option<T>) {
+            if current.is_none() {
+                *current = deprecated.take();
+            }
+        }
+        fall_back(&mut settings.server_port, &mut settings.listen_port);
+        fall_back(&mut settings.username, &mut settings.keystone_user);
+        fall_back(&mut settings.password, &mut settings.keystone_pass);
         if let Some(port) = &settings.server_port {
             settings.port(file, port)?;
         }
         Ok(settings)
+    }
+
+    /// One line naming what of this file `fuel` does not use, if anything:
+    /// unknown keys, and deprecated names set beside their current one.
+    pub fn warning(&self, file: &Path) -> Option<String> {
+        let mut notes = Vec::new();
+        if !self.other.is_empty() {
+            let keys: Vec<&str> = self.other.keys().map(String::as_str).collect();
+            notes.push(format!("ignoring {} (not used by fuel)", keys.join(", ")));
+        }
+        for (deprecated, set, current) in [
+            ("LISTEN_PORT", self.listen_port.is_some(), "SERVER_PORT"),
+            ("KEYSTONE_USER", self.keystone_user.is_some(), "OS_USERNAME"),
+            ("KEYSTONE_PASS", self.keystone_pass.is_some(), "OS_PASSWORD"),
+        ] {
+            if set {
+                notes.push(format!(
+                    "both {deprecated} and {current} are set: using {current} ({deprecated} is deprecated)"
+                ));
+            }
+        }
+        (!notes.is_empty()).then(|| format!("{}: {}", file.display(), notes.join("; ")))
     }
 
     /// Reads `file`; `None` when it does not exist. A file holding a
@@ -233,6 +264,28 @@ impl SettingsFile {
     }
 }
 
+/// fuelclient's password flags, which `fuel` refuses: argv is visible to every user in `ps`.
+const PASSWORD_FLAGS: &[&str] = &["--os-password", "--password"];
+
+/// The refusal of a password given on the command line (fuelclient's
+/// `--os-password`, or `--password`), or `None`. The value is never echoed.
+pub fn password_flag_refusal<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Option<String> {
+    let flag = args
+        .iter()
+        .map(|a| a.as_ref().to_string_lossy())
+        .take_while(|a| a != "--")
+        .find_map(|a| {
+            PASSWORD_FLAGS
+                .iter()
+                .find(|flag| a == **flag || a.starts_with(&format!("{flag}=")))
+        })?;
+    Some(format!(
+        "{flag}: fuel takes no password on the command line (every user can read it in `ps`): \
+         set {PASSWORD_ENV} (or OS_PASSWORD) in the environment, or OS_PASSWORD in \
+         ~/.config/fuel/fuel_client.yaml (chmod 600), or pass --token"
+    ))
+}
+
 /// Where python-fuelclient kept its settings: `$FUELCLIENT_CUSTOM_SETTINGS`,
 /// else `$XDG_CONFIG_HOME/fuel/fuel_client.yaml`, else `~/.config/fuel/fuel_client.yaml`.
 pub fn settings_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -245,29 +298,56 @@ pub fn settings_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     Some(config_home.join("fuel").join("fuel_client.yaml"))
 }
 
-/// The connection of one command: `flags` (clap has already applied
-/// FUEL_API_URL and FUEL_API_TOKEN), then FUEL_USERNAME / FUEL_PASSWORD, then
-/// the settings file, then the default server. `env` reads the environment
-/// (a parameter so tests need not change the process's).
+/// The connection of one command. Each value comes from the first place
+/// that sets it:
+/// - server: `flags` (clap has already applied FUEL_API_URL), then
+///   SERVER_ADDRESS / SERVER_PORT from the environment, then the settings
+///   file, then [`DEFAULT_SERVER`];
+/// - who: the token (`--token`, FUEL_API_TOKEN); else the user name from
+///   FUEL_USERNAME, OS_USERNAME (environment), the file's OS_USERNAME, and the
+///   password from FUEL_PASSWORD, OS_PASSWORD (environment), the file's
+///   OS_PASSWORD.
+///
+/// As python-fuelclient did, an environment variable named like a settings
+/// key overrides that key of the file, one key at a time. `env` reads the
+/// environment (a parameter so tests need not change the process's).
 pub fn resolve(
     flags: &ConnectionFlags,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Connection, SettingsError> {
     let env = |name: &str| env(name).filter(|v| !v.is_empty());
     let token = flags.token.clone().filter(|t| !t.is_empty());
-    let username = env(USERNAME_ENV);
-    let password = env(PASSWORD_ENV);
+    let username = env(USERNAME_ENV)
+        .map(|u| (u, USERNAME_ENV.to_string()))
+        .or_else(|| env("OS_USERNAME").map(|u| (u, "OS_USERNAME".to_string())));
+    let password = env(PASSWORD_ENV)
+        .map(|p| (p, PASSWORD_ENV.to_string()))
+        .or_else(|| env("OS_PASSWORD").map(|p| (p, "OS_PASSWORD".to_string())));
+    let address = env("SERVER_ADDRESS");
+    let port = env("SERVER_PORT");
     let path =
         settings_path(&env).unwrap_or_else(|| PathBuf::from("~/.config/fuel/fuel_client.yaml"));
     // The file is only read for what flags and environment leave open, so a
     // broken file does not stop `--server URL --token T`.
-    let needs_file =
-        flags.server.is_none() || (token.is_none() && (username.is_none() || password.is_none()));
-    let file = if needs_file {
+    let needs_file = (flags.server.is_none() && (address.is_none() || port.is_none()))
+        || (token.is_none() && (username.is_none() || password.is_none()));
+    let mut file = if needs_file {
         SettingsFile::load(&path)?.unwrap_or_default()
     } else {
         SettingsFile::default()
     };
+    let warning = file.warning(&path);
+    let environment = Path::new("the environment");
+    if let Some(address) = address {
+        file.server_address = Some(address);
+    }
+    if let Some(port) = port {
+        let port = Port::Text(port);
+        file.port(environment, &port)?;
+        file.server_port = Some(port);
+        file.server_address
+            .get_or_insert_with(|| "127.0.0.1".to_string());
+    }
 
     let server = match &flags.server {
         Some(server) => server.clone(),
@@ -279,37 +359,31 @@ pub fn resolve(
         return Ok(Connection {
             server,
             credentials: Credentials::Token(token),
+            warning,
         });
     }
-    let from_file = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
-    let (username, user_source) = match username {
-        Some(u) => (Some(u), USERNAME_ENV.to_string()),
-        None => (
-            from_file(&file.username),
-            format!("OS_USERNAME in {}", path.display()),
-        ),
+    let from_file = |value: &Option<String>, key: &str| {
+        value
+            .clone()
+            .filter(|v| !v.is_empty())
+            .map(|v| (v, format!("{key} in {}", path.display())))
     };
-    let (password, password_source) = match password {
-        Some(p) => (Some(p), PASSWORD_ENV.to_string()),
-        None => (
-            from_file(&file.password),
-            format!("OS_PASSWORD in {}", path.display()),
-        ),
-    };
+    let username = username.or_else(|| from_file(&file.username, "OS_USERNAME"));
+    let password = password.or_else(|| from_file(&file.password, "OS_PASSWORD"));
     let credentials = match (username, password) {
-        (Some(username), Some(password)) => Credentials::Login {
+        (Some((username, _)), Some((password, _))) => Credentials::Login {
             username,
             password: Password(password),
         },
-        (Some(_), None) => {
+        (Some((_, given)), None) => {
             return Err(SettingsError::NoPassword {
-                given: user_source,
+                given,
                 settings: path,
             })
         }
-        (None, Some(_)) => {
+        (None, Some((_, given))) => {
             return Err(SettingsError::NoUsername {
-                given: password_source,
+                given,
                 settings: path,
             })
         }
@@ -318,6 +392,7 @@ pub fn resolve(
     Ok(Connection {
         server,
         credentials,
+        warning,
     })
 }
 
@@ -325,6 +400,13 @@ pub fn resolve(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    fn login(username: &str, password: &str) -> Credentials {
+        Credentials::Login {
+            username: username.into(),
+            password: Password::new(password),
+        }
+    }
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
@@ -370,13 +452,7 @@ mod tests {
         let (dir, _) = settings_dir(FUELCLIENT_FILE, 0o600);
         let c = resolve_in(&dir).unwrap();
         assert_eq!(c.server, "http://10.20.0.2:8000");
-        assert_eq!(
-            c.credentials,
-            Credentials::Login {
-                username: "admin".into(),
-                password: Password::new("admin-secret")
-            }
-        );
+        assert_eq!(c.credentials, login("admin", "admin-secret"));
     }
 
     #[test]
@@ -416,13 +492,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.server, "http://master:8001");
-        assert_eq!(
-            c.credentials,
-            Credentials::Login {
-                username: "operator".into(),
-                password: Password::new("from-env")
-            }
-        );
+        assert_eq!(c.credentials, login("operator", "from-env"));
         let c = resolve(
             &ConnectionFlags {
                 server: None,
@@ -468,12 +538,16 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_and_bad_ports_name_the_file() {
+    fn unknown_keys_are_named_in_a_warning_and_bad_ports_name_the_file() {
         let file = Path::new("/x/fuel_client.yaml");
-        let err = SettingsFile::parse("SERVER_ADRESS: 1.2.3.4\n", file).unwrap_err();
-        let text = err.to_string();
-        assert!(text.starts_with("/x/fuel_client.yaml: "), "{text}");
-        assert!(text.contains("SERVER_ADRESS"), "{text}");
+        // A misspelt key is not an error (Fuel's own files carry keys fuel
+        // does not know), but the warning names it.
+        let settings = SettingsFile::parse("SERVER_ADRESS: 1.2.3.4\n", file).unwrap();
+        assert!(settings.server_address.is_none());
+        assert_eq!(
+            settings.warning(file).unwrap(),
+            "/x/fuel_client.yaml: ignoring SERVER_ADRESS (not used by fuel)"
+        );
         for port in ["\"http\"", "0", "70000"] {
             let err =
                 SettingsFile::parse(&format!("SERVER_ADDRESS: a\nSERVER_PORT: {port}\n"), file)
@@ -498,6 +572,112 @@ mod tests {
         assert!(SettingsFile::parse(&deep, file).is_err());
     }
 
+    /// What Fuel 9's master wrote to /etc/fuel/client/config.yaml (and
+    /// fuelclient's older releases to ~/.config/fuel/fuel_client.yaml).
+    const FUEL_MASTER_FILE: &str = "SERVER_ADDRESS: \"10.20.0.2\"\nSERVER_PORT: \"8000\"\nKEYSTONE_PORT: \"5000\"\nKEYSTONE_USER: \"admin\"\nKEYSTONE_PASS: \"old-secret\"\nOS_USERNAME: \"operator\"\nOS_PASSWORD: \"new-secret\"\nHTTP_TIMEOUT: 10\nPERF_TESTS_PATHS:\n    perf_tests_base: \"/tmp/x/\"\n";
+
+    #[test]
+    fn a_fuel_written_file_loads_with_one_warning_naming_what_is_ignored() {
+        let (dir, file) = settings_dir(FUEL_MASTER_FILE, 0o600);
+        let c = resolve_in(&dir).unwrap();
+        assert_eq!(c.server, "http://10.20.0.2:8000");
+        // OS_USERNAME wins over KEYSTONE_USER, as in fuelclient.
+        assert_eq!(c.credentials, login("operator", "new-secret"));
+        let warning = c.warning.unwrap();
+        assert!(!warning.contains('\n'), "{warning}");
+        assert!(
+            warning.starts_with(&format!("{}: ", file.display())),
+            "{warning}"
+        );
+        for named in [
+            "ignoring HTTP_TIMEOUT, KEYSTONE_PORT, PERF_TESTS_PATHS (not used by fuel)",
+            "both KEYSTONE_USER and OS_USERNAME are set: using OS_USERNAME",
+            "both KEYSTONE_PASS and OS_PASSWORD are set: using OS_PASSWORD",
+        ] {
+            assert!(warning.contains(named), "{named}: {warning}");
+        }
+        // The deprecated names alone are used, as fuelclient did.
+        let (dir, _) = settings_dir("KEYSTONE_USER: admin\nKEYSTONE_PASS: pw\n", 0o600);
+        let c = resolve_in(&dir).unwrap();
+        assert_eq!(c.credentials, login("admin", "pw"));
+        assert_eq!(c.warning, None);
+    }
+
+    #[test]
+    fn fuelclient_environment_variables_override_the_file_key_by_key() {
+        let (dir, _) = settings_dir(FUELCLIENT_FILE, 0o600);
+        let home = dir.path().to_str().unwrap();
+        let c = resolve(
+            &ConnectionFlags::default(),
+            &env_of(&[
+                ("XDG_CONFIG_HOME", home),
+                ("SERVER_ADDRESS", "10.0.0.7"),
+                ("OS_USERNAME", "operator"),
+                ("OS_PASSWORD", "from-env"),
+            ]),
+        )
+        .unwrap();
+        // The port still comes from the file.
+        assert_eq!(c.server, "http://10.0.0.7:8000");
+        assert_eq!(c.credentials, login("operator", "from-env"));
+        let c = resolve(
+            &ConnectionFlags::default(),
+            &env_of(&[
+                ("XDG_CONFIG_HOME", home),
+                ("SERVER_PORT", "8443"),
+                ("OS_PASSWORD", "p2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server, "http://10.20.0.2:8443");
+        assert_eq!(c.credentials, login("admin", "p2"));
+        // fuel's own variables and flags come first.
+        let c = resolve(
+            &ConnectionFlags {
+                server: Some("http://master:8001".into()),
+                token: None,
+            },
+            &env_of(&[
+                ("XDG_CONFIG_HOME", home),
+                ("SERVER_ADDRESS", "10.0.0.7"),
+                ("OS_USERNAME", "operator"),
+                (USERNAME_ENV, "fuel-user"),
+                (PASSWORD_ENV, "fuel-pw"),
+                ("OS_PASSWORD", "os-pw"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server, "http://master:8001");
+        assert_eq!(c.credentials, login("fuel-user", "fuel-pw"));
+        // Without any file: the environment alone.
+        let c = resolve(
+            &ConnectionFlags::default(),
+            &env_of(&[("HOME", "/nonexistent"), ("SERVER_PORT", "9000")]),
+        )
+        .unwrap();
+        assert_eq!(c.server, "http://127.0.0.1:9000");
+        let err = resolve(
+            &ConnectionFlags::default(),
+            &env_of(&[("HOME", "/nonexistent"), ("SERVER_PORT", "http")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the environment: SERVER_PORT: `http`"),
+            "{err}"
+        );
+        let err = resolve(
+            &ConnectionFlags::default(),
+            &env_of(&[("HOME", "/nonexistent"), ("OS_USERNAME", "admin")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("OS_USERNAME is set but no password"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn half_a_login_says_what_is_missing() {
         let env = env_of(&[(USERNAME_ENV, "admin"), ("HOME", "/nonexistent")]);
@@ -509,13 +689,26 @@ mod tests {
     }
 
     #[test]
+    fn a_password_flag_is_refused_without_echoing_the_password() {
+        for args in [
+            &["node", "--os-password", "hunter2"][..],
+            &["--password=hunter2", "env"],
+            &["--os-password"],
+        ] {
+            let refusal = password_flag_refusal(args).unwrap();
+            assert!(refusal.contains(PASSWORD_ENV), "{refusal}");
+            assert!(!refusal.contains("hunter2"), "{refusal}");
+        }
+        assert_eq!(password_flag_refusal(&["node", "--", "--password"]), None);
+        assert_eq!(password_flag_refusal(&["node", "--passwords"]), None);
+    }
+
+    #[test]
     fn passwords_stay_out_of_debug_output() {
         let c = Connection {
+            warning: None,
             server: DEFAULT_SERVER.into(),
-            credentials: Credentials::Login {
-                username: "admin".into(),
-                password: Password::new("hunter2"),
-            },
+            credentials: login("admin", "hunter2"),
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }

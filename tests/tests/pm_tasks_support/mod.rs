@@ -377,7 +377,10 @@ pub fn ssh_directories_of(pid: u32) -> Vec<PathBuf> {
 
 /// The host's processes (`ps -eo pid,args`) whose command line names `path`.
 pub fn processes_naming(path: &Path) -> Vec<String> {
-    let ps = Command::new("ps").args(["-eo", "pid,args"]).output().unwrap();
+    let ps = Command::new("ps")
+        .args(["-eo", "pid,args"])
+        .output()
+        .unwrap();
     let path = path.to_string_lossy();
     String::from_utf8_lossy(&ps.stdout)
         .lines()

@@ -4,10 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use fuel_api_client::{Cluster, NewCluster};
+use fuel_api_client::NewCluster;
 
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{require_text, JsonBody, ResourceId};
+use crate::nailgun::{self, NailgunCluster};
 use crate::state::AppState;
 use crate::store::WriteError;
 
@@ -17,29 +18,29 @@ pub fn routes() -> Router<AppState> {
         .route("/clusters/{id}", get(show).delete(remove))
 }
 
-async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Cluster>>> {
-    Ok(Json(state.store.list_clusters().await?))
+async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<NailgunCluster>>> {
+    Ok(Json(nailgun::clusters(state.store.list_clusters().await?)))
 }
 
 async fn show(
     State(state): State<AppState>,
     ResourceId(id): ResourceId,
-) -> ApiResult<Json<Cluster>> {
+) -> ApiResult<Json<NailgunCluster>> {
     state
         .store
         .get_cluster(id)
         .await?
-        .map(Json)
+        .map(|cluster| Json(nailgun::cluster(cluster)))
         .ok_or_else(|| Failure::not_found(format!("no cluster {id}")))
 }
 
 async fn create(
     State(state): State<AppState>,
     JsonBody(new): JsonBody<NewCluster>,
-) -> ApiResult<(StatusCode, Json<Cluster>)> {
+) -> ApiResult<(StatusCode, Json<NailgunCluster>)> {
     require_text("name", &new.name)?;
     match state.store.insert_cluster(&new).await {
-        Ok(cluster) => Ok((StatusCode::CREATED, Json(cluster))),
+        Ok(cluster) => Ok((StatusCode::CREATED, Json(nailgun::cluster(cluster)))),
         Err(WriteError::Duplicate) => Err(Failure::conflict(format!(
             "cluster `{}` exists already",
             new.name

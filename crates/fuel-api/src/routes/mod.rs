@@ -1,15 +1,20 @@
 //! The HTTP surface: one module per resource, each adding its routes. Every
-//! resource answers under /api/v1 and, as Nailgun did, under /api.
+//! resource answers under /api/v1 and, as Nailgun did, under /api; Keystone
+//! v2.0's token request answers at /keystone/v2.0/tokens. As with Nailgun,
+//! every path also answers with a trailing slash (`/api/v1/nodes/`): the
+//! server trims it before routing (`server.rs`, [`normalize`]).
 
 mod clusters;
 mod health;
 mod inventory;
+mod keystone;
 mod nodes;
 mod package_documents;
 mod package_tasks;
 mod releases;
 mod tasks;
 mod tokens;
+mod transactions;
 mod version;
 
 use std::time::Duration;
@@ -19,6 +24,7 @@ use axum::http::{Method, Request, Response, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::{middleware, Router};
 use fuel_api_client::AUTH_HEADER;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -31,6 +37,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     let protected = Router::new()
         .merge(releases::routes())
         .merge(tasks::routes())
+        .merge(transactions::routes())
         .merge(clusters::routes())
         .merge(nodes::routes())
         .merge(package_documents::routes())
@@ -46,6 +53,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .nest("/api/v1", api.clone())
         .nest("/api", api)
+        .merge(keystone::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -95,10 +103,20 @@ async fn require_token(
 }
 
 async fn no_route(uri: Uri) -> Failure {
-    Failure::not_found(format!(
-        "no resource at {}: the API lives under /api/v1",
-        uri.path()
-    ))
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        Failure::not_found(format!("no resource at {path}"))
+    } else {
+        Failure::not_found(format!(
+            "no resource at {path}: the API lives under /api/v1"
+        ))
+    }
+}
+
+/// The router as the server runs it: a trailing slash is trimmed before
+/// routing, so `/api/v1/nodes/` (python-fuelclient's habit) is `/api/v1/nodes`.
+pub fn normalize(router: Router) -> NormalizePath<Router> {
+    NormalizePath::trim_trailing_slash(router)
 }
 
 async fn no_method(uri: Uri) -> Failure {

@@ -7,10 +7,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use fuel_api_client::{HostKey, NewNode, Node, NodeUpdate, NODE_STATUSES};
+use fuel_api_client::{HostKey, NewNode, NodeUpdate, NODE_STATUSES};
 
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{numeric_id, parse_query, JsonBody, ResourceId};
+use crate::nailgun::{self, NailgunNode};
 use crate::state::AppState;
 use crate::store::{NodeChanges, NodeClash, WriteError};
 
@@ -147,7 +148,7 @@ fn write_failure(
 async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Vec<Node>>> {
+) -> ApiResult<Json<Vec<NailgunNode>>> {
     let mut cluster_id = None;
     for (key, value) in parse_query(query.as_deref())? {
         match key.as_str() {
@@ -160,22 +161,27 @@ async fn list(
             }
         }
     }
-    Ok(Json(state.store.list_nodes(cluster_id).await?))
+    Ok(Json(nailgun::nodes(
+        state.store.list_nodes(cluster_id).await?,
+    )))
 }
 
-async fn show(State(state): State<AppState>, ResourceId(id): ResourceId) -> ApiResult<Json<Node>> {
+async fn show(
+    State(state): State<AppState>,
+    ResourceId(id): ResourceId,
+) -> ApiResult<Json<NailgunNode>> {
     state
         .store
         .get_node(id)
         .await?
-        .map(Json)
+        .map(|node| Json(nailgun::node(node)))
         .ok_or_else(|| Failure::not_found(format!("no node {id}")))
 }
 
 async fn create(
     State(state): State<AppState>,
     JsonBody(mut new): JsonBody<NewNode>,
-) -> ApiResult<(StatusCode, Json<Node>)> {
+) -> ApiResult<(StatusCode, Json<NailgunNode>)> {
     check_hostname(&new.hostname)?;
     new.ip = check_ip(&new.ip, new.allow_local_address)?;
     check_port(new.ssh_port)?;
@@ -185,7 +191,7 @@ async fn create(
     match state.store.insert_node(&new, &fingerprint).await {
         Ok(node) => {
             tracing::info!(node = node.id, hostname = %node.hostname, fingerprint = %node.host_key_fingerprint, "node registered");
-            Ok((StatusCode::CREATED, Json(node)))
+            Ok((StatusCode::CREATED, Json(nailgun::node(node))))
         }
         Err(error) => {
             let clash = match error {
@@ -211,7 +217,7 @@ async fn update(
     State(state): State<AppState>,
     ResourceId(id): ResourceId,
     JsonBody(update): JsonBody<NodeUpdate>,
-) -> ApiResult<Json<Node>> {
+) -> ApiResult<Json<NailgunNode>> {
     if let Some(hostname) = &update.hostname {
         check_hostname(hostname)?;
     }
@@ -236,7 +242,7 @@ async fn update(
         host_key: update.host_key.as_deref().map(check_host_key).transpose()?,
     };
     match state.store.update_node(id, &changes).await {
-        Ok(Some(node)) => Ok(Json(node)),
+        Ok(Some(node)) => Ok(Json(nailgun::node(node))),
         Ok(None) => Err(Failure::not_found(format!("no node {id}"))),
         Err(error) => {
             // The values the node would have had, to name the one that clashed.

@@ -117,10 +117,10 @@ impl Store {
         let rows = match window_ms {
             Some(window_ms) => {
                 sqlx::query(&format!(
-                    "{update} {ACTIVE} AND (lease_expires_at IS NULL OR lease_expires_at < {} - $2) \
+                "{update} {ACTIVE} AND (lease_expires_at IS NULL OR lease_expires_at < {} - $2) \
                      RETURNING id",
-                    self.now_ms()
-                ))
+                self.now_ms()
+            ))
                 .bind(message)
                 .bind(window_ms)
                 .fetch_all(&mut *tx)
@@ -134,9 +134,9 @@ impl Store {
             }
         };
         let ids: Vec<i64> = rows
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<_, _>>()?;
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
         for id in &ids {
             sqlx::query(
                 "UPDATE task_nodes SET status = 'interrupted' \

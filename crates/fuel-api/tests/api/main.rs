@@ -6,6 +6,7 @@ mod auth;
 mod clusters;
 mod durability;
 mod inventory;
+mod nailgun;
 mod nodes;
 mod package_documents;
 mod package_errors_http;

@@ -528,7 +528,10 @@ async fn an_ipv4_mapped_address_is_its_ipv4_address_and_local_addresses_need_the
     ] {
         let (field, message) = refused(client.create_node(&new_node("node-9", local, None)).await);
         assert_eq!(field, "ip", "{local}: {message}");
-        assert!(message.contains("allow_local_address"), "{local}: {message}");
+        assert!(
+            message.contains("allow_local_address"),
+            "{local}: {message}"
+        );
         let (field, _) = refused(
             client
                 .update_node(

@@ -53,7 +53,7 @@ pub async fn run(session: &Session, request: Request<'_>) -> anyhow::Result<()> 
     }
     if request.no_wait {
         return if request.json {
-            output::json(&task)
+            output::structured(&task)
         } else {
             output::emit(&format!(
                 "task {} started: follow it with fuel task --task-id {}\n",
@@ -63,7 +63,7 @@ pub async fn run(session: &Session, request: Request<'_>) -> anyhow::Result<()> 
     }
     let task = follow(session, task.id, request.json).await?;
     if request.json {
-        output::json(&task)?;
+        output::structured(&task)?;
     } else {
         output::table(&node_table(&task))?;
     }

@@ -16,7 +16,7 @@ pub async fn run(session: &Session, args: &EnvArgs, json: bool) -> anyhow::Resul
                 .await
                 .map_err(|e| session.explain_env(e, id))?;
             if json {
-                return output::json(&cluster);
+                return output::structured(&cluster);
             }
             vec![cluster]
         }
@@ -27,7 +27,7 @@ pub async fn run(session: &Session, args: &EnvArgs, json: bool) -> anyhow::Resul
             .map_err(|e| session.explain(e))?,
     };
     if json {
-        return output::json(&clusters);
+        return output::structured(&clusters);
     }
     output::table(&table(&clusters))
 }

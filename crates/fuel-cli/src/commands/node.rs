@@ -33,7 +33,7 @@ pub async fn run(session: &Session, args: &NodeArgs, json: bool) -> anyhow::Resu
     }
     let nodes = selected(session, args.env, &selection).await?;
     if json {
-        return output::json(&nodes);
+        return output::structured(&nodes);
     }
     output::table(&table(&nodes))
 }
@@ -135,7 +135,7 @@ async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow:
         ));
     }
     if json {
-        return output::json(&node);
+        return output::structured(&node);
     }
     output::table(&table(std::slice::from_ref(&node)))
 }

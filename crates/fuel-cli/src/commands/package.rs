@@ -46,7 +46,10 @@ pub async fn run(
     checked: Option<Checked>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let env = args.env;
+    // Cli::normalized refuses a package command without an environment.
+    let env = args
+        .env
+        .ok_or_else(|| anyhow::anyhow!("fuel package needs the environment: --env ID"))?;
     if let Some(document) = checked {
         return upload(session, env, &document, args.if_match.as_deref(), json).await;
     }
@@ -85,7 +88,7 @@ async fn upload(
             other => session.explain_env(other, env),
         })?;
     if json {
-        return output::json(&revision);
+        return output::structured(&revision);
     }
     output::emit(&format!(
         "{name}: stored as revision {} of environment {env}'s package document (by {}, {} bytes, ETag {})\n",
@@ -175,7 +178,7 @@ async fn download(
     fuel_atomic::write_file(&path, &bytes, 0o600)
         .with_context(|| format!("writing {}", path.display()))?;
     if json {
-        return output::json(&Downloaded {
+        return output::structured(&Downloaded {
             path,
             size: bytes.len(),
             etag,
@@ -197,7 +200,7 @@ async fn revisions(session: &Session, env: i64, json: bool) -> anyhow::Result<()
         .await
         .map_err(|e| session.explain_env(e, env))?;
     if json {
-        return output::json(&revisions);
+        return output::structured(&revisions);
     }
     output::table(&revisions_table(&revisions))
 }
@@ -232,7 +235,7 @@ async fn delete(session: &Session, env: i64, json: bool) -> anyhow::Result<()> {
         Err(other) => return Err(session.explain(other)),
     }
     if json {
-        return output::json(&serde_json::json!({ "cluster_id": env, "deleted": true }));
+        return output::structured(&serde_json::json!({ "cluster_id": env, "deleted": true }));
     }
     output::emit(&format!(
         "deleted environment {env}'s package document (recorded as a revision: `fuel package --env {env} --revisions`)\n"

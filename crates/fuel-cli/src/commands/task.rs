@@ -16,7 +16,7 @@ pub async fn run(session: &Session, args: &TaskArgs, json: bool) -> anyhow::Resu
             other => session.explain(other),
         })?;
         if json {
-            return output::json(&task);
+            return output::structured(&task);
         }
         output::table(&table(std::slice::from_ref(&task)))?;
         // A package task: how each node went.
@@ -39,7 +39,7 @@ pub async fn run(session: &Session, args: &TaskArgs, json: bool) -> anyhow::Resu
         .await
         .map_err(|e| session.explain(e))?;
     if json {
-        return output::json(&tasks);
+        return output::structured(&tasks);
     }
     output::table(&table(&tasks))
 }

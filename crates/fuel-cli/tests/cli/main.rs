@@ -11,6 +11,7 @@ mod fuel;
 
 mod connection;
 mod environments;
+mod habits;
 mod nodes;
 mod offline;
 mod packages;

@@ -19,7 +19,7 @@ on_both_backends!(
 );
 
 /// A throwaway node host key and the fingerprint `ssh-keygen -lf` printed for it.
-const HOST_KEY: &str =
+pub const HOST_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMyn8BelJGMlnVt+HPehIiBfm+euFU8Jdu1n+nidGC3G root@node-2";
 const FINGERPRINT: &str = "SHA256:Ypdnt7IQEryQH0U1i8apLSJ19AcUkd+iC2RrprccoHw";
 
@@ -194,9 +194,10 @@ impl Drop for Sshd {
 /// this test, on the master itself: said with --allow-local-address),
 /// without `--host-key`.
 fn scanned<'a>(hostname: &'a str, port: &'a str) -> Vec<&'a str> {
-    let mut args: Vec<&str> = "node create --os centos --allow-local-address --ip 127.0.0.1 --hostname"
-        .split(' ')
-        .collect();
+    let mut args: Vec<&str> =
+        "node create --os centos --allow-local-address --ip 127.0.0.1 --hostname"
+            .split(' ')
+            .collect();
     args.extend([hostname, "--port", port]);
     args
 }

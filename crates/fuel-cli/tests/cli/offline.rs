@@ -59,4 +59,19 @@ async fn completions_and_man_pages_cover_every_command() {
         );
         assert!(ran.stdout.contains(&format!("{page}.1")), "{ran:?}");
     }
+    // The connection precedence and fuelclient's habits are in `fuel --help` and the man page.
+    let roff = std::fs::read_to_string(fuel.home().join("fuel.1")).unwrap();
+    let help = fuel.ok(&["--help"]).await.stdout;
+    for words in [
+        "OS_PASSWORD (environment)",
+        "fuel env list",
+        "--noop for --check",
+        "KEYSTONE_USER",
+    ] {
+        assert!(help.contains(words), "--help lacks {words:?}: {help}");
+        assert!(
+            roff.contains(&words.replace('-', "\\-")) || roff.contains(words),
+            "fuel.1 lacks {words:?}"
+        );
+    }
 }

@@ -300,7 +300,10 @@ async fn an_upload_reads_no_more_than_a_document_may_be_from_a_device_or_a_fifo(
     };
     let ran = tokio::time::timeout(
         std::time::Duration::from_secs(60),
-        fuel.fails(&["package", "--env", &env, "--upload", "endless.yaml"], &limit),
+        fuel.fails(
+            &["package", "--env", &env, "--upload", "endless.yaml"],
+            &limit,
+        ),
     )
     .await
     .expect("fuel read an endless FIFO for a minute");
