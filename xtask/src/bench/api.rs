@@ -170,7 +170,7 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 /// /proc/loadavg's three figures, to read the run's ratios against.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())

@@ -1,9 +1,11 @@
 //! `cargo xtask bench rpm`: package a 300 MiB payload (the size of the docker
 //! images package) with fuel-rpm's streaming builder and print wall time and
 //! peak memory beside, measured in the same run on the same file at the same
-//! zstd level: rpmbuild with one and two compressor threads (the baseline is
-//! rpmbuild with two), raw `zstd -T2`, and rpm-rs's in-memory builder.
-//! Target: no slower than rpmbuild -T2, peak memory independent of the payload.
+//! zstd level: rpmbuild with one and two compressor threads, raw `zstd -T2`
+//! (the time baseline) and rpm-rs's in-memory builder.
+//! Targets (issue 21): at most 2.0× the time of raw `zstd -T2` (the
+//! compressor is the limit; what is not compression is to go), peak memory
+//! at most rpmbuild -T2's and independent of the payload.
 
 use std::fs;
 use std::io::Write;
@@ -17,6 +19,8 @@ const PAYLOAD_MIB: u64 = 300;
 const SMALL_PAYLOAD_MIB: u64 = 100;
 const LEVEL: u32 = 3;
 const RUNS: usize = 3;
+/// Issue 21: packaging within twice the compressor's own time.
+const MAX_VS_ZSTD: f64 = 2.0;
 
 /// Best (lowest wall time) of RUNS: the machine is shared.
 struct Figures {
@@ -86,9 +90,10 @@ pub fn run() -> anyhow::Result<()> {
     let baseline = &rpmbuild_2;
     let row = |name: &str, f: &Figures| {
         println!(
-            "  {name:<44} {:>6.2} s {:>7.1} MiB peak   {:>5.2}x time, {:>5.2}x memory of rpmbuild -T2",
+            "  {name:<44} {:>6.2} s {:>7.1} MiB peak   {:>5.2}x time of zstd -T2   {:>5.2}x time, {:>5.2}x memory of rpmbuild -T2",
             f.seconds,
             f.peak_mib,
+            f.seconds / zstd_raw.seconds,
             f.seconds / baseline.seconds,
             f.peak_mib / baseline.peak_mib
         );
@@ -100,14 +105,17 @@ pub fn run() -> anyhow::Result<()> {
     );
     row("rpm-rs PackageBuilder (in memory)", &naive);
     row("rpmbuild, zstd 1 thread", &rpmbuild_1);
-    row("rpmbuild, zstd 2 threads (baseline)", &rpmbuild_2);
-    row("zstd -T2 alone (no rpm)", &zstd_raw);
-    let verdict = if ours.seconds <= baseline.seconds {
-        "met"
-    } else {
-        "NOT met"
-    };
-    println!("  target (no slower than rpmbuild -T2): {verdict}");
+    row("rpmbuild, zstd 2 threads", &rpmbuild_2);
+    row("zstd -T2 alone (no rpm, the baseline)", &zstd_raw);
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!(
+        "  target time <= {MAX_VS_ZSTD:.1}x zstd -T2: {} ({:.2}x); memory <= rpmbuild -T2: {} ({:.2}x); load average {}",
+        verdict(ours.seconds <= MAX_VS_ZSTD * zstd_raw.seconds),
+        ours.seconds / zstd_raw.seconds,
+        verdict(ours.peak_mib <= baseline.peak_mib),
+        ours.peak_mib / baseline.peak_mib,
+        super::api::load_average()
+    );
     Ok(())
 }
 
