@@ -68,24 +68,27 @@ pub fn run() -> anyhow::Result<()> {
         args.extend(extra.iter().map(|a| a.to_string()));
         args
     };
-    let ours = measure(&sh, &work, &builder, &args(&payload, &[]))?;
+    let zst = work.join("payload.zst");
+    let zstd_args = [
+        format!("-{LEVEL}"),
+        "-T2".into(),
+        "-q".into(),
+        "-f".into(),
+        payload.display().to_string(),
+        "-o".into(),
+        zst.display().to_string(),
+    ];
+    // The builder and its baseline alternate, so both see the same load.
+    let (mut ours, mut zstd_raw) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        ours.push(measure_once(&sh, &work, &builder, &args(&payload, &[]))?);
+        zstd_raw.push(measure_once(&sh, &work, "zstd", &zstd_args)?);
+    }
+    let (ours, zstd_raw) = (best(ours), best(zstd_raw));
     let ours_small = measure(&sh, &work, &builder, &args(&small, &[]))?;
     let naive = measure(&sh, &work, &builder, &args(&payload, &["--rpm-rs"]))?;
     let rpmbuild_1 = rpmbuild(&sh, &work, &payload, 1)?;
     let rpmbuild_2 = rpmbuild(&sh, &work, &payload, 2)?;
-    let zstd_raw = {
-        let zst = work.join("payload.zst");
-        let args = [
-            format!("-{LEVEL}"),
-            "-T2".into(),
-            "-q".into(),
-            "-f".into(),
-            payload.display().to_string(),
-            "-o".into(),
-            zst.display().to_string(),
-        ];
-        measure(&sh, &work, "zstd", &args)?
-    };
 
     let baseline = &rpmbuild_2;
     let row = |name: &str, f: &Figures| {
@@ -170,29 +173,43 @@ fn measure(
     args: &[String],
 ) -> anyhow::Result<Figures> {
     let program = program.as_ref();
+    let runs = (0..RUNS)
+        .map(|_| measure_once(sh, work, program, args))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(best(runs))
+}
+
+/// The run with the lowest wall time.
+fn best(runs: Vec<Figures>) -> Figures {
+    runs.into_iter()
+        .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+        .expect("RUNS > 0")
+}
+
+/// Wall time and peak RSS of one run of a child process, via GNU time.
+fn measure_once(
+    sh: &Shell,
+    work: &Path,
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[String],
+) -> anyhow::Result<Figures> {
+    let program = program.as_ref();
     let report = work.join("time.txt");
-    let mut best: Option<Figures> = None;
-    for _ in 0..RUNS {
-        cmd!(
-            sh,
-            "/usr/bin/time -f '%e %M' -o {report} {program} {args...}"
-        )
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .with_context(|| format!("{} {} failed", program.to_string_lossy(), args.join(" ")))?;
-        let text = fs::read_to_string(&report)?;
-        let last = text.lines().last().context("GNU time wrote nothing")?;
-        let (seconds, kib) = last.split_once(' ').context("unexpected GNU time output")?;
-        let figures = Figures {
-            seconds: seconds.parse()?,
-            peak_mib: kib.trim().parse::<f64>()? / 1024.0,
-        };
-        if best.as_ref().is_none_or(|b| figures.seconds < b.seconds) {
-            best = Some(figures);
-        }
-    }
-    Ok(best.expect("RUNS > 0"))
+    cmd!(
+        sh,
+        "/usr/bin/time -f '%e %M' -o {report} {program} {args...}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("{} {} failed", program.to_string_lossy(), args.join(" ")))?;
+    let text = fs::read_to_string(&report)?;
+    let last = text.lines().last().context("GNU time wrote nothing")?;
+    let (seconds, kib) = last.split_once(' ').context("unexpected GNU time output")?;
+    Ok(Figures {
+        seconds: seconds.parse()?,
+        peak_mib: kib.trim().parse::<f64>()? / 1024.0,
+    })
 }
 
 /// rpmbuild packaging the same file (hard-linked into the build root, so
