@@ -541,6 +541,7 @@ mod tests {
             "packages: []  # none\n",
             "---\npackages: []\n",
             "--- # hiera\npackages: []\n",
+            "# the bench's\n---\npackages:\n- name: x-0001\n  version: absent   # gone\n  after:\n  - provider: exec\n    name: /usr/bin/check --package 1\n",
             "packages:\n  - name: a\n    version: '1.0-1'\n",
             "packages:\n- name: a\n  version:\n",
             "packages:\n- name: a\n  version: ''\n",
