@@ -2,6 +2,7 @@
 //! and `after` actions), checked before anything is stored or run, and the
 //! applier's report schema.
 
+mod block;
 mod check;
 mod document;
 mod load;
@@ -10,6 +11,11 @@ mod nearest;
 mod problems;
 pub mod report;
 mod tree;
+
+/// The generated documents fuel-pm's tests and the bench share.
+#[cfg(test)]
+#[path = "../tests/support/samples.rs"]
+mod samples;
 
 pub use check::MAX_PROBLEMS;
 pub use document::{After, Document, Ensure, Package, Provider, Wanted};

@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod group_commit;
 mod inventory;
 mod leases;
 mod nodes;
@@ -125,6 +126,7 @@ impl From<sqlx::Error> for WriteError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    revisions: group_commit::RevisionWriter,
 }
 
 impl Store {
@@ -175,7 +177,12 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { url: shown, source })?;
-        Ok(Store { pool, backend })
+        let revisions = group_commit::RevisionWriter::start(pool.clone());
+        Ok(Store {
+            pool,
+            backend,
+            revisions,
+        })
     }
 
     pub fn backend(&self) -> Backend {
