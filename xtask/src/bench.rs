@@ -4,6 +4,7 @@
 mod api;
 mod pm_apply;
 mod pm_doc;
+mod pm_fleet;
 mod pm_tasks;
 mod rpm;
 mod upgrade;
@@ -27,6 +28,7 @@ pub enum Bench {
     PmDoc,
     PmApply,
     PmTasks,
+    PmFleet,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -39,6 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::PmDoc,
             Bench::PmApply,
             Bench::PmTasks,
+            Bench::PmFleet,
         ]
     } else {
         args.names
@@ -52,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::PmDoc => pm_doc::run()?,
             Bench::PmApply => pm_apply::run()?,
             Bench::PmTasks => pm_tasks::run()?,
+            Bench::PmFleet => pm_fleet::run()?,
         }
     }
     Ok(())

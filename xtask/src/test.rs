@@ -38,9 +38,14 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // `fuel node create` fetches host keys with ssh-keyscan; its test runs a real sshd.
     ("ssh-keyscan", "openssh-client"),
     ("/usr/sbin/sshd", "openssh-server"),
+    // The fleet test reads `fuel`'s terminal output through a pseudo-terminal.
+    ("script", "bsdutils"),
     // The benchmarks (not the suite) also use these.
     ("curl", "curl"),
     ("/usr/bin/time", "time"),
+    // `cargo xtask bench pm-fleet`'s baselines: the design's pssh and Ansible.
+    ("parallel-ssh", "pssh"),
+    ("ansible", "ansible-core"),
 ];
 
 /// The role and database [`start_postgres`] prepares, as the tests see it.

@@ -28,6 +28,7 @@ mod error;
 mod json_body;
 mod list_cache;
 mod package_tasks;
+mod rollout;
 mod routes;
 mod server;
 mod state;

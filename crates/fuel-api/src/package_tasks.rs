@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuel_api_client::{DeployTasks, Node, OsFamily, Task, TaskNodeStatus, TaskStatus};
+use fuel_pm_tasks::rollout::{Rollout, ROLLOUT_STOPPED};
 use fuel_pm_tasks::{
     execute_pm, expand, upload_pm, Applier, NodeError, NodeFailure, NodeSession, Settings, SubTask,
     Target,
@@ -25,9 +26,10 @@ use fuel_pm_tasks::{
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::{timeout_at, Instant};
 
-use crate::clock::now_rfc3339;
+use crate::clock::now_rfc3339_millis;
 use crate::config::PackageTasksConfig;
-use crate::store::{PlannedSubTask, Store, SubTaskUpdate};
+use crate::rollout::{plan, rollout_of};
+use crate::store::{PlannedRollout, Store, SubTaskUpdate};
 
 /// What the start-up sweep writes on tasks a stopped master left running.
 pub const INTERRUPTED_MESSAGE: &str = "the master stopped while this task ran; each node shows \
@@ -49,6 +51,12 @@ pub enum StartError {
     UnknownNodes { ids: String },
     #[error("nodes: node {ids} not in environment {cluster_id}: `fuel node --env {cluster_id}` lists its nodes")]
     NodesElsewhere { ids: String, cluster_id: i64 },
+    /// `batch` or `max_failures` does not parse.
+    #[error("{field}: {message}")]
+    Rollout {
+        field: &'static str,
+        message: String,
+    },
     #[error("environment {0} has no package document: upload one with fuel package --env {0} --upload FILE")]
     NoDocument(i64),
     #[error("package task {id} ({name}) is still {status} in environment {cluster_id}: wait for it (fuel task --task-id {id})")]
@@ -99,6 +107,7 @@ impl PackageTasks {
             }
         }
         let (run, added) = expand(&requested);
+        let rollout = rollout_of(request)?;
 
         if request.nodes.is_empty() {
             return Err(StartError::NoNodes);
@@ -143,19 +152,21 @@ impl PackageTasks {
         }
         let name = run.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
         let added: Vec<&str> = added.iter().map(|t| t.as_str()).collect();
-        let planned: Vec<PlannedSubTask> = nodes
-            .iter()
-            .flat_map(|node| {
-                run.iter().map(move |subtask| PlannedSubTask {
-                    node_id: node.id,
-                    hostname: &node.hostname,
-                    subtask: subtask.as_str(),
-                })
-            })
-            .collect();
+        let (batches, planned) = plan(&rollout, &nodes, &run);
+        let is_rollout = rollout != Rollout::default();
+        let max_failures = rollout.max_failures.map(|m| m.to_string());
         let task = self
             .store
-            .insert_package_task(cluster_id, &name, &added, &planned)
+            .insert_package_task(
+                cluster_id,
+                &name,
+                &added,
+                &planned,
+                &PlannedRollout {
+                    batches: if is_rollout { &batches } else { &[] },
+                    max_failures: max_failures.as_deref(),
+                },
+            )
             .await?;
 
         let job = Job {
@@ -165,6 +176,8 @@ impl PackageTasks {
             task_id: task.id,
             run,
             nodes,
+            batches,
+            rollout,
             document: Arc::new(document),
             check: request.check,
         };
@@ -181,6 +194,9 @@ struct Job {
     task_id: i64,
     run: Vec<SubTask>,
     nodes: Vec<Node>,
+    /// Node ids of each batch, run one batch after the other.
+    batches: Vec<Vec<i64>>,
+    rollout: Rollout,
     document: Arc<Vec<u8>>,
     check: bool,
 }
@@ -209,9 +225,49 @@ impl Job {
         let applier = Arc::new(applier);
         let total = job.nodes.len();
         let finished = Arc::new(AtomicUsize::new(0));
+        let mut failures = Vec::new();
+        let mut stopped = None;
+        for (index, batch) in job.batches.iter().enumerate() {
+            failures.extend(job.run_batch(batch, &applier, &finished).await?);
+            let more = index + 1 < job.batches.len();
+            if more && job.rollout.should_stop(failures.len(), total) {
+                stopped = Some(job.stop_rollout(index, failures.len()).await?);
+                break;
+            }
+        }
+        let (status, message) = if failures.is_empty() {
+            (
+                TaskStatus::Ready,
+                format!("{} on {total} node(s): done", job.run_names()),
+            )
+        } else {
+            (
+                TaskStatus::Error,
+                format!(
+                    "{} of {total} node(s) failed: {}{}",
+                    failures.len(),
+                    failures.join(", "),
+                    stopped.unwrap_or_default()
+                ),
+            )
+        };
+        job.store
+            .set_task_state(job.task_id, status, 100, Some(&message))
+            .await
+    }
+
+    /// Runs one batch's nodes in parallel (within the master's slots) to
+    /// their end; the failed ones as "hostname (reason)".
+    async fn run_batch(
+        self: &Arc<Self>,
+        batch: &[i64],
+        applier: &Arc<Result<Applier, String>>,
+        finished: &Arc<AtomicUsize>,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let total = self.nodes.len();
         let mut handles = Vec::new();
-        for node in job.nodes.clone() {
-            let job = job.clone();
+        for node in self.nodes.iter().filter(|n| batch.contains(&n.id)).cloned() {
+            let job = self.clone();
             let applier = applier.clone();
             let finished = finished.clone();
             handles.push(tokio::spawn(async move {
@@ -232,31 +288,34 @@ impl Job {
             match handle.await {
                 Ok((_, Ok(Ok(())))) => {}
                 Ok((hostname, Ok(Err(reason)))) => failures.push(format!("{hostname} ({reason})")),
-                Ok((hostname, Err(e))) => return Err(e).map_err(|e: sqlx::Error| {
+                Ok((hostname, Err(e))) => {
                     tracing::error!(node = %hostname, error = %e, "cannot record a node's state");
-                    e
-                }),
+                    return Err(e);
+                }
                 Err(e) => failures.push(format!("a node's run panicked: {e}")),
             }
         }
-        let (status, message) = if failures.is_empty() {
-            (
-                TaskStatus::Ready,
-                format!("{} on {total} node(s): done", job.run_names()),
-            )
-        } else {
-            (
-                TaskStatus::Error,
-                format!(
-                    "{} of {total} node(s) failed: {}",
-                    failures.len(),
-                    failures.join(", ")
-                ),
-            )
-        };
-        job.store
-            .set_task_state(job.task_id, status, 100, Some(&message))
-            .await
+        Ok(failures)
+    }
+
+    /// Too many nodes failed by the end of batch `index`: the nodes not
+    /// started are skipped. Returns the sentence the task's message ends with.
+    async fn stop_rollout(&self, index: usize, failed: usize) -> Result<String, sqlx::Error> {
+        let max = self
+            .rollout
+            .max_failures
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let why = format!(
+            "the rollout stopped after batch {} of {}: {failed} node(s) failed, more than max_failures {max}",
+            index + 1,
+            self.batches.len()
+        );
+        let spared = self
+            .store
+            .skip_pending_subtasks(self.task_id, ROLLOUT_STOPPED, &why)
+            .await?;
+        Ok(format!("; {why}; {spared} node(s) not started ({ROLLOUT_STOPPED})"))
     }
 
     fn run_names(&self) -> String {
@@ -300,7 +359,7 @@ impl Job {
                     .await?;
                 continue;
             }
-            let started = now_rfc3339();
+            let started = now_rfc3339_millis();
             self.store
                 .update_subtask(
                     self.task_id,
@@ -389,7 +448,7 @@ impl Job {
         message: Option<&str>,
         report: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        let finished = now_rfc3339();
+        let finished = now_rfc3339_millis();
         self.store
             .update_subtask(
                 self.task_id,
