@@ -4,6 +4,8 @@
 //! containers — batches in order, the stop after `--max-failures` sparing
 //! every later node, controllers one at a time with `--order-by-role`.
 
+// Shared with pm_tasks.rs, which uses the rest of it.
+#[allow(dead_code)]
 mod pm_tasks_support;
 
 use std::process::Command;
@@ -72,6 +74,8 @@ fn one_task_across_thirty_light_nodes_reaches_every_node_and_the_summary_counts_
     command
         .args(["-qec", &line, "/dev/null"])
         .env_clear()
+        // An operator's terminal says what it is; without TERM nothing is drawn.
+        .env("TERM", "xterm")
         .current_dir(master.operator_dir());
     for (key, value) in operator.get_envs() {
         if let Some(value) = value {
