@@ -27,6 +27,7 @@ mod client;
 mod cluster;
 mod health;
 mod host_key;
+mod inventory;
 mod node;
 mod package;
 mod package_task;
@@ -40,7 +41,13 @@ pub use client::{Client, ClientError};
 pub use cluster::{Cluster, NewCluster};
 pub use health::Health;
 pub use host_key::{HostKey, HOST_KEY_TYPES};
-pub use node::{check_role, check_roles, NewNode, Node, NodeUpdate, OsFamily, MAX_ROLES, NODE_STATUSES};
+pub use inventory::{
+    DriftReason, InventoryNode, InventoryPackage, InventoryVersion, NodeSeen, Observation,
+    ObservationRun, PackageInventory,
+};
+pub use node::{
+    check_role, check_roles, NewNode, Node, NodeUpdate, OsFamily, MAX_ROLES, NODE_STATUSES,
+};
 pub use package::{PackageRevision, YAML_CONTENT_TYPE};
 pub use package_task::{DeployTasks, TaskNode, TaskNodeStatus, TaskProgress, PACKAGE_TASKS};
 pub use release::{NewRelease, Release, ReleaseState};

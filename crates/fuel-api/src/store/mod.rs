@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod inventory;
 mod nodes;
 mod package_revisions;
 mod package_tasks;
@@ -17,6 +18,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use inventory::{ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
 pub use package_tasks::{PlannedRollout, PlannedSubTask, SubTaskUpdate};
@@ -50,6 +52,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollouts and roles",
         include_str!("../../migrations/sqlite/0004_rollouts_and_roles.sql"),
     ),
+    (
+        6,
+        "package inventory",
+        include_str!("../../migrations/sqlite/0006_package_inventory.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -71,6 +78,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "rollouts and roles",
         include_str!("../../migrations/postgres/0004_rollouts_and_roles.sql"),
+    ),
+    (
+        6,
+        "package inventory",
+        include_str!("../../migrations/postgres/0006_package_inventory.sql"),
     ),
 ];
 

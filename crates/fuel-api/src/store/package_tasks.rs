@@ -6,8 +6,11 @@ use fuel_api_client::{Task, TaskNode, TaskNodeStatus, TaskProgress, TaskStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::clock::now_rfc3339;
+
 use super::tasks::{from_row as task_from_row, COLUMNS as TASK_COLUMNS};
-use super::{parse_column, Store};
+use super::{inventory, parse_column, Store};
+use fuel_pm::report::Report;
 
 /// A sub-task to create: (node id, hostname, sub-task name, rollout batch).
 pub struct PlannedSubTask<'a> {
@@ -142,7 +145,9 @@ impl Store {
         row.as_ref().map(task_from_row).transpose()
     }
 
-    /// One sub-task's new state, stamped with the task's next change number.
+    /// One sub-task's new state, stamped with the task's next change number;
+    /// an `execute_pm` report also updates the node's package inventory, in
+    /// the same transaction.
     pub async fn update_subtask(
         &self,
         task_id: i64,
@@ -150,6 +155,12 @@ impl Store {
         subtask: &str,
         update: &SubTaskUpdate<'_>,
     ) -> Result<(), sqlx::Error> {
+        let observed = match update.report {
+            Some(json) if subtask == "execute_pm" => Some(
+                serde_json::from_str::<Report>(json).map_err(|e| sqlx::Error::Encode(e.into()))?,
+            ),
+            _ => None,
+        };
         let mut tx = self.pool.begin().await?;
         let seq = next_change(&mut tx, task_id).await?;
         sqlx::query(
@@ -170,6 +181,17 @@ impl Store {
         .bind(subtask)
         .execute(&mut *tx)
         .await?;
+        if let Some(report) = &observed {
+            let now;
+            let observed_at = match update.finished_at {
+                Some(at) => at,
+                None => {
+                    now = now_rfc3339();
+                    &now
+                }
+            };
+            inventory::record(&mut tx, node_id, task_id, observed_at, report).await?;
+        }
         tx.commit().await
     }
 
