@@ -106,7 +106,9 @@ fn first_tag(text: &str) -> Option<Problem> {
                 "YAML tags are not accepted in a package document: {}",
                 crate::check::shown(&written)
             ),
-            Some("remove the tag and write the value as a plain (or quoted) string, list or mapping"),
+            Some(
+                "remove the tag and write the value as a plain (or quoted) string, list or mapping",
+            ),
         ));
     }
     None

@@ -23,7 +23,7 @@ use sqlx::{AnyPool, Executor, Row};
 pub use inventory::{ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
-pub use package_tasks::{NewPackageTask, PlannedSubTask, SubTaskUpdate};
+pub use package_tasks::{NewPackageTask, PlannedRollout, PlannedSubTask, SubTaskUpdate};
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/sqlite/0003_package_tasks.sql"),
+    ),
+    (
+        4,
+        "rollouts and roles",
+        include_str!("../../migrations/sqlite/0004_rollouts_and_roles.sql"),
     ),
     (
         5,
@@ -75,6 +80,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/postgres/0003_package_tasks.sql"),
+    ),
+    (
+        4,
+        "rollouts and roles",
+        include_str!("../../migrations/postgres/0004_rollouts_and_roles.sql"),
     ),
     (
         5,
