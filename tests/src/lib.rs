@@ -10,6 +10,7 @@ pub mod images;
 pub mod install_root;
 pub mod node;
 pub mod node_repo;
+pub mod upgrade;
 
 pub use fuel_test_bed::{postgres_url, require_tool};
 
