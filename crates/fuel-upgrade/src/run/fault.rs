@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::journal::{Action, StepId};
+use crate::state::journal::{Action, StepId};
 
 pub const CRASH_ENV: &str = "FUEL_UPGRADE_CRASH_AT";
 pub const FAIL_ENV: &str = "FUEL_UPGRADE_FAIL_AT";
