@@ -4,8 +4,41 @@
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The process group of the bounded command running now (an after-action),
+/// 0 when none. It is a group of its own so its time limit can kill all of
+/// it, which also puts it out of reach of a signal sent to the applier's
+/// group: [`end_bounded_group_on_term`] closes that gap.
+static BOUNDED_GROUP: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_term(signal: libc::c_int) {
+    let group = BOUNDED_GROUP.load(Ordering::SeqCst);
+    // SAFETY: kill(2), signal(2) and raise(3) are async-signal-safe and
+    // touch no memory of ours.
+    unsafe {
+        if group > 0 {
+            libc::kill(-group, libc::SIGKILL);
+        }
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// On SIGTERM or SIGHUP (the master's wrapper ends a run whose ssh session
+/// closed; a node past its timeout is ended the same way), the running
+/// after-action's group is killed before the applier dies of the signal, so
+/// no action outlives the run that started it. The next run sees the action
+/// as not done and runs it again (state records only finished actions).
+pub fn end_bounded_group_on_term() {
+    // SAFETY: installs a handler that only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_term as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_term as libc::sighandler_t);
+    }
+}
 
 /// How much of a command's output a report keeps.
 pub const TAIL_BYTES: usize = 2048;
@@ -159,6 +192,7 @@ impl Invocation {
             .stderr(writer)
             .process_group(0);
         let mut child = cmd.spawn().map_err(spawn_error)?;
+        BOUNDED_GROUP.store(child.id() as i32, Ordering::SeqCst);
         drop(cmd);
         if let Some(input) = &self.stdin {
             let mut pipe = child.stdin.take().expect("stdin is piped");
@@ -192,6 +226,7 @@ impl Invocation {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
+        BOUNDED_GROUP.store(0, Ordering::SeqCst);
         if timed_out {
             // A process that left the group (setsid) may still hold the
             // pipe after the kill: the output is what came until now.

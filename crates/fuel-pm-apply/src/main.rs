@@ -83,6 +83,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if usage_error { USAGE } else { 0 });
         }
     };
+    fuel_pm_apply::command::end_bounded_group_on_term();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
