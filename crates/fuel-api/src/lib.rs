@@ -32,6 +32,8 @@ mod routes;
 mod server;
 mod state;
 mod store;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod version_cache;
 
 pub use auth::hash_password;

@@ -5,8 +5,10 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use fuel_api_client::HostKey;
+use fuel_man::{exit_status_help, ExitStatus};
+use fuel_node::{HostKey, PackageManager, OS_FAMILIES};
 use fuel_cli::NodeSelection;
 
 const AFTER_HELP: &str = "\
@@ -16,13 +18,50 @@ Connection (first found wins):
           of the settings file (which must then be mode 0600)
   settings file: $FUELCLIENT_CUSTOM_SETTINGS, else $XDG_CONFIG_HOME/fuel/fuel_client.yaml
           (default ~/.config/fuel/fuel_client.yaml), python-fuelclient's keys
-  The password is never a command-line option.
+  The password is never a command-line option.";
 
-Exit status: 0 ok, 1 failed (the message says what to do), 2 bad command line.";
+/// `fuel`'s exit statuses: the one definition, listed by `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    Failed,
+    Usage,
+}
+
+impl ExitStatus for Exit {
+    const ALL: &'static [Exit] = &[Exit::Ok, Exit::Failed, Exit::Usage];
+
+    fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            // clap's own code for a command line it cannot parse.
+            Exit::Usage => 2,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Failed => "failed (the message says what to do)",
+            Exit::Usage => "bad command line",
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> std::process::ExitCode {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+fn after_help() -> String {
+    format!("{AFTER_HELP}\n\n{}", exit_status_help::<Exit>())
+}
 
 /// The Fuel master's command line: environments, nodes, package documents, tasks.
 #[derive(Debug, Parser)]
-#[command(name = "fuel", version, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "fuel", version, after_help = after_help(), propagate_version = true)]
 pub struct Cli {
     /// URL of the Fuel API.
     #[arg(long, env = "FUEL_API_URL", global = true, value_name = "URL")]
@@ -150,8 +189,9 @@ pub struct NodeCreateArgs {
     #[arg(long, default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// The node's OS family: ubuntu (apt) or centos (yum/dnf).
-    #[arg(long, value_enum)]
-    pub os: OsArg,
+    #[arg(long, value_parser = PossibleValuesParser::new(OS_FAMILIES)
+        .try_map(|family| PackageManager::from_os_family(&family)))]
+    pub os: PackageManager,
     /// The environment the node belongs to.
     #[arg(long, alias = "env-id", value_name = "ID")]
     pub env: Option<i64>,
@@ -159,12 +199,6 @@ pub struct NodeCreateArgs {
     /// /etc/ssh/ssh_host_ed25519_key.pub on its console) instead of ssh-keyscan.
     #[arg(long, value_name = "KEY", value_parser = HostKey::parse)]
     pub host_key: Option<HostKey>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OsArg {
-    Ubuntu,
-    Centos,
 }
 
 #[derive(Debug, Args)]
@@ -294,7 +328,7 @@ mod tests {
             panic!("no create")
         };
         assert_eq!(create.port, 22);
-        assert_eq!(create.os, OsArg::Ubuntu);
+        assert_eq!(create.os, PackageManager::Apt);
         assert!(create.host_key.is_none());
         assert!(node_args(&["node"]).command.is_none());
     }

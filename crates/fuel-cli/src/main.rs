@@ -1,7 +1,7 @@
 //! `fuel`: the Fuel master's operator command line (python-fuelclient's
 //! shape). Parses the command line, opens one API session, runs the command,
-//! and maps failures to exit 1 with a message that says what to do (clap's
-//! usage errors exit 2).
+//! and maps failures to a message that says what to do; the exit statuses
+//! are [`cli::Exit`].
 
 mod cli;
 mod commands;
@@ -13,16 +13,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, Exit};
 use session::Session;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Ok.into(),
         Err(e) => {
             eprintln!("fuel: {e:#}");
-            ExitCode::FAILURE
+            Exit::Failed.into()
         }
     }
 }

@@ -11,7 +11,7 @@ use fuel_pm::{Document, Provider};
 
 use crate::actions::{self, Planned, Tools};
 use crate::backend::{
-    self, Available, BackendError, BackendKind, Change, Installed, Step, Transaction,
+    self, Available, BackendError, Change, PackageManager, Installed, Step, Transaction,
 };
 use crate::fault;
 use crate::lock::{self, LockError};
@@ -21,7 +21,7 @@ use crate::version::Scheme;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub backend: BackendKind,
+    pub backend: PackageManager,
     /// Simulate: report what would change, change nothing (no state file either).
     pub check: bool,
     /// Apply what resolves even when some package does not.
@@ -62,7 +62,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
     fault::point(fault::AFTER_LOCK, &options.state_dir);
     let mut pending = Pending::load(&options.state_dir)?;
     let pm = backend::for_kind(options.backend, options.lock_timeout);
-    let scheme = options.backend.scheme();
+    let scheme = backend::scheme(options.backend);
     let names: Vec<&str> = document.packages.iter().map(|p| p.name.as_str()).collect();
 
     let installed = pm.installed(&names)?;
@@ -615,7 +615,7 @@ mod tests {
     #[test]
     fn exit_codes_follow_puppets_detailed_exitcodes() {
         let options = Options {
-            backend: BackendKind::Apt,
+            backend: PackageManager::Apt,
             check: false,
             keep_going: false,
             lock_timeout: Duration::from_secs(1),

@@ -17,5 +17,5 @@ mod subtask;
 
 pub use failure::{NodeError, NodeFailure};
 pub use session::{NodeSession, Settings, Target};
-pub use steps::{execute_pm, upload_pm, Applier, APPLIER_ON_NODE, DOCUMENT_ON_NODE};
+pub use steps::{execute_pm, upload_pm, Applier};
 pub use subtask::{expand, SubTask, UnknownTask};

@@ -1,29 +1,53 @@
 //! What `upload_pm` and `execute_pm` do on a connected node. Every remote
-//! command line is a constant of this file; the document and the applier go
-//! over stdin, so nothing an operator wrote reaches the node's shell.
+//! command line is built in this file from constants (the node's paths in
+//! `fuel_node::paths`); the document and the applier go over stdin, so
+//! nothing an operator wrote reaches the node's shell.
 
 use std::process::Output;
 
+use fuel_node::paths;
 use fuel_pm::report::Report;
 use sha2::{Digest, Sha256};
 
 use crate::failure::{NodeError, NodeFailure};
 use crate::session::{NodeSession, Target};
 
-/// Where `upload_pm` puts the document (the design's place, read by hiera and the applier).
-pub const DOCUMENT_ON_NODE: &str = fuel_pm::DEFAULT_PATH;
-/// Where `upload_pm` puts the applier.
-pub const APPLIER_ON_NODE: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
+/// Writes stdin to the document's place: temporary file, 0600, fsync, rename, directory fsync.
+fn write_document() -> String {
+    format!(
+        "set -e; umask 077; mkdir -p {dir}; \
+         t={tmp}; cat > \"$t\"; chmod 0600 \"$t\"; \
+         sync \"$t\"; mv -f \"$t\" {document}; sync {dir}",
+        dir = paths::DOCUMENT_DIR,
+        tmp = paths::DOCUMENT_TMP,
+        document = paths::DOCUMENT,
+    )
+}
 
-const WRITE_DOCUMENT: &str = "set -e; umask 077; mkdir -p /etc/hiera; \
-    t=/etc/hiera/.package_manipulation.yaml.fuel-tmp; cat > \"$t\"; chmod 0600 \"$t\"; \
-    sync \"$t\"; mv -f \"$t\" /etc/hiera/package_manipulation.yaml; sync /etc/hiera";
-const APPLIER_CHECKSUM: &str =
-    "sha256sum /usr/local/libexec/fuel-pm/fuel-pm-apply 2>/dev/null || true";
-const WRITE_APPLIER: &str = "set -e; umask 022; d=/usr/local/libexec/fuel-pm; mkdir -p \"$d\"; \
-    t=\"$d/.fuel-pm-apply.fuel-tmp\"; cat > \"$t\"; chmod 0755 \"$t\"; sync \"$t\"; sha256sum \"$t\"";
-const INSTALL_APPLIER: &str = "set -e; d=/usr/local/libexec/fuel-pm; \
-    mv -f \"$d/.fuel-pm-apply.fuel-tmp\" \"$d/fuel-pm-apply\"; sync \"$d\"";
+/// The node's applier's sha256 (nothing when it has none).
+fn applier_checksum() -> String {
+    format!("sha256sum {} 2>/dev/null || true", paths::APPLIER)
+}
+
+/// Writes stdin to the applier's temporary file (0755, fsynced) and prints its sha256.
+fn write_applier() -> String {
+    format!(
+        "set -e; umask 022; mkdir -p {dir}; \
+         t={tmp}; cat > \"$t\"; chmod 0755 \"$t\"; sync \"$t\"; sha256sum \"$t\"",
+        dir = paths::APPLIER_DIR,
+        tmp = paths::APPLIER_TMP,
+    )
+}
+
+/// Renames the checked temporary applier into place.
+fn install_applier() -> String {
+    format!(
+        "set -e; mv -f {tmp} {applier}; sync {dir}",
+        tmp = paths::APPLIER_TMP,
+        applier = paths::APPLIER,
+        dir = paths::APPLIER_DIR,
+    )
+}
 
 /// The applier binary the master ships to nodes, read once per task.
 #[derive(Debug, Clone)]
@@ -35,16 +59,12 @@ pub struct Applier {
 impl Applier {
     pub fn load(path: &std::path::Path) -> std::io::Result<Applier> {
         let bytes = std::fs::read(path)?;
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let sha256 = fuel_atomic::hex(&Sha256::digest(&bytes));
         Ok(Applier {
             bytes: std::sync::Arc::new(bytes),
             sha256,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `upload_pm`: the document to /etc/hiera/package_manipulation.yaml (temp file,
@@ -55,15 +75,15 @@ pub async fn upload_pm(
     document: &[u8],
     applier: &Applier,
 ) -> Result<(), NodeError> {
-    let out = remote(session, target, WRITE_DOCUMENT, &[], Some(document)).await?;
+    let out = remote(session, target, &write_document(), &[], Some(document)).await?;
     expect_success(target, "writing the package document", &out)?;
 
-    let out = remote(session, target, APPLIER_CHECKSUM, &[], None).await?;
+    let out = remote(session, target, &applier_checksum(), &[], None).await?;
     let present = String::from_utf8_lossy(&out.stdout);
     if present.split_whitespace().next() == Some(applier.sha256.as_str()) {
         return Ok(());
     }
-    let out = remote(session, target, WRITE_APPLIER, &[], Some(&applier.bytes)).await?;
+    let out = remote(session, target, &write_applier(), &[], Some(&applier.bytes)).await?;
     expect_success(target, "copying the applier", &out)?;
     let written = String::from_utf8_lossy(&out.stdout);
     if written.split_whitespace().next() != Some(applier.sha256.as_str()) {
@@ -76,7 +96,7 @@ pub async fn upload_pm(
             ),
         ));
     }
-    let out = remote(session, target, INSTALL_APPLIER, &[], None).await?;
+    let out = remote(session, target, &install_applier(), &[], None).await?;
     expect_success(target, "installing the applier", &out)
 }
 
@@ -90,20 +110,20 @@ pub async fn execute_pm(
     let mut args = vec![
         "--json",
         "--backend",
-        target.backend,
+        target.package_manager.as_str(),
         "--file",
-        DOCUMENT_ON_NODE,
+        paths::DOCUMENT,
     ];
     if check {
         args.push("--check");
     }
-    let out = remote(session, target, APPLIER_ON_NODE, &args, None).await?;
+    let out = remote(session, target, paths::APPLIER, &args, None).await?;
     let code = out.status.code();
     let stderr_tail = tail(&String::from_utf8_lossy(&out.stderr), 2000);
     let report: Option<Report> = serde_json::from_slice(&out.stdout).ok();
-    match (code, report) {
-        (Some(0 | 2), Some(report)) => Ok(report),
-        (Some(4 | 6), Some(report)) => Err(NodeError {
+    match (code, code.and_then(Report::changes_and_failures), report) {
+        (_, Some((_, false)), Some(report)) => Ok(report),
+        (_, Some((_, true)), Some(report)) => Err(NodeError {
             reason: NodeFailure::ApplyFailed,
             message: format!(
                 "{}: {} of {} packages failed, {} after-actions failed",
@@ -114,7 +134,7 @@ pub async fn execute_pm(
             ),
             report: Some(report),
         }),
-        (Some(code @ (0 | 2 | 4 | 6)), None) => Err(NodeError::new(
+        (Some(code), Some(_), None) => Err(NodeError::new(
             NodeFailure::ReportInvalid,
             format!(
                 "{}: the applier exited {code} but its output is not a schema-{} report; stderr: {stderr_tail}",
@@ -122,7 +142,7 @@ pub async fn execute_pm(
                 fuel_pm::report::SCHEMA
             ),
         )),
-        (code, _) => Err(NodeError::new(
+        (code, _, _) => Err(NodeError::new(
             NodeFailure::ApplyFailed,
             format!(
                 "{}: the applier could not run (exit {}): {stderr_tail}",

@@ -9,6 +9,8 @@ mod names;
 mod nearest;
 mod problems;
 pub mod report;
+#[cfg(feature = "test-support")]
+pub mod samples;
 mod tree;
 
 pub use check::MAX_PROBLEMS;
@@ -16,9 +18,6 @@ pub use document::{After, Document, Ensure, Package, Provider, Wanted};
 pub use load::{MAX_DEPTH, MAX_NODES};
 pub use names::{valid_package_name, valid_service_name, valid_version};
 pub use problems::{Problem, Problems};
-
-/// Where the applier reads the document on a node (design 004: hiera's directory).
-pub const DEFAULT_PATH: &str = "/etc/hiera/package_manipulation.yaml";
 
 /// Larger documents are refused before parsing.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;

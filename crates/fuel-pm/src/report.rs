@@ -38,6 +38,14 @@ impl Report {
     pub fn exit_code_for(changed: bool, failed: bool) -> i32 {
         (if changed { 2 } else { 0 }) | (if failed { 4 } else { 0 })
     }
+
+    /// What one of those codes says, `(changed, failed)`; `None` for any
+    /// other code (the applier could not run).
+    pub fn changes_and_failures(exit_code: i32) -> Option<(bool, bool)> {
+        [(false, false), (true, false), (false, true), (true, true)]
+            .into_iter()
+            .find(|&(changed, failed)| Report::exit_code_for(changed, failed) == exit_code)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

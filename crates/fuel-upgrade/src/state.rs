@@ -2,8 +2,7 @@
 //! file, the deployed-release record, backups of overwritten files and the
 //! run lock. Every file here is written by temp file, fsync and rename.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -129,37 +128,17 @@ impl StateDir {
     pub fn lock(&self, command: &str) -> Result<RunLock, StateError> {
         self.ensure()?;
         let path = self.lock_path();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                return Err(StateError::Locked {
-                    path,
-                    holder: if holder.is_empty() {
-                        "unknown process".into()
-                    } else {
-                        holder.to_string()
-                    },
-                });
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
-        }
         let me = format!(
             "pid {} running `fuel-upgrade {command}`",
             std::process::id()
         );
-        file.set_len(0).map_err(io(&path))?;
-        file.rewind().map_err(io(&path))?;
-        file.write_all(me.as_bytes()).map_err(io(&path))?;
+        let lock = fuel_atomic::PidLock::acquire(&path, &me).map_err(|e| match e {
+            fuel_atomic::LockError::Held { path, holder } => StateError::Locked {
+                path,
+                holder: holder.unwrap_or_else(|| "unknown process".into()),
+            },
+            fuel_atomic::LockError::Io { path, source } => StateError::Io { path, source },
+        })?;
         // A run killed while writing one of the state files left its
         // temporary file; no one else writes here while we hold the lock.
         for p in [
@@ -171,13 +150,13 @@ impl StateDir {
                 atomic::remove(&t).map_err(io(&t))?;
             }
         }
-        Ok(RunLock { _file: file })
+        Ok(RunLock { _lock: lock })
     }
 }
 
 /// Held for the whole run.
 pub(crate) struct RunLock {
-    _file: File,
+    _lock: fuel_atomic::PidLock,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {

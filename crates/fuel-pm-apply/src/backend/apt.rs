@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::{
-    dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
-    PackageManager, Step, Transaction,
+    dedup, until_unlocked, Attempt, Available, BackendError, Change, Installed,
+    Backend, PackageManager, Step, Transaction,
 };
 use crate::command::{Invocation, Ran};
 
@@ -140,9 +140,9 @@ impl Apt {
     }
 }
 
-impl PackageManager for Apt {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Apt
+impl Backend for Apt {
+    fn kind(&self) -> PackageManager {
+        PackageManager::Apt
     }
 
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {

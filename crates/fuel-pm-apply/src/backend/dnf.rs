@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use super::dnf_session::Session;
 use super::{
-    dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
-    PackageManager, Step, Transaction,
+    dedup, until_unlocked, Attempt, Available, BackendError, Change, Installed,
+    Backend, PackageManager, Step, Transaction,
 };
 use crate::command::{Invocation, Ran, SpawnError};
 use crate::version::rpm;
@@ -218,9 +218,9 @@ fn io_error(source: std::io::Error) -> BackendError {
     })
 }
 
-impl PackageManager for Dnf {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Dnf
+impl Backend for Dnf {
+    fn kind(&self) -> PackageManager {
+        PackageManager::Dnf
     }
 
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {
