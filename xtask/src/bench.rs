@@ -2,6 +2,7 @@
 //! baseline measured in the same run, as a ratio.
 
 mod api;
+mod inventory;
 mod pm_apply;
 mod pm_doc;
 mod pm_tasks;

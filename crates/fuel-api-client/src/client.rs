@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::{
     ApiError, Cluster, Credentials, DeployTasks, Health, NewCluster, NewNode, NewRelease, NewTask,
-    Node, NodeUpdate, PackageRevision, Release, Task, TaskFilter, TaskUpdate, Token, VersionInfo,
-    AUTH_HEADER, YAML_CONTENT_TYPE,
+    Node, NodeUpdate, PackageInventory, PackageRevision, Release, Task, TaskFilter, TaskUpdate,
+    Token, VersionInfo, AUTH_HEADER, YAML_CONTENT_TYPE,
 };
 
 /// What a call can fail with. The HTTP statuses callers act on have their
@@ -337,6 +337,32 @@ impl Client {
         );
         let response = self.execute(self.request(Method::GET, &url), &url).await?;
         bytes(response, &url).await
+    }
+
+    /// The environment's package inventory: each package's versions and the
+    /// nodes running them, as last observed; `package` narrows it to one,
+    /// `drift` keeps only what differs between nodes or from the document.
+    pub async fn package_inventory(
+        &self,
+        cluster_id: i64,
+        package: Option<&str>,
+        drift: bool,
+    ) -> Result<PackageInventory, ClientError> {
+        let url = format!(
+            "{}/api/v1/clusters/{cluster_id}/package_inventory",
+            self.base
+        );
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(package) = package {
+            query.push(("package", package));
+        }
+        if drift {
+            query.push(("drift", "1"));
+        }
+        let response = self
+            .execute(self.request(Method::GET, &url).query(&query), &url)
+            .await?;
+        json(response, url).await
     }
 
     async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(

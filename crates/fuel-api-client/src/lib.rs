@@ -26,6 +26,7 @@ mod auth;
 mod client;
 mod cluster;
 mod health;
+mod inventory;
 mod node;
 mod package;
 mod package_task;
@@ -38,6 +39,10 @@ pub use auth::{Credentials, Token};
 pub use client::{Client, ClientError};
 pub use cluster::{Cluster, NewCluster};
 pub use health::Health;
+pub use inventory::{
+    DriftReason, InventoryNode, InventoryPackage, InventoryVersion, NodeSeen, Observation,
+    ObservationRun, PackageInventory,
+};
 pub use node::{NewNode, Node, NodeUpdate, NODE_STATUSES};
 pub use package::{PackageRevision, YAML_CONTENT_TYPE};
 pub use package_task::{DeployTasks, TaskNode, TaskNodeStatus, PACKAGE_TASKS};

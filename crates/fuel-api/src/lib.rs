@@ -42,4 +42,21 @@ pub use config::{
     DEFAULT_DATABASE_URL,
 };
 pub use server::{serve, RunningServer, ServeError};
-pub use store::StoreError;
+pub use store::{ReportedNode, StoreError};
+
+/// Stores applier reports as one finished `execute_pm` task of environment
+/// `cluster_id`, through the executor's write path (sub-task reports and the
+/// package inventory in one transaction per node), on the database a running
+/// or stopped fuel-api uses. For `cargo xtask bench api` and the API tests,
+/// which need 200 nodes' inventories without 200 nodes. Returns the task id.
+#[doc(hidden)]
+pub async fn store_execute_pm_reports(
+    database_url: &str,
+    cluster_id: i64,
+    nodes: &[ReportedNode<'_>],
+) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
+    let store = store::Store::open(database_url).await?;
+    let task = store.store_execute_pm_reports(cluster_id, nodes).await;
+    store.close().await;
+    Ok(task?)
+}

@@ -26,10 +26,11 @@ pub enum Exit {
     Ok,
     Failed,
     Usage,
+    Drift,
 }
 
 impl ExitStatus for Exit {
-    const ALL: &'static [Exit] = &[Exit::Ok, Exit::Failed, Exit::Usage];
+    const ALL: &'static [Exit] = &[Exit::Ok, Exit::Failed, Exit::Usage, Exit::Drift];
 
     fn code(self) -> u8 {
         match self {
@@ -37,6 +38,7 @@ impl ExitStatus for Exit {
             Exit::Failed => 1,
             // clap's own code for a command line it cannot parse.
             Exit::Usage => 2,
+            Exit::Drift => 3,
         }
     }
 
@@ -45,6 +47,7 @@ impl ExitStatus for Exit {
             Exit::Ok => "ok",
             Exit::Failed => "failed (the message says what to do)",
             Exit::Usage => "bad command line",
+            Exit::Drift => "drift found (fuel package --env N --drift)",
         }
     }
 }
@@ -76,8 +79,11 @@ pub struct Cli {
     )]
     pub token: Option<String>,
     /// Print JSON (for scripts) instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "yaml")]
     pub json: bool,
+    /// Print YAML instead of tables.
+    #[arg(long, global = true)]
+    pub yaml: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -88,7 +94,7 @@ pub enum Command {
     Env(EnvArgs),
     /// List nodes, register one (`fuel node create`), or run tasks on some (`--node 2,3 --tasks execute_pm`).
     Node(NodeArgs),
-    /// An environment's package-manipulation document: --upload, --download, --revisions, --delete.
+    /// An environment's package-manipulation document (--upload, --download, --revisions, --delete), and what its nodes run (--inventory, --drift).
     Package(PackageArgs),
     /// List tasks, or show one with --task-id.
     Task(TaskArgs),
@@ -205,8 +211,9 @@ pub struct NodeCreateArgs {
 #[command(group(
     ArgGroup::new("action")
         .required(true)
-        .args(["upload", "download", "revisions", "delete"])
+        .args(["upload", "download", "revisions", "delete", "inventory", "drift"])
 ))]
+#[command(group(ArgGroup::new("listing").multiple(false).args(["inventory", "drift"])))]
 pub struct PackageArgs {
     /// The environment.
     #[arg(long, alias = "env-id", value_name = "ID")]
@@ -233,6 +240,17 @@ pub struct PackageArgs {
     /// Delete the environment's document.
     #[arg(long)]
     pub delete: bool,
+    /// Which version of each package the environment's nodes run, as last
+    /// seen by an execute_pm (or --check) run, with each observation's age.
+    #[arg(long)]
+    pub inventory: bool,
+    /// Only what differs: packages not at one version on every node, and
+    /// nodes not as the document asks. Exit 0: no drift; 3: drift; 1: error.
+    #[arg(long)]
+    pub drift: bool,
+    /// With --inventory or --drift: only this package.
+    #[arg(long, value_name = "NAME", value_parser = package_name, requires = "listing")]
+    pub package: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +261,17 @@ pub struct TaskArgs {
     /// Only the tasks of this environment.
     #[arg(long, alias = "env-id", value_name = "ID", conflicts_with = "task_id")]
     pub env: Option<i64>,
+}
+
+/// A package name as documents spell them (it ends up in a URL).
+fn package_name(name: &str) -> Result<String, String> {
+    if fuel_pm::valid_package_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "`{name}` is not a package name: letters, digits and `. + _ -`, starting with a letter or digit"
+        ))
+    }
 }
 
 /// Task names are identifiers (`execute_pm`, `upload_pm`): they end up in
@@ -350,6 +379,11 @@ mod tests {
             "package --env 1 --download --if-match x",
             "package --env 1 --revisions --dir /tmp",
             "completion powershell",
+            "package --env 1 --inventory --drift",
+            "package --env 1 --package d",
+            "package --env 1 --upload f.yaml --package d",
+            "package --env 1 --inventory --package a;b",
+            "package --env 1 --inventory --json --yaml",
             "node --password x",
         ] {
             let args: Vec<&str> = line.split_whitespace().collect();

@@ -20,6 +20,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => Exit::Ok.into(),
+        // Drift is a finding, already printed: its own status for monitoring.
+        Err(e) if e.is::<commands::inventory::Drift>() => Exit::Drift.into(),
         Err(e) => {
             eprintln!("fuel: {e:#}");
             Exit::Failed.into()
@@ -47,6 +49,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let result = match &cli.command {
             Command::Env(args) => commands::env::run(&session, args, cli.json).await,
             Command::Node(args) => commands::node::run(&session, args, cli.json).await,
+            Command::Package(args) if args.inventory || args.drift => {
+                let format = output::Format::from_flags(cli.json, cli.yaml);
+                let package = args.package.as_deref();
+                commands::inventory::run(&session, args.env, package, args.drift, format).await
+            }
             Command::Package(args) => {
                 commands::package::run(&session, args, upload, cli.json).await
             }

@@ -22,6 +22,28 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     emit(&format!("{}\n", serde_json::to_string_pretty(value)?))
 }
 
+pub fn yaml<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    emit(&serde_saphyr::to_string(value)?)
+}
+
+/// How a command prints its result: `--json`, `--yaml`, or a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Yaml,
+}
+
+impl Format {
+    pub fn from_flags(json: bool, yaml: bool) -> Format {
+        match (json, yaml) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Yaml,
+            _ => Format::Table,
+        }
+    }
+}
+
 pub fn table(table: &Table) -> anyhow::Result<()> {
     emit(&table.render())
 }

@@ -124,6 +124,13 @@ impl FromStr for NodeSelection {
     }
 }
 
+/// Ids the server gave (an inventory's nodes), for showing in canonical form.
+impl FromIterator<i64> for NodeSelection {
+    fn from_iter<I: IntoIterator<Item = i64>>(ids: I) -> Self {
+        NodeSelection(ids.into_iter().collect())
+    }
+}
+
 /// The canonical form: runs of consecutive ids as ranges (`2,3,5-7`), so an
 /// error or a log line naming a selection stays short and re-parses the same.
 impl fmt::Display for NodeSelection {

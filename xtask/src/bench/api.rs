@@ -8,6 +8,10 @@
 //! and upload (`PUT`, a wrk Lua script sending the YAML; every request
 //! parses the document and stores a new revision) of a 1,000-package
 //! document at 16 connections, beside `GET /api/health/live` at 16.
+//!
+//! Then an environment's package inventory at 200 nodes × 1,000 packages
+//! (issue 22, `bench/inventory.rs`), whole and `?drift=1`, at 2 connections
+//! beside `GET /api/health/live` at 2.
 
 use anyhow::{bail, Context};
 use fuel_e2e::api::{ApiConfig, PackagedApi};
@@ -61,6 +65,7 @@ pub fn run() -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     let mut document_rows = Vec::new();
+    let mut inventory_rows = Vec::new();
     for (backend, database_url) in backends {
         let dir = work.path().join(backend);
         std::fs::create_dir(&dir)?;
@@ -87,7 +92,24 @@ pub fn run() -> anyhow::Result<()> {
         let document_baseline = wrk(&sh, &live, None, c, None)?;
         let download = wrk(&sh, &url, Some(&token), c, None)?;
         let upload = wrk(&sh, &url, Some(&token), c, Some(&put_script))?;
+
+        let store_url = database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.join("fuel-api.db").display()));
+        let inventory = super::inventory::seed(&sh, &server, &store_url, work.path())?;
+        let inventory_baseline = wrk(&sh, &live, None, 2, None)?;
+        let whole = wrk(&sh, &inventory, Some(&token), 2, None)?;
+        let drift = wrk(&sh, &format!("{inventory}?drift=1"), Some(&token), 2, None)?;
         server.stop()?;
+        let base_rps = inventory_baseline.requests_per_sec;
+        inventory_rows.push((
+            backend,
+            "GET /api/health/live (baseline)",
+            base_rps,
+            inventory_baseline,
+        ));
+        inventory_rows.push((backend, "GET …/package_inventory", base_rps, whole));
+        inventory_rows.push((backend, "GET …/package_inventory?drift=1", base_rps, drift));
         document_rows.push((
             backend,
             "GET /api/health/live (baseline)",
@@ -121,7 +143,31 @@ pub fn run() -> anyhow::Result<()> {
         "\npackage document ({DOCUMENT_PACKAGES} packages, {document_size} bytes), wrk -t2 -c{DOCUMENT_CONNECTIONS} -d10s:"
     );
     print_rows(&document_rows);
+    println!(
+        "\npackage inventory ({} nodes × {} packages), wrk -t2 -c2 -d10s:",
+        super::inventory::NODES,
+        super::inventory::PACKAGES
+    );
+    print_rows(&inventory_rows);
+    let slowest = inventory_rows
+        .iter()
+        .filter(|r| !r.1.contains("baseline"))
+        .map(|r| r.3.p99_ms)
+        .fold(0.0, f64::max);
+    println!(
+        "target (every inventory answer p99 < {} ms): {} (slowest p99 {slowest:.1} ms); load average {}",
+        super::inventory::TARGET_MS,
+        if slowest < super::inventory::TARGET_MS { "met" } else { "MISSED" },
+        load_average()
+    );
     Ok(())
+}
+
+/// /proc/loadavg's three figures, to read the run's ratios against.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 type Row = (&'static str, &'static str, f64, Figures);
@@ -198,7 +244,19 @@ fn document_url(
     let id = cluster["id"]
         .as_i64()
         .with_context(|| format!("no id in {answer}"))?;
-    let url = format!("{base}/api/v1/clusters/{id}/package_manipulation");
+    upload_document(sh, base, token, id, document)
+}
+
+/// Uploads `document` as environment `cluster`'s package document; its URL.
+pub(super) fn upload_document(
+    sh: &Shell,
+    base: &str,
+    token: &str,
+    cluster: i64,
+    document: &std::path::Path,
+) -> anyhow::Result<String> {
+    let header = format!("X-Auth-Token: {token}");
+    let url = format!("{base}/api/v1/clusters/{cluster}/package_manipulation");
     let data = format!("@{}", document.display());
     cmd!(
         sh,
@@ -206,7 +264,7 @@ fn document_url(
     )
     .quiet()
     .run()
-    .context("the benchmark document was refused")?;
+    .with_context(|| format!("the benchmark document {} was refused", document.display()))?;
     Ok(url)
 }
 

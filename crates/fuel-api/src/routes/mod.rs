@@ -3,6 +3,7 @@
 
 mod clusters;
 mod health;
+mod inventory;
 mod nodes;
 mod package_documents;
 mod package_tasks;
@@ -34,6 +35,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .merge(nodes::routes())
         .merge(package_documents::routes())
         .merge(package_tasks::routes())
+        .merge(inventory::routes())
         .merge(tokens::protected_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let public = Router::new()

@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod inventory;
 mod nodes;
 mod package_revisions;
 mod package_tasks;
@@ -17,6 +18,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use inventory::{ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
 pub use package_tasks::{PlannedSubTask, SubTaskUpdate};
@@ -45,6 +47,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "package tasks",
         include_str!("../../migrations/sqlite/0003_package_tasks.sql"),
     ),
+    (
+        6,
+        "package inventory",
+        include_str!("../../migrations/sqlite/0006_package_inventory.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -61,6 +68,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/postgres/0003_package_tasks.sql"),
+    ),
+    (
+        6,
+        "package inventory",
+        include_str!("../../migrations/postgres/0006_package_inventory.sql"),
     ),
 ];
 

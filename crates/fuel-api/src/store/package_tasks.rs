@@ -6,8 +6,11 @@ use fuel_api_client::{Task, TaskNode, TaskNodeStatus, TaskStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::clock::now_rfc3339;
+
 use super::tasks::{from_row as task_from_row, COLUMNS as TASK_COLUMNS};
-use super::{parse_column, Store};
+use super::{inventory, parse_column, Store};
+use fuel_pm::report::Report;
 
 /// A sub-task to create: (node id, hostname, sub-task name).
 pub struct PlannedSubTask<'a> {
@@ -121,6 +124,8 @@ impl Store {
         row.as_ref().map(task_from_row).transpose()
     }
 
+    /// Writes a sub-task's state; an `execute_pm` report also updates the
+    /// node's package inventory, in the same transaction.
     pub async fn update_subtask(
         &self,
         task_id: i64,
@@ -128,6 +133,13 @@ impl Store {
         subtask: &str,
         update: &SubTaskUpdate<'_>,
     ) -> Result<(), sqlx::Error> {
+        let observed = match update.report {
+            Some(json) if subtask == "execute_pm" => Some(
+                serde_json::from_str::<Report>(json).map_err(|e| sqlx::Error::Encode(e.into()))?,
+            ),
+            _ => None,
+        };
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE task_nodes SET status = $1, started_at = COALESCE($2, started_at), \
              finished_at = COALESCE($3, finished_at), reason = $4, message = $5, \
@@ -143,9 +155,20 @@ impl Store {
         .bind(task_id)
         .bind(node_id)
         .bind(subtask)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        if let Some(report) = &observed {
+            let now;
+            let observed_at = match update.finished_at {
+                Some(at) => at,
+                None => {
+                    now = now_rfc3339();
+                    &now
+                }
+            };
+            inventory::record(&mut tx, node_id, task_id, observed_at, report).await?;
+        }
+        tx.commit().await
     }
 
     /// Sets the task's status, progress and message.

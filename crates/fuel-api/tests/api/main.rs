@@ -8,6 +8,7 @@ mod support {
 mod auth;
 mod clusters;
 mod durability;
+mod inventory;
 mod nodes;
 mod package_documents;
 mod package_errors_http;

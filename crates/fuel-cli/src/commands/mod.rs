@@ -3,6 +3,7 @@
 pub mod completion;
 pub mod deploy;
 pub mod env;
+pub mod inventory;
 pub mod node;
 pub mod package;
 pub mod task;

@@ -1,4 +1,5 @@
-//! `fuel package --env N --upload FILE | --download [--dir DIR] | --revisions | --delete`:
+//! `fuel package --env N --upload FILE | --download [--dir DIR] | --revisions | --delete`
+//! (`--inventory` and `--drift` are `inventory.rs`):
 //! an environment's package-manipulation document (design 004). A document
 //! is checked locally with `fuel_pm` before anything is sent, and a download
 //! is written whole or not at all, byte for byte what was uploaded.
