@@ -9,6 +9,8 @@ mod names;
 mod nearest;
 mod problems;
 pub mod report;
+#[cfg(feature = "test-support")]
+pub mod samples;
 mod tree;
 
 pub use check::MAX_PROBLEMS;
@@ -22,9 +24,6 @@ pub use names::{
 /// The longest `timeout` an after-action may be given: one day.
 pub const MAX_ACTION_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 pub use problems::{Problem, Problems};
-
-/// Where the applier reads the document on a node (design 004: hiera's directory).
-pub const DEFAULT_PATH: &str = "/etc/hiera/package_manipulation.yaml";
 
 /// Larger documents are refused before parsing.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;

@@ -7,7 +7,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use fuel_api_client::{HostKey, NewNode, NodeUpdate, NODE_STATUSES};
+use fuel_api_client::{NewNode, NodeUpdate, NODE_STATUSES};
+use fuel_node::HostKey;
 
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{numeric_id, parse_query, JsonBody, ResourceId};
@@ -107,10 +108,9 @@ fn check_status(status: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The key line without its comment, and its fingerprint.
-fn check_host_key(line: &str) -> Result<(String, String), Failure> {
-    let key = HostKey::parse(line).map_err(|e| Failure::invalid("host_key", e))?;
-    Ok((key.line(), key.fingerprint()))
+/// The operator's key line, parsed once: from here on it is a [`HostKey`].
+fn check_host_key(line: &str) -> Result<HostKey, Failure> {
+    HostKey::parse(line).map_err(|e| Failure::invalid("host_key", e.to_string()))
 }
 
 /// What a refused write collided with, as the answer to send.
@@ -186,9 +186,8 @@ async fn create(
     new.ip = check_ip(&new.ip, new.allow_local_address)?;
     check_port(new.ssh_port)?;
     check_status(&new.status)?;
-    let (host_key, fingerprint) = check_host_key(&new.host_key)?;
-    new.host_key = host_key;
-    match state.store.insert_node(&new, &fingerprint).await {
+    let host_key = check_host_key(&new.host_key)?;
+    match state.store.insert_node(&new, &host_key).await {
         Ok(node) => {
             tracing::info!(node = node.id, hostname = %node.hostname, fingerprint = %node.host_key_fingerprint, "node registered");
             Ok((StatusCode::CREATED, Json(nailgun::node(node))))
@@ -232,7 +231,7 @@ async fn update(
             .ssh_port
             .map(|port| check_port(port).map(|()| port))
             .transpose()?,
-        os: update.os.map(|os| os.as_str()),
+        os: update.os,
         cluster_id: update.cluster_id,
         status: update
             .status

@@ -48,7 +48,7 @@ impl HashThread {
                         len += chunk.len() as u64;
                     }
                     Message::Cut => {
-                        let digest = hex(&hasher.finalize_reset());
+                        let digest = fuel_atomic::hex(&hasher.finalize_reset());
                         if results.send((digest, std::mem::take(&mut len))).is_err() {
                             return;
                         }
@@ -137,14 +137,4 @@ impl<W: Write> Write for HashTee<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

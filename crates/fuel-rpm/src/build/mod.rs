@@ -258,7 +258,7 @@ fn sha256_of(file: &File, expected: u64) -> io::Result<(u64, String)> {
             "wrote {len} bytes, expected {expected}"
         )));
     }
-    Ok((len, digest::hex(&hasher.finalize())))
+    Ok((len, fuel_atomic::hex(&hasher.finalize())))
 }
 
 /// Files in payload order (sorted by path, as rpm requires), checked.

@@ -111,12 +111,12 @@ impl StateDir {
             "pid {} running `fuel-upgrade {command}`",
             std::process::id()
         );
-        let held = fuel_atomic::lock_naming_holder(&path, &me).map_err(|e| match e {
-            fuel_atomic::LockError::Held { holder, .. } => StateError::Locked {
-                path: path.clone(),
-                holder,
+        let lock = fuel_atomic::PidLock::acquire(&path, &me).map_err(|e| match e {
+            fuel_atomic::LockError::Held { path, holder } => StateError::Locked {
+                path,
+                holder: holder.unwrap_or_else(|| "unknown process".into()),
             },
-            fuel_atomic::LockError::Io { source, .. } => io(&path)(source),
+            fuel_atomic::LockError::Io { path, source } => StateError::Io { path, source },
         })?;
         // A run killed while writing one of the state files left its
         // temporary file; no one else writes here while we hold the lock.
@@ -129,13 +129,13 @@ impl StateDir {
                 atomic::remove(&t).map_err(io(&t))?;
             }
         }
-        Ok(RunLock { _held: held })
+        Ok(RunLock { _lock: lock })
     }
 }
 
 /// Held for the whole run.
 pub(crate) struct RunLock {
-    _held: fuel_atomic::HolderLock,
+    _lock: fuel_atomic::PidLock,
 }
 
 pub(super) fn read_json<T: serde::de::DeserializeOwned>(
