@@ -62,8 +62,9 @@ impl ExitStatus for Exit {
             Exit::ChangedAndFailed => 6,
             // sysexits' EX_USAGE.
             Exit::Usage => 64,
-            // sysexits' EX_TEMPFAIL, the one definition the executor reads too.
-            Exit::NodeBusy => Report::NODE_BUSY_EXIT_CODE as u8,
+            // sysexits' EX_TEMPFAIL; the executor reads it as
+            // Report::NODE_BUSY_EXIT_CODE (a test holds the two equal).
+            Exit::NodeBusy => 75,
         }
     }
 
@@ -224,5 +225,10 @@ mod tests {
             assert_eq!(i32::from(Exit::of_report(code).code()), code);
         }
         assert_eq!(Exit::of_report(1), Exit::CouldNotRun);
+    }
+
+    #[test]
+    fn a_held_node_lock_exits_with_the_status_the_executor_reads_as_node_busy() {
+        assert_eq!(i32::from(Exit::NodeBusy.code()), Report::NODE_BUSY_EXIT_CODE);
     }
 }
