@@ -35,19 +35,8 @@ fn drift_json(master: &Master) -> (i32, PackageInventory) {
 /// (version, nodes) of the daemon in an answer.
 fn daemon_versions(answer: &PackageInventory) -> Vec<(Option<String>, Vec<i64>)> {
     answer
-        .packages
-        .iter()
-        .find(|p| p.name == DAEMON)
+        .versions_of(DAEMON)
         .unwrap_or_else(|| panic!("{DAEMON} not listed: {answer:#?}"))
-        .versions
-        .iter()
-        .map(|v| {
-            (
-                v.version.clone(),
-                v.nodes.iter().map(|c| c.node()).collect(),
-            )
-        })
-        .collect()
 }
 
 fn now_rfc3339() -> String {

@@ -148,6 +148,19 @@ impl DriftReason {
 }
 
 impl PackageInventory {
+    /// One package's versions, each with the ids of the nodes running it
+    /// (`None`: absent), in the answer's order; `None` when it is not listed.
+    pub fn versions_of(&self, package: &str) -> Option<Vec<(Option<String>, Vec<i64>)>> {
+        let listed = self.packages.iter().find(|p| p.name == package)?;
+        Some(
+            listed
+                .versions
+                .iter()
+                .map(|v| (v.version.clone(), v.nodes.iter().map(|c| c.node()).collect()))
+                .collect(),
+        )
+    }
+
     /// The observation with this id.
     pub fn observation(&self, id: i64) -> Option<&Observation> {
         self.observations

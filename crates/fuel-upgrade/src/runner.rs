@@ -331,18 +331,29 @@ impl Runner {
         if let Some(report) = self.killed_before_journal("resume", journal.as_ref())? {
             return Ok(report);
         }
+        // No run under way (none on record, or the last one rolled back, as
+        // after an apply killed before it even marked its attempt): the
+        // master is at its starting state and only `apply` moves it.
         let Some(mut journal) = journal else {
-            return Ok(self.report("resume", Outcome::NothingToDo));
+            let mut report = self.report("resume", Outcome::NotStarted);
+            report.message = Some("no upgrade run is on record: nothing to resume: run `fuel-upgrade apply`".into());
+            return Ok(report);
         };
         match journal.status {
             RunStatus::Applied | RunStatus::RolledBack => {
-                self.progress.line(format!(
-                    "run {} is {:?}: nothing to resume",
+                let (outcome, next) = if journal.status == RunStatus::Applied {
+                    (Outcome::NothingToDo, "")
+                } else {
+                    (Outcome::NotStarted, ": run `fuel-upgrade apply`")
+                };
+                let message = format!(
+                    "the last run {} is {:?}: nothing to resume{next}",
                     journal.run_id, journal.status
-                ));
-                return Ok(self
-                    .report("resume", Outcome::NothingToDo)
-                    .with_journal(&journal));
+                );
+                self.progress.line(&message);
+                let mut report = self.report("resume", outcome).with_journal(&journal);
+                report.message = Some(message);
+                return Ok(report);
             }
             RunStatus::RollingBack => {
                 return Err(RunError::RollbackUnfinished {
@@ -393,13 +404,23 @@ impl Runner {
         if let Some(report) = self.killed_before_journal("rollback", journal.as_ref())? {
             return Ok(report);
         }
+        // An apply killed even before it marked its attempt leaves no trace
+        // but the previous run's journal: the operator still reads why
+        // there is nothing to do.
         let Some(mut journal) = journal else {
-            return Ok(self.report("rollback", Outcome::NothingToDo));
+            let mut report = self.report("rollback", Outcome::NothingToDo);
+            report.message = Some("no upgrade run is on record: nothing to undo".into());
+            return Ok(report);
         };
         if journal.status == RunStatus::RolledBack {
-            return Ok(self
+            let mut report = self
                 .report("rollback", Outcome::NothingToDo)
-                .with_journal(&journal));
+                .with_journal(&journal);
+            report.message = Some(format!(
+                "the last run {} is already rolled back: nothing to undo",
+                journal.run_id
+            ));
+            return Ok(report);
         }
         let engine = Engine::connect().await?;
         let master = self.master()?;

@@ -87,19 +87,8 @@ async fn store(api: &TestApi, cluster: i64, nodes: &[(i64, &str, Report)]) -> i6
 
 fn versions(inventory: &PackageInventory, package: &str) -> Vec<(Option<String>, Vec<i64>)> {
     inventory
-        .packages
-        .iter()
-        .find(|p| p.name == package)
+        .versions_of(package)
         .unwrap_or_else(|| panic!("{package} missing from {inventory:#?}"))
-        .versions
-        .iter()
-        .map(|v| {
-            (
-                v.version.clone(),
-                v.nodes.iter().map(|c| c.node()).collect(),
-            )
-        })
-        .collect()
 }
 
 async fn inventory_groups_nodes_by_version_and_names_the_unobserved(backend: Backend) {
