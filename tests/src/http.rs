@@ -27,9 +27,26 @@ pub fn try_exchange(
     body: &str,
 ) -> io::Result<(u16, String)> {
     let stream = TcpStream::connect(("127.0.0.1", port))?;
-    let answer = send(stream, method, path, token, body)?;
+    let answer = send(stream, method, path, token, JSON, body)?;
     Ok((answer.status, answer.body))
 }
+
+/// [`try_exchange`] with a body of another media type (a package document
+/// is `application/yaml`).
+pub fn try_exchange_typed(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> io::Result<(u16, String)> {
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
+    let answer = send(stream, method, path, token, content_type, body)?;
+    Ok((answer.status, answer.body))
+}
+
+const JSON: &str = "application/json";
 
 /// One answer: status, header lines and body.
 #[derive(Debug, Clone)]
@@ -66,7 +83,7 @@ pub fn try_exchange_from(
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     socket.bind(&SocketAddr::from((source, 0)).into())?;
     socket.connect(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)).into())?;
-    send(socket.into(), method, path, token, body)
+    send(socket.into(), method, path, token, JSON, body)
 }
 
 fn send(
@@ -74,6 +91,7 @@ fn send(
     method: &str,
     path: &str,
     token: Option<&str>,
+    content_type: &str,
     body: &str,
 ) -> io::Result<Answer> {
     let auth = token
@@ -81,7 +99,7 @@ fn send(
         .unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     let mut answer = String::new();

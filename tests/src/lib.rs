@@ -5,6 +5,7 @@
 pub mod api;
 pub mod base_system;
 pub mod build_cache;
+pub mod fleet;
 pub mod fuelclient;
 pub mod http;
 pub mod images;

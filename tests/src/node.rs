@@ -24,7 +24,7 @@ use crate::{require_tool, workspace_root};
 pub const LABEL: &str = "fuel-e2e";
 /// Label naming the test process that started a node; a dead process's
 /// nodes are removed by the next [`TestNode::start`].
-const PID_LABEL: &str = "fuel-e2e.pid";
+pub(crate) const PID_LABEL: &str = "fuel-e2e.pid";
 
 /// How long a node may take to boot to a running systemd with sshd active.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -513,7 +513,7 @@ impl Drop for TestNode {
 
 /// Removes node containers left by test processes that no longer exist
 /// (killed before their nodes' Drop ran).
-fn remove_leftovers() {
+pub(crate) fn remove_leftovers() {
     let out = docker(&[
         "ps",
         "-a",

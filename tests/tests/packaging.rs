@@ -799,7 +799,7 @@ fn two_builds_of_one_tree_are_byte_identical() {
     let sums = |set: &BuiltSet| {
         set.packages
             .iter()
-            .map(|p| (p.file_name.clone(), p.sha256.clone()))
+            .map(|p| (p.file_name.clone(), p.sha256().unwrap()))
             .collect::<BTreeMap<_, _>>()
     };
     assert_eq!(sums(&first), sums(&second));

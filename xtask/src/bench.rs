@@ -2,11 +2,12 @@
 //! baseline measured in the same run, as a ratio.
 
 mod api;
+mod api_logins;
 mod api_processes;
 mod inventory;
-mod api_logins;
 mod pm_apply;
 mod pm_doc;
+mod pm_fleet;
 mod pm_tasks;
 mod rpm;
 mod upgrade;
@@ -30,6 +31,7 @@ pub enum Bench {
     PmDoc,
     PmApply,
     PmTasks,
+    PmFleet,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -42,6 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::PmDoc,
             Bench::PmApply,
             Bench::PmTasks,
+            Bench::PmFleet,
         ]
     } else {
         args.names
@@ -55,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::PmDoc => pm_doc::run()?,
             Bench::PmApply => pm_apply::run()?,
             Bench::PmTasks => pm_tasks::run()?,
+            Bench::PmFleet => pm_fleet::run()?,
         }
     }
     Ok(())

@@ -100,13 +100,13 @@ pub fn run(args: Args) -> Result<()> {
                 "user_id": key.user_id(),
                 "fingerprint": key.fingerprint_hex(),
             },
-            "packages": packages.iter().map(|p| serde_json::json!({
+            "packages": packages.iter().map(|p| Ok(serde_json::json!({
                 "file_name": p.file_name,
                 "path": p.path,
                 "size": p.size,
-                "sha256": p.sha256,
+                "sha256": p.sha256().with_context(|| format!("reading back {}", p.path.display()))?,
                 "seconds": p.elapsed.as_secs_f64(),
-            })).collect::<Vec<_>>(),
+            }))).collect::<anyhow::Result<Vec<_>>>()?,
             "total_size": total,
             "seconds": elapsed.as_secs_f64(),
         });

@@ -42,9 +42,14 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // (fuel_e2e::fuelclient); python3-venv ships ensurepip, no command.
     ("/usr/bin/python3", "python3"),
     ("/usr/lib/python3.11/ensurepip/__init__.py", "python3-venv"),
+    // The fleet test reads `fuel`'s terminal output through a pseudo-terminal.
+    ("script", "bsdutils"),
     // The benchmarks (not the suite) also use these.
     ("curl", "curl"),
     ("/usr/bin/time", "time"),
+    // `cargo xtask bench pm-fleet`'s baselines: the design's pssh and Ansible.
+    ("parallel-ssh", "pssh"),
+    ("ansible", "ansible-core"),
 ];
 
 /// The role and database [`start_postgres`] prepares, as the tests see it.

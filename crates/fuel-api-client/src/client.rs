@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::{
     ApiError, Cluster, Credentials, DeployTasks, Health, NewCluster, NewNode, NewRelease, NewTask,
-    Node, NodeUpdate, PackageInventory, PackageRevision, Release, Task, TaskFilter, TaskUpdate,
-    Token, VersionInfo, AUTH_HEADER, YAML_CONTENT_TYPE,
+    Node, NodeUpdate, PackageInventory, PackageRevision, Release, Task, TaskFilter, TaskProgress,
+    TaskUpdate, Token, VersionInfo, AUTH_HEADER, YAML_CONTENT_TYPE,
 };
 
 /// What a call can fail with. The HTTP statuses callers act on have their
@@ -175,6 +175,17 @@ impl Client {
             .await
     }
 
+    /// What changed in a package task since `since` (0: everything), without
+    /// the reports; pass the answer's `cursor` next time.
+    pub async fn task_progress(&self, id: i64, since: i64) -> Result<TaskProgress, ClientError> {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/tasks/{id}/nodes?since={since}"),
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn create_task(&self, task: &NewTask) -> Result<Task, ClientError> {
         self.call(Method::POST, "/api/v1/tasks", Some(task)).await
     }
@@ -243,6 +254,12 @@ impl Client {
     /// `Conflict` naming `hostname` or `ip` when another node has it.
     pub async fn create_node(&self, node: &NewNode) -> Result<Node, ClientError> {
         self.call(Method::POST, "/api/v1/nodes", Some(node)).await
+    }
+
+    /// Registers several nodes in one request, all or none (`Invalid` names
+    /// the entry, e.g. `[3].host_key`).
+    pub async fn create_nodes(&self, nodes: &[NewNode]) -> Result<Vec<Node>, ClientError> {
+        self.call(Method::POST, "/api/v1/nodes", Some(nodes)).await
     }
 
     pub async fn update_node(&self, id: i64, update: &NodeUpdate) -> Result<Node, ClientError> {

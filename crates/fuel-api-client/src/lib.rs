@@ -43,9 +43,9 @@ pub use inventory::{
     DriftReason, InventoryNode, InventoryPackage, InventoryVersion, NodeSeen, Observation,
     ObservationRun, PackageInventory,
 };
-pub use node::{NewNode, Node, NodeUpdate, NODE_STATUSES};
+pub use node::{check_role, check_roles, NewNode, Node, NodeUpdate, MAX_ROLES, NODE_STATUSES};
 pub use package::{PackageRevision, YAML_CONTENT_TYPE};
-pub use package_task::{DeployTasks, TaskNode, TaskNodeStatus, PACKAGE_TASKS};
+pub use package_task::{DeployTasks, TaskNode, TaskNodeStatus, TaskProgress, PACKAGE_TASKS};
 pub use release::{NewRelease, Release, ReleaseState};
 pub use task::{NewTask, Task, TaskFilter, TaskStatus, TaskUpdate};
 pub use version::VersionInfo;

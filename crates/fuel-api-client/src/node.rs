@@ -37,6 +37,10 @@ pub struct Node {
     pub host_key: HostKey,
     /// `SHA256:…`, as `ssh-keygen -l` prints it.
     pub host_key_fingerprint: String,
+    /// Its roles in the environment (`controller`, `compute`, …): a rollout
+    /// ordered by role changes the pacemaker ones one at a time.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 fn default_ssh_port() -> u16 {
@@ -71,6 +75,45 @@ pub struct NewNode {
     /// otherwise: a node at 127.0.0.1 is the master itself).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_local_address: bool,
+    /// Roles in the environment, e.g. `["controller"]` (see [`check_role`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+/// Most roles a node can hold.
+pub const MAX_ROLES: usize = 16;
+
+/// A role name: lower-case letters, digits, `-` and `_`, starting with a
+/// letter, at most 64 characters (Nailgun's role names: `controller`,
+/// `primary-controller`, `compute`, `ceph-osd`, …).
+pub fn check_role(role: &str) -> Result<(), String> {
+    let valid = (1..=64).contains(&role.len())
+        && role.starts_with(|c: char| c.is_ascii_lowercase())
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a role name: lower-case letters, digits, `-` and `_`, starting with a letter, e.g. controller",
+            role.escape_debug()
+        ))
+    }
+}
+
+/// Every role checked, none twice, at most [`MAX_ROLES`].
+pub fn check_roles(roles: &[String]) -> Result<(), String> {
+    if roles.len() > MAX_ROLES {
+        return Err(format!("at most {MAX_ROLES} roles per node"));
+    }
+    for (i, role) in roles.iter().enumerate() {
+        check_role(role)?;
+        if roles[..i].contains(role) {
+            return Err(format!("role `{role}` is listed twice"));
+        }
+    }
+    Ok(())
 }
 
 /// `Some(x)` for a present field, even `null` (→ `Some(None)`), so that an
@@ -110,6 +153,9 @@ pub struct NodeUpdate {
     /// As [`NewNode::allow_local_address`], for a new `ip`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_local_address: bool,
+    /// Replaces the node's roles (`[]` clears them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 #[cfg(test)]
@@ -157,5 +203,21 @@ mod tests {
             serde_json::to_string(&absent).unwrap(),
             r#"{"status":"error"}"#
         );
+    }
+
+    #[test]
+    fn roles_are_lower_case_names_listed_once() {
+        assert!(check_roles(&["controller".into(), "ceph-osd".into()]).is_ok());
+        assert!(check_role("Controller").is_err());
+        assert!(check_role("1st").is_err());
+        assert!(check_role("a b").is_err());
+        assert!(check_roles(&["compute".into(), "compute".into()])
+            .unwrap_err()
+            .contains("twice"));
+        let node: NewNode = serde_json::from_str(
+            r#"{"hostname": "n", "ip": "i", "os": "ubuntu", "host_key": "k"}"#,
+        )
+        .unwrap();
+        assert!(node.roles.is_empty());
     }
 }

@@ -18,6 +18,19 @@ pub struct DeployTasks {
     /// Run the applier in check mode: report what would change, change nothing.
     #[serde(default)]
     pub check: bool,
+    /// Successive batches, e.g. `"1,10,25%"` (Ansible's `serial`: sizes or
+    /// percentages of the nodes, the last repeating); each batch ends before
+    /// the next starts, and `nodes` is taken in the order given. Absent: all
+    /// nodes at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    /// `"N"` or `"N%"`: once more nodes than this failed (checked when a
+    /// batch ends), the nodes not started are skipped (`rollout_stopped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<String>,
+    /// Nodes with a pacemaker role (controller) first, each in a batch of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub order_by_role: bool,
 }
 
 /// One sub-task on one node, as `GET /api/v1/tasks/{id}` reports it.
@@ -44,6 +57,23 @@ pub struct TaskNode {
     /// The applier's report (`execute_pm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<fuel_pm::report::Report>,
+    /// The rollout batch (0-based) the node runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+}
+
+/// `GET /api/v1/tasks/{id}/nodes?since=CURSOR`: what changed since the
+/// caller's last look, so following a task over hundreds of nodes costs the
+/// changes, not the whole record, on each poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskProgress {
+    /// The task itself (status, progress, message), without its nodes.
+    pub task: crate::Task,
+    /// Pass it as `since` next time.
+    pub cursor: i64,
+    /// Sub-tasks changed after `since` (all of them for `since=0`), without
+    /// their reports (`GET /api/v1/tasks/{id}` has them).
+    pub nodes: Vec<TaskNode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,6 +138,23 @@ mod tests {
         let body: DeployTasks =
             serde_json::from_str(r#"{"nodes": [2, 3], "tasks": ["execute_pm"]}"#).unwrap();
         assert!(!body.check);
+        assert_eq!(
+            (body.batch, body.max_failures, body.order_by_role),
+            (None, None, false)
+        );
+        // Nothing new is sent when unused, so older masters take the request.
+        assert_eq!(
+            serde_json::to_string(&DeployTasks {
+                nodes: vec![2],
+                tasks: vec!["execute_pm".into()],
+                check: false,
+                batch: None,
+                max_failures: None,
+                order_by_role: false,
+            })
+            .unwrap(),
+            r#"{"nodes":[2],"tasks":["execute_pm"],"check":false}"#
+        );
         assert!(serde_json::from_str::<DeployTasks>(
             r#"{"nodes": [2], "tasks": ["execute_pm"], "force": true}"#
         )

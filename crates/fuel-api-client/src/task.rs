@@ -60,6 +60,12 @@ pub struct Task {
     /// Package tasks: each node's sub-tasks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<crate::TaskNode>,
+    /// Package tasks run as a rollout: the node ids of each batch, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<Vec<i64>>,
+    /// The rollout's `max_failures` (`N` or `N%`), when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<String>,
 }
 
 /// Body of `POST /api/v1/tasks`.

@@ -44,6 +44,16 @@ impl Failure {
         }
     }
 
+    /// The same failure for an entry of a list: its field becomes
+    /// `PREFIX.field` (e.g. `[3].host_key`), or `PREFIX` when it named none.
+    pub fn within(mut self, prefix: &str) -> Self {
+        self.body.field = Some(match self.body.field.take() {
+            Some(field) => format!("{prefix}.{field}"),
+            None => prefix.to_string(),
+        });
+        self
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Failure::new(StatusCode::UNAUTHORIZED, message)
     }

@@ -50,12 +50,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
         ));
     }
     // serde would also take a struct as an array of its fields: refuse that shape.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if !is_object(bytes) {
         return Err(Failure::new(
             StatusCode::BAD_REQUEST,
             "malformed JSON: the body must be a JSON object, `{...}`",
         ));
     }
+    parse_value(bytes)
+}
+
+/// Whether the body is a JSON object (else, e.g., a list of them).
+pub fn is_object(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// [`parse`] without the object check: a list of objects (`[{…}, …]`), whose
+/// errors name the entry (`[3].host_key`).
+pub fn parse_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();

@@ -31,6 +31,7 @@ mod login_guard;
 mod nailgun;
 mod package_tasks;
 mod password_check;
+mod rollout;
 mod routes;
 mod server;
 mod sqlite_lock;

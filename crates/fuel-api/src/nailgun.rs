@@ -10,8 +10,9 @@ use fuel_api_client::{Cluster, Node, Task};
 use serde::Serialize;
 
 /// A node as Nailgun served it. python-fuelclient joins `roles` and
-/// `pending_roles` as lists (anything else crashes it) and reads the
-/// node's environment from `cluster` (an integer) for `--tasks`.
+/// `pending_roles` as lists (anything else crashes it; `roles` is the
+/// node's own, always a list) and reads the node's environment from
+/// `cluster` (an integer) for `--tasks`.
 #[derive(Debug, Serialize)]
 pub struct NailgunNode {
     #[serde(flatten)]
@@ -20,7 +21,6 @@ pub struct NailgunNode {
     cluster: Option<i64>,
     os_platform: &'static str,
     mac: Option<String>,
-    roles: Vec<String>,
     pending_roles: Vec<String>,
     online: Option<bool>,
     group_id: Option<i64>,
@@ -34,8 +34,6 @@ pub fn node(node: Node) -> NailgunNode {
         cluster: node.cluster_id,
         os_platform: node.os.os_family(),
         mac: None,
-        // Nodes have no roles on this master yet.
-        roles: Vec::new(),
         pending_roles: Vec::new(),
         online: None,
         group_id: None,
@@ -112,12 +110,13 @@ mod tests {
             )
             .unwrap(),
             host_key_fingerprint: "SHA256:x".into(),
+            roles: vec!["controller".into()],
         }))
         .unwrap();
         assert_eq!(served["name"], "node-2");
         assert_eq!(served["cluster"], 1);
         assert_eq!(served["cluster_id"], 1);
-        assert_eq!(served["roles"], serde_json::json!([]));
+        assert_eq!(served["roles"], serde_json::json!(["controller"]));
         assert_eq!(served["pending_roles"], serde_json::json!([]));
         assert_eq!(served["os_platform"], "centos");
         assert!(served["mac"].is_null() && served["online"].is_null());
@@ -137,6 +136,8 @@ mod tests {
             message: None,
             added_tasks: vec![],
             nodes: vec![],
+            batches: vec![],
+            max_failures: None,
         }))
         .unwrap();
         assert_eq!(served["cluster"], 1);

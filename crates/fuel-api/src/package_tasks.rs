@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuel_api_client::{DeployTasks, Node, Task, TaskNodeStatus, TaskStatus};
+use fuel_pm_tasks::rollout::{Rollout, ROLLOUT_STOPPED};
 use fuel_pm_tasks::{
     execute_pm, expand, upload_pm, Applier, NodeError, NodeFailure, NodeSession, Settings, SubTask,
     Target,
@@ -30,9 +31,10 @@ use fuel_pm_tasks::{
 use tokio::sync::Semaphore;
 use tokio::time::{timeout_at, Instant};
 
-use crate::clock::now_rfc3339;
+use crate::clock::now_rfc3339_millis;
 use crate::config::PackageTasksConfig;
-use crate::store::{NewPackageTask, PlannedSubTask, Store, SubTaskUpdate, WriteError};
+use crate::rollout::{plan, rollout_of};
+use crate::store::{NewPackageTask, PlannedRollout, Store, SubTaskUpdate, WriteError};
 use lease::Leases;
 
 /// How often a node's applier lock is tried again while another run holds it.
@@ -61,6 +63,12 @@ pub enum StartError {
     UnknownNodes { ids: String },
     #[error("nodes: node {ids} not in environment {cluster_id}: `fuel node --env {cluster_id}` lists its nodes")]
     NodesElsewhere { ids: String, cluster_id: i64 },
+    /// `batch` or `max_failures` does not parse.
+    #[error("{field}: {message}")]
+    Rollout {
+        field: &'static str,
+        message: String,
+    },
     #[error("environment {0} has no package document: upload one with fuel package --env {0} --upload FILE")]
     NoDocument(i64),
     #[error("package task {id} ({name}) is still {status} in environment {cluster_id}: wait for it (fuel task --task-id {id})")]
@@ -122,6 +130,7 @@ impl PackageTasks {
             }
         }
         let (run, added) = expand(&requested);
+        let rollout = rollout_of(request)?;
 
         if request.nodes.is_empty() {
             return Err(StartError::NoNodes);
@@ -158,16 +167,13 @@ impl PackageTasks {
 
         let name = run.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
         let added: Vec<&str> = added.iter().map(|t| t.as_str()).collect();
-        let planned: Vec<PlannedSubTask> = nodes
-            .iter()
-            .flat_map(|node| {
-                run.iter().map(move |subtask| PlannedSubTask {
-                    node_id: node.id,
-                    hostname: &node.hostname,
-                    subtask: subtask.as_str(),
-                })
-            })
-            .collect();
+        let (batches, planned) = plan(&rollout, &nodes, &run);
+        let is_rollout = rollout != Rollout::default();
+        let max_failures = rollout.max_failures.map(|m| m.to_string());
+        let planned_rollout = PlannedRollout {
+            batches: if is_rollout { &batches } else { &[] },
+            max_failures: max_failures.as_deref(),
+        };
         // The schema allows one pending or running package task per
         // environment, whichever process inserts it; a refused insert names
         // the task that holds the environment (retried if that one ended
@@ -183,7 +189,7 @@ impl PackageTasks {
             attempts += 1;
             match self
                 .store
-                .insert_package_task(cluster_id, &name, &added, &planned, &new)
+                .insert_package_task(cluster_id, &name, &added, &planned, &new, &planned_rollout)
                 .await
             {
                 Ok(task) => break task,
@@ -198,7 +204,8 @@ impl PackageTasks {
                     }
                     if attempts >= 3 {
                         return Err(StartError::Database(sqlx::Error::Protocol(
-                            "package tasks of this environment keep starting and ending: try again".into(),
+                            "package tasks of this environment keep starting and ending: try again"
+                                .into(),
                         )));
                     }
                 }
@@ -224,6 +231,8 @@ impl PackageTasks {
             task_id: task.id,
             run,
             nodes,
+            batches,
+            rollout,
             document: Arc::new(document),
             check: request.check,
             finished: HashSet::new(),
@@ -252,6 +261,9 @@ struct Job {
     task_id: i64,
     run: Vec<SubTask>,
     nodes: Vec<Node>,
+    /// Node ids of each batch, run one batch after the other.
+    batches: Vec<Vec<i64>>,
+    rollout: Rollout,
     document: Arc<Vec<u8>>,
     check: bool,
     /// Sub-tasks a process that ran the task before finished (not run again).
@@ -259,11 +271,12 @@ struct Job {
     earlier: Earlier,
 }
 
-/// Nodes a process that ran the task before finished: how many, and those that failed.
+/// Nodes a process that ran the task before finished: how many, and those
+/// that failed (node id, "hostname (reason)").
 #[derive(Default)]
 struct Earlier {
     nodes: usize,
-    failures: Vec<String>,
+    failures: Vec<(i64, String)>,
 }
 
 impl Job {
@@ -305,11 +318,66 @@ impl Job {
             )
         });
         let applier = Arc::new(applier);
-        let total = job.earlier.nodes + job.nodes.len();
+        let total = job.total();
         let finished = Arc::new(AtomicUsize::new(job.earlier.nodes));
+        let mut failures = Vec::new();
+        let mut stopped = None;
+        for (index, batch) in job.batches.iter().enumerate() {
+            // A taken-over task counts its earlier failures where they
+            // happened, so the rollout stops where the first process would have.
+            failures.extend(
+                job.earlier
+                    .failures
+                    .iter()
+                    .filter(|(id, _)| batch.contains(id))
+                    .map(|(_, failure)| failure.clone()),
+            );
+            failures.extend(job.run_batch(batch, &applier, &finished).await?);
+            let more = index + 1 < job.batches.len();
+            if more && job.rollout.should_stop(failures.len(), total) {
+                stopped = Some(job.stop_rollout(index, failures.len()).await?);
+                break;
+            }
+        }
+        let (status, message) = if failures.is_empty() {
+            (
+                TaskStatus::Ready,
+                format!("{} on {total} node(s): done", job.run_names()),
+            )
+        } else {
+            (
+                TaskStatus::Error,
+                format!(
+                    "{} of {total} node(s) failed: {}{}",
+                    failures.len(),
+                    failures.join(", "),
+                    stopped.unwrap_or_default()
+                ),
+            )
+        };
+        job.store
+            .set_task_state(job.task_id, status, 100, Some(&message))
+            .await?;
+        Ok((status, message))
+    }
+
+    /// Every node of the task, including those a process before this one finished.
+    fn total(&self) -> usize {
+        self.earlier.nodes + self.nodes.len()
+    }
+
+    /// Runs one batch's nodes in parallel (within the master's slots) to
+    /// their end; the failed ones as "hostname (reason)".
+    async fn run_batch(
+        self: &Arc<Self>,
+        batch: &[i64],
+        applier: &Arc<Result<Applier, String>>,
+        finished: &Arc<AtomicUsize>,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let total = self.total();
         let mut handles = Vec::new();
-        for node in job.nodes.clone() {
-            let job = job.clone();
+        for node in self.nodes.iter().filter(|n| batch.contains(&n.id)).cloned() {
+            let job = self.clone();
             let applier = applier.clone();
             let finished = finished.clone();
             handles.push(lease::AbortOnDrop(tokio::spawn(async move {
@@ -325,37 +393,41 @@ impl Job {
                 (node.hostname.clone(), outcome)
             })));
         }
-        let mut failures = job.earlier.failures.clone();
+        let mut failures = Vec::new();
         for handle in handles {
             match handle.await {
                 Ok((_, Ok(Ok(())))) => {}
                 Ok((hostname, Ok(Err(reason)))) => failures.push(format!("{hostname} ({reason})")),
-                Ok((hostname, Err(e))) => return Err(e).map_err(|e: sqlx::Error| {
+                Ok((hostname, Err(e))) => {
                     tracing::error!(node = %hostname, error = %e, "cannot record a node's state");
-                    e
-                }),
+                    return Err(e);
+                }
                 Err(e) => failures.push(format!("a node's run panicked: {e}")),
             }
         }
-        let (status, message) = if failures.is_empty() {
-            (
-                TaskStatus::Ready,
-                format!("{} on {total} node(s): done", job.run_names()),
-            )
-        } else {
-            (
-                TaskStatus::Error,
-                format!(
-                    "{} of {total} node(s) failed: {}",
-                    failures.len(),
-                    failures.join(", ")
-                ),
-            )
-        };
-        job.store
-            .set_task_state(job.task_id, status, 100, Some(&message))
+        Ok(failures)
+    }
+
+    /// Too many nodes failed by the end of batch `index`: the nodes not
+    /// started are skipped. Returns the sentence the task's message ends with.
+    async fn stop_rollout(&self, index: usize, failed: usize) -> Result<String, sqlx::Error> {
+        let max = self
+            .rollout
+            .max_failures
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let why = format!(
+            "the rollout stopped after batch {} of {}: {failed} node(s) failed, more than max_failures {max}",
+            index + 1,
+            self.batches.len()
+        );
+        let spared = self
+            .store
+            .skip_pending_subtasks(self.task_id, ROLLOUT_STOPPED, &why)
             .await?;
-        Ok((status, message))
+        Ok(format!(
+            "; {why}; {spared} node(s) not started ({ROLLOUT_STOPPED})"
+        ))
     }
 
     fn run_names(&self) -> String {
@@ -399,7 +471,7 @@ impl Job {
                     .await?;
                 continue;
             }
-            let started = now_rfc3339();
+            let started = now_rfc3339_millis();
             self.store
                 .update_subtask(
                     self.task_id,
@@ -428,7 +500,10 @@ impl Job {
                         upload_pm(open, &target, &self.document, applier).await?;
                         Ok(None)
                     }
-                    SubTask::ExecutePm => self.execute_waiting(open, &target, deadline).await.map(Some),
+                    SubTask::ExecutePm => self
+                        .execute_waiting(open, &target, deadline)
+                        .await
+                        .map(Some),
                 }
             };
             // execute_pm ends the node's run itself at the deadline (and
@@ -552,7 +627,7 @@ impl Job {
         message: Option<&str>,
         report: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        let finished = now_rfc3339();
+        let finished = now_rfc3339_millis();
         self.store
             .update_subtask(
                 self.task_id,

@@ -193,6 +193,26 @@ pub struct NodeArgs {
     /// `fuel task --task-id N`.
     #[arg(long, requires = "tasks")]
     pub no_wait: bool,
+    /// With --tasks: run the nodes in successive batches of these sizes
+    /// (numbers or percentages, the last repeating, as Ansible's `serial`),
+    /// each batch ending before the next starts, e.g. `--batch 1,10,25%`.
+    #[arg(long, value_name = "SIZES", requires = "tasks", value_parser = parse_batch)]
+    pub batch: Option<String>,
+    /// With --tasks: stop the rollout once more than N (or N% of the) nodes
+    /// failed, checked when a batch ends; nodes not started are skipped.
+    #[arg(long, value_name = "N|N%", requires = "tasks", value_parser = parse_max_failures)]
+    pub max_failures: Option<String>,
+    /// With --tasks: controller nodes (pacemaker) first, each in a batch of
+    /// its own, so no two change at once.
+    #[arg(long, requires = "tasks")]
+    pub order_by_role: bool,
+    /// With --tasks: these nodes first, in this order (the rest after them,
+    /// by id), e.g. `--order 7,3`.
+    #[arg(long, value_name = "IDS", value_delimiter = ',', requires = "tasks")]
+    pub order: Vec<i64>,
+    /// With --tasks: the final table shows only the nodes that did not succeed.
+    #[arg(long, requires = "tasks")]
+    pub failed: bool,
 }
 
 impl Cli {
@@ -303,6 +323,9 @@ pub struct NodeCreateArgs {
     /// at 127.0.0.1 is the master itself: refused without this).
     #[arg(long)]
     pub allow_local_address: bool,
+    /// The node's roles (comma list or repeated), e.g. `--role controller`.
+    #[arg(long = "role", value_name = "ROLE", value_delimiter = ',', action = ArgAction::Append, value_parser = role_name)]
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -359,6 +382,22 @@ pub struct TaskArgs {
     /// Only the tasks of this environment.
     #[arg(long, alias = "env-id", value_name = "ID", conflicts_with = "task_id")]
     pub env: Option<i64>,
+}
+
+fn parse_batch(text: &str) -> Result<String, String> {
+    text.parse::<fuel_pm_tasks::rollout::BatchSpec>()
+        .map(|spec| spec.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_max_failures(text: &str) -> Result<String, String> {
+    text.parse::<fuel_pm_tasks::rollout::MaxFailures>()
+        .map(|max| max.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn role_name(role: &str) -> Result<String, String> {
+    fuel_api_client::check_role(role).map(|()| role.to_string())
 }
 
 /// A package name as documents spell them (it ends up in a URL).
@@ -482,11 +521,39 @@ mod tests {
             "package --env 1 --inventory --package a;b",
             "package --env 1 --inventory --json --yaml",
             "node --password x",
+            "node --node 2 --tasks execute_pm --batch 0",
+            "node --node 2 --tasks execute_pm --batch 1,,2",
+            "node --node 2 --tasks execute_pm --max-failures ten",
+            "node --node 2 --batch 1",
+            "node create --hostname h --ip 1.2.3.4 --os ubuntu --role Controller",
         ] {
             let args: Vec<&str> = line.split_whitespace().collect();
             let err = parse(&args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn rollout_flags_parse() {
+        let node = node_args(&[
+            "node",
+            "--node",
+            "1-40",
+            "--tasks",
+            "execute_pm",
+            "--batch",
+            "1,10,25%",
+            "--max-failures",
+            "10%",
+            "--order-by-role",
+            "--order",
+            "7,3",
+            "--failed",
+        ]);
+        assert_eq!(node.batch.as_deref(), Some("1,10,25%"));
+        assert_eq!(node.max_failures.as_deref(), Some("10%"));
+        assert!(node.order_by_role && node.failed);
+        assert_eq!(node.order, vec![7, 3]);
     }
 
     #[test]

@@ -223,9 +223,7 @@ pub fn perform(planned: &Planned, tools: Tools) -> Option<ActionResult> {
     {
         invocation = control(a.provider, Verb::Start, &a.name, tools);
     }
-    let limit = a
-        .timeout
-        .map_or(tools.default_timeout, Duration::from_secs);
+    let limit = a.timeout.map_or(tools.default_timeout, Duration::from_secs);
     let ran = match invocation.run_merged_within(limit) {
         Ok(ran) => ran,
         Err(e) => return Some(result(a, ActionOutcome::Failed, None, &e.to_string())),

@@ -11,10 +11,10 @@ use fuel_pm::report::{
 use fuel_pm::{Document, Provider};
 
 use crate::actions::{self, Planned, Tools};
-use crate::collateral;
 use crate::backend::{
     self, Available, BackendError, Change, PackageManager, Installed, Step, Transaction,
 };
+use crate::collateral;
 use crate::fault;
 use crate::lock::{self, LockError};
 use crate::resolve::{self, Outcome, Resolved};

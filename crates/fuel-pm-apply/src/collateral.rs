@@ -240,7 +240,11 @@ mod tests {
         assert_eq!(done.len(), 2, "{done:#?}");
         assert_eq!(done[0], predicted[0]);
         assert_eq!(
-            (done[1].name.as_str(), done[1].action, done[1].cause.as_deref()),
+            (
+                done[1].name.as_str(),
+                done[1].action,
+                done[1].cause.as_deref()
+            ),
             ("new", PackageAction::Installed, None)
         );
     }

@@ -35,8 +35,8 @@ extern "C" fn on_term(signal: libc::c_int) {
 pub fn end_bounded_group_on_term() {
     // SAFETY: installs a handler that only calls async-signal-safe functions.
     unsafe {
-        libc::signal(libc::SIGTERM, on_term as libc::sighandler_t);
-        libc::signal(libc::SIGHUP, on_term as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_term as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_term as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
 }
 
@@ -204,7 +204,10 @@ impl Invocation {
         std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
             while let Ok(n @ 1..) = reader.read(&mut chunk) {
-                collected.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+                collected
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]);
             }
             let _ = done.send(());
         });
@@ -306,22 +309,32 @@ mod tests {
     fn a_command_past_its_limit_is_killed_with_its_process_group() {
         let inv = Invocation::new(
             "sh",
-            ["-c", "echo started; sleep 30 & echo $! > \"$0\"; wait", &std::env::temp_dir().join(format!("bounded-{}", std::process::id())).to_string_lossy()],
+            [
+                "-c",
+                "echo started; sleep 30 & echo $! > \"$0\"; wait",
+                &std::env::temp_dir()
+                    .join(format!("bounded-{}", std::process::id()))
+                    .to_string_lossy(),
+            ],
         );
         let started = Instant::now();
         let ran = inv.run_merged_within(Duration::from_millis(300)).unwrap();
         assert!(ran.timed_out);
         assert_eq!(ran.code, None, "killed");
         assert_eq!(ran.output, "started\n");
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
         let pid_file = std::env::temp_dir().join(format!("bounded-{}", std::process::id()));
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let _ = std::fs::remove_file(&pid_file);
         // The background sleep was in the group: gone too (or a zombie of
         // init), once the signal is delivered.
         let gone = || {
-            let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .unwrap_or_default();
+            let state =
+                std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
             state.is_empty() || state.contains(") Z ")
         };
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -9,9 +9,12 @@
 //! with [`NodeFailure::HostKeyMismatch`] before anything is sent. Nothing the
 //! operator wrote is ever interpolated into a remote command line: the document
 //! and the applier travel on stdin of fixed commands.
+//!
+//! [`rollout`] plans which nodes run together and when a rollout stops.
 
 mod failure;
 mod leftovers;
+pub mod rollout;
 mod session;
 mod steps;
 mod subtask;

@@ -61,11 +61,27 @@ fn key_in_path(key: &str) -> String {
     }
 }
 
-fn child(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+fn child<'p>(path: &'p Path<'p>, key: &'p str) -> Path<'p> {
+    Path::Key(path, key)
+}
+
+/// Where a node is (`packages[2].after[0].name`), written out only when a
+/// problem is reported: an accepted document builds no path strings.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => f.write_str(key),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
     }
 }
 
@@ -100,19 +116,19 @@ pub(crate) fn check(text: &str, root: &Node) -> Result<Document, Problems> {
 
 /// The entries of one mapping under their known keys (first occurrence).
 struct Fields<'n> {
-    found: Vec<(&'static str, &'n Node, &'n Node)>,
+    found: Vec<(&'static str, &'n Node<'n>, &'n Node<'n>)>,
 }
 
 impl<'n> Fields<'n> {
     /// The key node and value node of `key`.
-    fn get(&self, key: &str) -> Option<(&'n Node, &'n Node)> {
+    fn get(&self, key: &str) -> Option<(&'n Node<'n>, &'n Node<'n>)> {
         self.found
             .iter()
             .find(|(k, _, _)| *k == key)
             .map(|(_, k, v)| (*k, *v))
     }
 
-    fn value(&self, key: &str) -> Option<&'n Node> {
+    fn value(&self, key: &str) -> Option<&'n Node<'n>> {
         self.get(key).map(|(_, v)| v)
     }
 }
@@ -123,22 +139,22 @@ struct Checker<'t> {
 }
 
 impl Checker<'_> {
-    fn add(&mut self, at: &Node, path: &str, message: String, hint: Option<String>) {
+    fn add(&mut self, at: &Node, path: &Path<'_>, message: String, hint: Option<String>) {
         self.problems.push(Problem {
             line: at.line,
             column: at.column,
-            path: path.to_owned(),
+            path: path.to_string(),
             message,
             hint,
         });
     }
 
-    fn expected(&mut self, at: &Node, path: &str, what: &str, hint: Option<String>) {
+    fn expected(&mut self, at: &Node, path: &Path<'_>, what: &str, hint: Option<String>) {
         let message = format!("expected {what}, found {}", at.describe(self.text));
         self.add(at, path, message, hint);
     }
 
-    fn missing(&mut self, at: &Node, path: &str, key: &str, hint: &str) {
+    fn missing(&mut self, at: &Node, path: &Path<'_>, key: &str, hint: &str) {
         self.add(
             at,
             &child(path, key),
@@ -151,8 +167,8 @@ impl Checker<'_> {
     /// non-string keys are problems.
     fn fields<'n>(
         &mut self,
-        entries: &'n [(Node, Node)],
-        path: &str,
+        entries: &'n [(Node<'n>, Node<'n>)],
+        path: &Path<'_>,
         known: &[&'static str],
     ) -> Fields<'n> {
         let mut fields = Fields { found: Vec::new() };
@@ -161,7 +177,7 @@ impl Checker<'_> {
                 self.expected(key, path, "a key name", None);
                 continue;
             };
-            let Some(&canonical) = known.iter().find(|k| **k == name.as_str()) else {
+            let Some(&canonical) = known.iter().find(|k| **k == name.as_ref()) else {
                 let hint = match nearest(name, known) {
                     Some(near) => format!("did you mean {near}?"),
                     None => format!("valid keys here: {}", known.join(", ")),
@@ -209,32 +225,35 @@ impl Checker<'_> {
             }
             _ => {
                 let hint = "start the document with `packages:` and list the packages under it";
-                self.expected(root, "", "a mapping with `packages`", Some(hint.to_owned()));
+                self.expected(root, &Path::Root, "a mapping with `packages`", Some(hint.to_owned()));
                 return None;
             }
         };
-        let fields = self.fields(entries, "", DOCUMENT_KEYS);
-        let allow_removals = self.flag(fields.value("allow_removals"), "allow_removals");
+        let fields = self.fields(entries, &Path::Root, DOCUMENT_KEYS);
+        let allow_removals = self.flag(
+            fields.value("allow_removals"),
+            &Path::Key(&Path::Root, "allow_removals"),
+        );
         let Some(list) = fields.value("packages") else {
             let hint = "write `packages:` followed by a list of packages";
-            self.missing(root, "", "packages", hint);
+            self.missing(root, &Path::Root, "packages", hint);
             return None;
         };
         let Kind::Seq(items) = &list.kind else {
             let hint = "list packages under `packages:` as `- name: NAME`, or write `packages: []`";
             self.expected(
                 list,
-                "packages",
+                &Path::Key(&Path::Root, "packages"),
                 "a list of packages",
                 Some(hint.to_owned()),
             );
             return None;
         };
         let mut packages = Vec::with_capacity(items.len());
-        let mut first_line: HashMap<&str, usize> = HashMap::new();
+        let mut first_line: HashMap<&str, usize> = HashMap::with_capacity(items.len());
         let mut complete = true;
         for (i, item) in items.iter().enumerate() {
-            let path = format!("packages[{i}]");
+            let path = Path::Index(&Path::Key(&Path::Root, "packages"), i);
             match self.package(item, &path, &mut first_line) {
                 Some(package) => packages.push(package),
                 None => complete = false,
@@ -247,7 +266,7 @@ impl Checker<'_> {
     }
 
     /// An optional `true`/`false` (absent: false).
-    fn flag(&mut self, value: Option<&Node>, path: &str) -> Option<bool> {
+    fn flag(&mut self, value: Option<&Node>, path: &Path<'_>) -> Option<bool> {
         let Some(value) = value else {
             return Some(false);
         };
@@ -260,8 +279,8 @@ impl Checker<'_> {
 
     fn package<'n>(
         &mut self,
-        item: &'n Node,
-        path: &str,
+        item: &'n Node<'n>,
+        path: &Path<'_>,
         first_line: &mut HashMap<&'n str, usize>,
     ) -> Option<Package> {
         let Kind::Map(entries) = &item.kind else {
@@ -319,7 +338,7 @@ impl Checker<'_> {
         })
     }
 
-    fn package_name<'n>(&mut self, value: &'n Node, path: &str) -> Option<&'n str> {
+    fn package_name<'n>(&mut self, value: &'n Node<'n>, path: &Path<'_>) -> Option<&'n str> {
         let Kind::Str(name) = &value.kind else {
             self.expected(value, path, "a package name", None);
             return None;
@@ -340,7 +359,7 @@ impl Checker<'_> {
         None
     }
 
-    fn version(&mut self, value: &Node, path: &str) -> Option<Wanted> {
+    fn version(&mut self, value: &Node, path: &Path<'_>) -> Option<Wanted> {
         match &value.kind {
             Kind::Str(spelling) => {
                 let wanted = Wanted::from_spelling(spelling);
@@ -394,7 +413,7 @@ impl Checker<'_> {
         }
     }
 
-    fn actions(&mut self, value: &Node, path: &str) -> Option<Vec<After>> {
+    fn actions(&mut self, value: &Node, path: &Path<'_>) -> Option<Vec<After>> {
         let Kind::Seq(items) = &value.kind else {
             let hint =
                 "list actions as `- provider: systemd` / `  name: SERVICE`, or leave `after` out";
@@ -404,7 +423,7 @@ impl Checker<'_> {
         let mut actions = Vec::with_capacity(items.len());
         let mut complete = true;
         for (j, item) in items.iter().enumerate() {
-            match self.action(item, &format!("{path}[{j}]")) {
+            match self.action(item, &Path::Index(path, j)) {
                 Some(action) => actions.push(action),
                 None => complete = false,
             }
@@ -412,7 +431,7 @@ impl Checker<'_> {
         complete.then_some(actions)
     }
 
-    fn action(&mut self, item: &Node, path: &str) -> Option<After> {
+    fn action(&mut self, item: &Node, path: &Path<'_>) -> Option<After> {
         let Kind::Map(entries) = &item.kind else {
             let what = "an action (a mapping with provider, ensure and name)";
             self.expected(item, path, what, None);
@@ -464,7 +483,7 @@ impl Checker<'_> {
     }
 
     /// `timeout`: whole seconds, 1 to [`MAX_ACTION_TIMEOUT_SECS`].
-    fn timeout(&mut self, value: &Node, path: &str) -> Option<u64> {
+    fn timeout(&mut self, value: &Node, path: &Path<'_>) -> Option<u64> {
         let hint = format!(
             "write the longest time the action may take, in whole seconds from 1 to {MAX_ACTION_TIMEOUT_SECS}, e.g. timeout: 300"
         );
@@ -482,7 +501,7 @@ impl Checker<'_> {
     }
 
     /// A value longer than its field allows, named by the field.
-    fn too_long(&mut self, at: &Node, path: &str, what: &str, value: &str, max: usize) {
+    fn too_long(&mut self, at: &Node, path: &Path<'_>, what: &str, value: &str, max: usize) {
         let message = format!(
             "the {what} is {} bytes long, more than the {max} accepted: {}",
             value.len(),
@@ -495,7 +514,7 @@ impl Checker<'_> {
         self.add(at, path, message, Some(hint.to_owned()));
     }
 
-    fn provider(&mut self, value: &Node, path: &str) -> Option<Provider> {
+    fn provider(&mut self, value: &Node, path: &Path<'_>) -> Option<Provider> {
         let Kind::Str(spelling) = &value.kind else {
             self.expected(value, path, "a provider", Some(VALID_PROVIDERS.to_owned()));
             return None;
@@ -516,7 +535,7 @@ impl Checker<'_> {
         None
     }
 
-    fn ensure(&mut self, value: &Node, path: &str) -> Option<Ensure> {
+    fn ensure(&mut self, value: &Node, path: &Path<'_>) -> Option<Ensure> {
         let valid = "valid values: running, stopped";
         let Kind::Str(spelling) = &value.kind else {
             self.expected(value, path, "running or stopped", Some(valid.to_owned()));
@@ -543,7 +562,7 @@ impl Checker<'_> {
     fn action_name(
         &mut self,
         value: &Node,
-        path: &str,
+        path: &Path<'_>,
         provider: Option<Provider>,
     ) -> Option<String> {
         let Kind::Str(name) = &value.kind else {
@@ -591,7 +610,7 @@ impl Checker<'_> {
                 self.add(value, path, message, Some(hint.to_owned()));
                 None
             }
-            None => Some(name.clone()),
+            None => Some(name.to_string()),
         }
     }
 }

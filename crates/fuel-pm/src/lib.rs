@@ -2,6 +2,7 @@
 //! and `after` actions), checked before anything is stored or run, and the
 //! applier's report schema.
 
+mod block;
 mod check;
 mod document;
 mod load;
@@ -9,7 +10,8 @@ mod names;
 mod nearest;
 mod problems;
 pub mod report;
-#[cfg(feature = "test-support")]
+// Its own unit tests use the samples too.
+#[cfg(any(test, feature = "test-support"))]
 pub mod samples;
 mod tree;
 

@@ -19,7 +19,7 @@ pub const MAX_DEPTH: usize = 32;
 /// (`cargo xtask bench pm-doc`).
 pub const MAX_NODES: usize = 50_000;
 
-pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
+pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node<'_>), Problem> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(whole(
             1,
@@ -32,7 +32,19 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(bytes, e))?;
-    if let Some(problem) = first_tag(text) {
+    let root = match crate::block::read(text) {
+        Some(read) => read?,
+        None => load_general(text)?,
+    };
+    Ok((text, root))
+}
+
+/// A document outside the block subset, read by serde-saphyr.
+pub(crate) fn load_general(text: &str) -> Result<Node<'_>, Problem> {
+    // Every tag starts with `!`: without one, the pass looking for tags is
+    // skipped (a hostile document costs one pass, not two).
+    let tag_possible = text.contains('!');
+    if let Some(problem) = tag_possible.then(|| first_tag(text)).flatten() {
         return Err(problem);
     }
     let mut budget = serde_saphyr::Budget::default();
@@ -52,9 +64,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
         // `<<` is an ordinary (unknown) key, not a merge.
         merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
     };
-    let root =
-        serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| yaml_problem(&e))?;
-    Ok((text, root))
+    serde_saphyr::from_str_with_options::<Node<'_>>(text, options).map_err(|e| yaml_problem(&e))
 }
 
 /// The first explicit YAML tag (`!!binary`, `!!str`, `!ruby/object:…`,
@@ -62,12 +72,20 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(&str, Node), Problem> {
 /// read again on the node by other YAML readers (hiera), some of which build
 /// objects from tags: they must see plain scalars, lists and mappings only,
 /// exactly what was checked. The parser streams events without building
-/// anything, so this pass costs linear time in the (bounded) size; a syntax
-/// error ends it and the loading that follows reports it.
+/// anything, and stops where the loading that follows stops (a syntax
+/// error, [`MAX_NODES`] nodes), which then reports why: its cost is bounded
+/// by the node limit, not by the document's size.
 fn first_tag(text: &str) -> Option<Problem> {
     use serde_saphyr::granit_parser::{Event, Parser};
+    let mut nodes = 0;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.ok()?;
+        if event.is_node() {
+            nodes += 1;
+            if nodes > MAX_NODES {
+                return None;
+            }
+        }
         let tag = match &event {
             Event::Scalar(_, _, _, tag)
             | Event::SequenceStart(_, _, tag)
@@ -88,7 +106,9 @@ fn first_tag(text: &str) -> Option<Problem> {
                 "YAML tags are not accepted in a package document: {}",
                 crate::check::shown(&written)
             ),
-            Some("remove the tag and write the value as a plain (or quoted) string, list or mapping"),
+            Some(
+                "remove the tag and write the value as a plain (or quoted) string, list or mapping",
+            ),
         ));
     }
     None
@@ -147,10 +167,7 @@ fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
             ),
             BudgetBreach::Depth { .. } => too_deep(),
             BudgetBreach::Documents { .. } => several_documents(),
-            BudgetBreach::Nodes { .. } => (
-                format!("the document has more than {MAX_NODES} YAML nodes"),
-                Some("split it into smaller documents"),
-            ),
+            BudgetBreach::Nodes { .. } => return too_many_nodes(line, column),
             other => (
                 format!("the document exceeds a parser limit: {other:?}"),
                 None,
@@ -159,6 +176,17 @@ fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
         other => (printable(&strip_location(&other.to_string())), None),
     };
     whole(line, column, message, hint)
+}
+
+/// The document holds more than [`MAX_NODES`] nodes, the one at `line`,
+/// `column` being the first too many.
+pub(crate) fn too_many_nodes(line: usize, column: usize) -> Problem {
+    whole(
+        line,
+        column,
+        format!("the document has more than {MAX_NODES} YAML nodes"),
+        Some("split it into smaller documents"),
+    )
 }
 
 fn several_documents() -> (String, Option<&'static str>) {

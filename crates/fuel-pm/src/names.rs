@@ -25,8 +25,8 @@ pub const MAX_ONE_LINER: usize = 16 * 1024;
 /// rpm's usual set). No leading `-`, so a name is never read as an option.
 pub fn valid_package_name(s: &str) -> bool {
     let mut chars = s.chars();
-    s.len() <= MAX_PACKAGE_NAME &&
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+    s.len() <= MAX_PACKAGE_NAME
+        && matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '_' | '-'))
 }
 

@@ -5,19 +5,21 @@
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// A YAML node, where it starts (1-based line and column) and the bytes it
 /// was read from (so a number can be quoted back as it was written).
 #[derive(Debug)]
-pub(crate) struct Node {
+pub(crate) struct Node<'t> {
     pub line: usize,
     pub column: usize,
     pub bytes: std::ops::Range<usize>,
-    pub kind: Kind,
+    pub kind: Kind<'t>,
 }
 
-impl Node {
+impl Node<'_> {
     /// The node's source text when known (it is for text input), else `fallback`.
     pub fn source<'a>(&'a self, text: &'a str, fallback: &'a str) -> &'a str {
         text.get(self.bytes.clone())
@@ -43,22 +45,23 @@ impl Node {
 }
 
 #[derive(Debug)]
-pub(crate) enum Kind {
+pub(crate) enum Kind<'t> {
     Null,
     Bool(bool),
     /// A number, as YAML read it (`1.10` is the number 1.1).
     Number(String),
-    Str(String),
-    Seq(Vec<Node>),
+    /// Borrowed from the document where it is written as is.
+    Str(Cow<'t, str>),
+    Seq(Vec<Node<'t>>),
     /// Entries in document order, repeated keys included.
-    Map(Vec<(Node, Node)>),
+    Map(Vec<(Node<'t>, Node<'t>)>),
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for Node<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Spanned's two full locations are only kept long enough to read the
         // line and column: the tree stays small for large documents.
-        let spanned = Spanned::<Kind>::deserialize(d)?;
+        let spanned = Spanned::<Kind<'de>>::deserialize(d)?;
         let at = spanned.referenced;
         let span = at.span();
         let start = span.byte_offset().unwrap_or(0) as usize;
@@ -72,83 +75,87 @@ impl<'de> Deserialize<'de> for Node {
     }
 }
 
-impl<'de> Deserialize<'de> for Kind {
+impl<'de> Deserialize<'de> for Kind<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(KindVisitor)
+        d.deserialize_any(KindVisitor(PhantomData))
     }
 }
 
-struct KindVisitor;
+struct KindVisitor<'de>(PhantomData<&'de ()>);
 
-impl<'de> Visitor<'de> for KindVisitor {
-    type Value = Kind;
+impl<'de> Visitor<'de> for KindVisitor<'de> {
+    type Value = Kind<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a YAML value")
     }
 
-    fn visit_unit<E>(self) -> Result<Kind, E> {
+    fn visit_unit<E>(self) -> Result<Kind<'de>, E> {
         Ok(Kind::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Kind, E> {
+    fn visit_none<E>(self) -> Result<Kind<'de>, E> {
         Ok(Kind::Null)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Kind<'de>, D::Error> {
         d.deserialize_any(self)
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Kind, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Kind<'de>, E> {
         Ok(Kind::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Kind, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Kind<'de>, E> {
         Ok(Kind::Number(v.to_string()))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Kind, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Kind<'de>, E> {
         Ok(Kind::Number(v.to_string()))
     }
 
-    fn visit_i128<E>(self, v: i128) -> Result<Kind, E> {
+    fn visit_i128<E>(self, v: i128) -> Result<Kind<'de>, E> {
         Ok(Kind::Number(v.to_string()))
     }
 
-    fn visit_u128<E>(self, v: u128) -> Result<Kind, E> {
+    fn visit_u128<E>(self, v: u128) -> Result<Kind<'de>, E> {
         Ok(Kind::Number(v.to_string()))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Kind, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Kind<'de>, E> {
         Ok(Kind::Number(v.to_string()))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Kind, E> {
-        Ok(Kind::Str(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Kind<'de>, E> {
+        Ok(Kind::Str(Cow::Borrowed(v)))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Kind, E> {
-        Ok(Kind::Str(v))
+    fn visit_str<E>(self, v: &str) -> Result<Kind<'de>, E> {
+        Ok(Kind::Str(Cow::Owned(v.to_owned())))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+    fn visit_string<E>(self, v: String) -> Result<Kind<'de>, E> {
+        Ok(Kind::Str(Cow::Owned(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind<'de>, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Node>()? {
+        while let Some(item) = seq.next_element::<Node<'de>>()? {
             items.push(item);
         }
         Ok(Kind::Seq(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind<'de>, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Node>()? {
-            let value = map.next_value::<Node>()?;
+        while let Some(key) = map.next_key::<Node<'de>>()? {
+            let value = map.next_value::<Node<'de>>()?;
             entries.push((key, value));
         }
         Ok(Kind::Map(entries))
     }
 
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Kind, E> {
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Kind<'de>, E> {
         Err(E::custom("binary values (!!binary) are not accepted"))
     }
 }

@@ -531,19 +531,30 @@ fn over_long_names_versions_services_and_one_liners_are_refused_naming_the_field
         )),
         "{p}"
     );
-    accepted(&format!("packages:\n- name: {}\n", "a".repeat(MAX_PACKAGE_NAME)));
+    accepted(&format!(
+        "packages:\n- name: {}\n",
+        "a".repeat(MAX_PACKAGE_NAME)
+    ));
 
     let version = format!("1.{}", "0".repeat(MAX_VERSION - 1));
     let p = only_problem(&format!("packages:\n- name: a\n  version: \"{version}\"\n"));
     assert_eq!(at(&p), (3, 12, "packages[0].version"));
-    assert!(p.message.starts_with("the version is 97 bytes long, more than the 96 accepted"), "{p}");
+    assert!(
+        p.message
+            .starts_with("the version is 97 bytes long, more than the 96 accepted"),
+        "{p}"
+    );
 
     let service = "s".repeat(MAX_SERVICE_NAME + 1);
     let p = only_problem(&format!(
         "packages:\n- name: a\n  after:\n  - provider: systemd\n    name: {service}\n"
     ));
     assert_eq!(at(&p), (5, 11, "packages[0].after[0].name"));
-    assert!(p.message.starts_with("the service name is 256 bytes long, more than the 255 accepted"), "{p}");
+    assert!(
+        p.message
+            .starts_with("the service name is 256 bytes long, more than the 255 accepted"),
+        "{p}"
+    );
     accepted(&format!(
         "packages:\n- name: a\n  after:\n  - name: {}\n",
         "s".repeat(MAX_SERVICE_NAME)
@@ -562,14 +573,16 @@ fn over_long_names_versions_services_and_one_liners_are_refused_naming_the_field
         "{p}"
     );
     assert!(p.hint.unwrap().contains("install a script on the node"));
-    assert!(MAX_ONE_LINER * 8 <= 128 * 1024, "well under the kernel's argument limit");
+    assert!(
+        MAX_ONE_LINER * 8 <= 128 * 1024,
+        "well under the kernel's argument limit"
+    );
 }
 
 #[test]
 fn allow_removals_is_read_per_document_and_per_package_and_must_be_a_boolean() {
-    let doc = accepted(
-        "allow_removals: true\npackages:\n- name: a\n  allow_removals: true\n- name: b\n",
-    );
+    let doc =
+        accepted("allow_removals: true\npackages:\n- name: a\n  allow_removals: true\n- name: b\n");
     assert!(doc.allow_removals);
     assert!(doc.packages[0].allow_removals);
     assert!(!doc.packages[1].allow_removals);
@@ -578,11 +591,17 @@ fn allow_removals_is_read_per_document_and_per_package_and_must_be_a_boolean() {
     let doc = accepted("packages:\n- name: lib\n  allow_removals: true\n- name: x\n");
     assert!(doc.allows_removal_forced_by(Some("lib")));
     assert!(!doc.allows_removal_forced_by(Some("x")));
-    assert!(!doc.allows_removal_forced_by(None), "an unknown cause needs the document's own");
+    assert!(
+        !doc.allows_removal_forced_by(None),
+        "an unknown cause needs the document's own"
+    );
 
     let p = only_problem("packages:\n- name: a\n  allow_removals: yes please\n");
     assert_eq!(at(&p), (3, 19, "packages[0].allow_removals"));
-    assert_eq!(p.message, "expected true or false, found the string \"yes please\"");
+    assert_eq!(
+        p.message,
+        "expected true or false, found the string \"yes please\""
+    );
     let p = only_problem("allow_removals: 1\npackages: []\n");
     assert_eq!(at(&p), (1, 17, "allow_removals"));
 }
@@ -593,13 +612,19 @@ fn an_action_timeout_is_whole_seconds_within_a_day() {
         "packages:\n- name: a\n  after:\n  - provider: exec\n    name: make-it-so\n    timeout: 300\n",
     );
     assert_eq!(doc.packages[0].after[0].timeout, Some(300));
-    assert_eq!(accepted("packages:\n- name: a\n  after:\n  - name: a\n").packages[0].after[0].timeout, None);
+    assert_eq!(
+        accepted("packages:\n- name: a\n  after:\n  - name: a\n").packages[0].after[0].timeout,
+        None
+    );
     for bad in ["0", "-5", "1.5", "\"300\"", "86401", "forever"] {
         let p = only_problem(&format!(
             "packages:\n- name: a\n  after:\n  - name: a\n    timeout: {bad}\n"
         ));
         assert_eq!(at(&p), (5, 14, "packages[0].after[0].timeout"), "{bad}");
-        assert!(p.message.starts_with("expected a number of seconds"), "{bad}: {p}");
+        assert!(
+            p.message.starts_with("expected a number of seconds"),
+            "{bad}: {p}"
+        );
         assert!(p.hint.as_deref().unwrap().contains("e.g. timeout: 300"));
     }
 }

@@ -128,7 +128,8 @@ fn explicit_yaml_tags_are_refused_with_their_line_and_column() {
 
 #[test]
 fn a_tag_inside_a_quoted_string_is_text_not_a_tag() {
-    let doc = parse(b"packages:\n- name: a\n  after:\n  - provider: exec\n    name: \"echo !!binary\"\n")
-        .expect("a quoted ! is text");
+    let doc =
+        parse(b"packages:\n- name: a\n  after:\n  - provider: exec\n    name: \"echo !!binary\"\n")
+            .expect("a quoted ! is text");
     assert_eq!(doc.packages[0].after[0].name, "echo !!binary");
 }

@@ -70,7 +70,10 @@ fn a_report_of_before_collateral_changes_and_recovery_still_reads() {
     let fields = old.as_object_mut().unwrap();
     fields.remove("collateral");
     fields.remove("recovery");
-    fields["actions"][0].as_object_mut().unwrap().remove("reason");
+    fields["actions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("reason");
     let read: Report = serde_json::from_value(old).unwrap();
     assert!(read.collateral.is_empty());
     assert_eq!(read.recovery, None);

@@ -237,7 +237,7 @@ fn built() -> &'static (PackageDef, PathBuf) {
         assert_eq!(built.path, dir.join("out").join(&built.file_name));
         let bytes = fs::read(&built.path).unwrap();
         assert_eq!(built.size, bytes.len() as u64);
-        assert_eq!(built.sha256, sha256_hex(&bytes));
+        assert_eq!(built.sha256().unwrap(), sha256_hex(&bytes));
         (def, built.path)
     })
 }
@@ -533,7 +533,7 @@ fn two_builds_are_byte_identical() {
     let (def, first) = built();
     let out = tempfile::tempdir_in(tmp_root()).unwrap();
     let second = write_package(def, Some(key()), out.path()).unwrap();
-    assert_eq!(sha256_hex(&fs::read(first).unwrap()), second.sha256);
+    assert_eq!(sha256_hex(&fs::read(first).unwrap()), second.sha256().unwrap());
     assert_eq!(fs::read(first).unwrap(), fs::read(&second.path).unwrap());
 }
 
@@ -579,7 +579,7 @@ fn zstd_output_does_not_depend_on_the_thread_count() {
     let mut one_thread = def.clone();
     one_thread.compression.threads = 1;
     let single = write_package(&one_thread, Some(key()), out.path()).unwrap();
-    assert_eq!(single.sha256, sha256_hex(&fs::read(first).unwrap()));
+    assert_eq!(single.sha256().unwrap(), sha256_hex(&fs::read(first).unwrap()));
 }
 
 #[test]

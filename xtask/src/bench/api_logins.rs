@@ -76,8 +76,16 @@ pub fn run(sh: &Shell, dir: &std::path::Path) -> anyhow::Result<()> {
     );
     println!(
         "targets: peak RSS < 64 MiB: {}; valid login < 1 s: {}",
-        if flooded.peak_rss_kib < 64 * 1024 { "met" } else { "MISSED" },
-        if flooded.valid_latency.as_secs() < 1 { "met" } else { "MISSED" }
+        if flooded.peak_rss_kib < 64 * 1024 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if flooded.valid_latency.as_secs() < 1 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     Ok(())
 }

@@ -146,8 +146,11 @@ fn wrk_at_once(
             options.push("-s".to_string());
             options.push(script.display().to_string());
         }
-        let mut command: Command =
-            cmd!(sh, "wrk -t1 -c{connections} -d10s --latency {options...} {url}").into();
+        let mut command: Command = cmd!(
+            sh,
+            "wrk -t1 -c{connections} -d10s --latency {options...} {url}"
+        )
+        .into();
         let child = command
             .stdout(Stdio::piped())
             .spawn()
@@ -169,11 +172,7 @@ fn wrk_at_once(
 
 /// [`TAKEOVERS`] times: a task started on one process, that process
 /// SIGKILLed, and the time until another holds the task's lease.
-fn takeovers(
-    sh: &Shell,
-    url: &str,
-    apis: &mut [PackagedApi],
-) -> anyhow::Result<Vec<Duration>> {
+fn takeovers(sh: &Shell, url: &str, apis: &mut [PackagedApi]) -> anyhow::Result<Vec<Duration>> {
     let mut silent = Vec::new();
     let mut times = Vec::new();
     for round in 0..TAKEOVERS {
@@ -196,6 +195,9 @@ fn takeovers(
         let node = serde_json::json!({
             "hostname": format!("takeover-node-{round}"), "ip": "127.0.0.1",
             "ssh_port": port, "os": "ubuntu", "cluster_id": env, "host_key": HOST_KEY,
+            // The stand-in node listens on this machine's loopback, which the
+            // API refuses unless told the address is meant.
+            "allow_local_address": true,
         });
         let (status, answer) = api.request("POST", "/api/v1/nodes", &node.to_string())?;
         if status != 201 {
@@ -234,7 +236,11 @@ fn takeovers(
                 break;
             }
             if killed.elapsed() > Duration::from_secs(LEASE_SECS * 4) {
-                bail!("no process took task {} over within {}s", task["id"], LEASE_SECS * 4);
+                bail!(
+                    "no process took task {} over within {}s",
+                    task["id"],
+                    LEASE_SECS * 4
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -264,9 +270,17 @@ impl Results {
             );
         };
         let baseline = &self.baseline;
-        row("GET /api/health/live, one (baseline)", baseline, baseline.requests_per_sec);
+        row(
+            "GET /api/health/live, one (baseline)",
+            baseline,
+            baseline.requests_per_sec,
+        );
         for (name, (one, three)) in [("GET", &self.get), ("PUT", &self.put)] {
-            row(&format!("{name} …/package_manipulation, one"), one, one.requests_per_sec);
+            row(
+                &format!("{name} …/package_manipulation, one"),
+                one,
+                one.requests_per_sec,
+            );
             row(
                 &format!("{name} …/package_manipulation, {PROCESSES}"),
                 three,

@@ -204,7 +204,7 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 /// Runs a `fuel` command; its output is shown only when it fails.
-fn quiet(cmd: xshell::Cmd) -> anyhow::Result<()> {
+pub(super) fn quiet(cmd: xshell::Cmd) -> anyhow::Result<()> {
     let shown = cmd.to_string();
     let out = cmd.quiet().ignore_status().output()?;
     if !out.status.success() {
@@ -220,7 +220,7 @@ fn quiet(cmd: xshell::Cmd) -> anyhow::Result<()> {
 
 /// A release and an environment of it over HTTP (the CLI does not create
 /// environments); the environment's id.
-fn create_env(api: &PackagedApi) -> anyhow::Result<i64> {
+pub(super) fn create_env(api: &PackagedApi) -> anyhow::Result<i64> {
     let created = |path: &str, body: &str| -> anyhow::Result<serde_json::Value> {
         let (status, answer) = api.request("POST", path, body)?;
         if status != 201 {
@@ -320,7 +320,7 @@ fn machine_cpu() -> anyhow::Result<(u64, u64)> {
 }
 
 /// CPU time (user + system) a process has used, from /proc/PID/stat.
-fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
+pub(super) fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let rest = stat.rsplit_once(") ").context("/proc/PID/stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -331,7 +331,7 @@ fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
 }
 
 /// A `kB` field of /proc/PID/status (VmRSS, VmHWM), in KiB.
-fn proc_status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+pub(super) fn proc_status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()

@@ -1,9 +1,11 @@
 //! `cargo xtask bench rpm`: package a 300 MiB payload (the size of the docker
 //! images package) with fuel-rpm's streaming builder and print wall time and
 //! peak memory beside, measured in the same run on the same file at the same
-//! zstd level: rpmbuild with one and two compressor threads (the baseline is
-//! rpmbuild with two), raw `zstd -T2`, and rpm-rs's in-memory builder.
-//! Target: no slower than rpmbuild -T2, peak memory independent of the payload.
+//! zstd level: rpmbuild with one and two compressor threads, raw `zstd -T2`
+//! (the time baseline) and rpm-rs's in-memory builder.
+//! Targets (issue 21): at most 2.0× the time of raw `zstd -T2` (the
+//! compressor is the limit; what is not compression is to go), peak memory
+//! at most rpmbuild -T2's and independent of the payload.
 
 use std::fs;
 use std::io::Write;
@@ -17,6 +19,8 @@ const PAYLOAD_MIB: u64 = 300;
 const SMALL_PAYLOAD_MIB: u64 = 100;
 const LEVEL: u32 = 3;
 const RUNS: usize = 3;
+/// Issue 21: packaging within twice the compressor's own time.
+const MAX_VS_ZSTD: f64 = 2.0;
 
 /// Best (lowest wall time) of RUNS: the machine is shared.
 struct Figures {
@@ -64,31 +68,35 @@ pub fn run() -> anyhow::Result<()> {
         args.extend(extra.iter().map(|a| a.to_string()));
         args
     };
-    let ours = measure(&sh, &work, &builder, &args(&payload, &[]))?;
+    let zst = work.join("payload.zst");
+    let zstd_args = [
+        format!("-{LEVEL}"),
+        "-T2".into(),
+        "-q".into(),
+        "-f".into(),
+        payload.display().to_string(),
+        "-o".into(),
+        zst.display().to_string(),
+    ];
+    // The builder and its baseline alternate, so both see the same load.
+    let (mut ours, mut zstd_raw) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        ours.push(measure_once(&sh, &work, &builder, &args(&payload, &[]))?);
+        zstd_raw.push(measure_once(&sh, &work, "zstd", &zstd_args)?);
+    }
+    let (ours, zstd_raw) = (best(ours), best(zstd_raw));
     let ours_small = measure(&sh, &work, &builder, &args(&small, &[]))?;
     let naive = measure(&sh, &work, &builder, &args(&payload, &["--rpm-rs"]))?;
     let rpmbuild_1 = rpmbuild(&sh, &work, &payload, 1)?;
     let rpmbuild_2 = rpmbuild(&sh, &work, &payload, 2)?;
-    let zstd_raw = {
-        let zst = work.join("payload.zst");
-        let args = [
-            format!("-{LEVEL}"),
-            "-T2".into(),
-            "-q".into(),
-            "-f".into(),
-            payload.display().to_string(),
-            "-o".into(),
-            zst.display().to_string(),
-        ];
-        measure(&sh, &work, "zstd", &args)?
-    };
 
     let baseline = &rpmbuild_2;
     let row = |name: &str, f: &Figures| {
         println!(
-            "  {name:<44} {:>6.2} s {:>7.1} MiB peak   {:>5.2}x time, {:>5.2}x memory of rpmbuild -T2",
+            "  {name:<44} {:>6.2} s {:>7.1} MiB peak   {:>5.2}x time of zstd -T2   {:>5.2}x time, {:>5.2}x memory of rpmbuild -T2",
             f.seconds,
             f.peak_mib,
+            f.seconds / zstd_raw.seconds,
             f.seconds / baseline.seconds,
             f.peak_mib / baseline.peak_mib
         );
@@ -100,14 +108,17 @@ pub fn run() -> anyhow::Result<()> {
     );
     row("rpm-rs PackageBuilder (in memory)", &naive);
     row("rpmbuild, zstd 1 thread", &rpmbuild_1);
-    row("rpmbuild, zstd 2 threads (baseline)", &rpmbuild_2);
-    row("zstd -T2 alone (no rpm)", &zstd_raw);
-    let verdict = if ours.seconds <= baseline.seconds {
-        "met"
-    } else {
-        "NOT met"
-    };
-    println!("  target (no slower than rpmbuild -T2): {verdict}");
+    row("rpmbuild, zstd 2 threads", &rpmbuild_2);
+    row("zstd -T2 alone (no rpm, the baseline)", &zstd_raw);
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!(
+        "  target time <= {MAX_VS_ZSTD:.1}x zstd -T2: {} ({:.2}x); memory <= rpmbuild -T2: {} ({:.2}x); load average {}",
+        verdict(ours.seconds <= MAX_VS_ZSTD * zstd_raw.seconds),
+        ours.seconds / zstd_raw.seconds,
+        verdict(ours.peak_mib <= baseline.peak_mib),
+        ours.peak_mib / baseline.peak_mib,
+        super::api::load_average()
+    );
     Ok(())
 }
 
@@ -162,29 +173,43 @@ fn measure(
     args: &[String],
 ) -> anyhow::Result<Figures> {
     let program = program.as_ref();
+    let runs = (0..RUNS)
+        .map(|_| measure_once(sh, work, program, args))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(best(runs))
+}
+
+/// The run with the lowest wall time.
+fn best(runs: Vec<Figures>) -> Figures {
+    runs.into_iter()
+        .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+        .expect("RUNS > 0")
+}
+
+/// Wall time and peak RSS of one run of a child process, via GNU time.
+fn measure_once(
+    sh: &Shell,
+    work: &Path,
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[String],
+) -> anyhow::Result<Figures> {
+    let program = program.as_ref();
     let report = work.join("time.txt");
-    let mut best: Option<Figures> = None;
-    for _ in 0..RUNS {
-        cmd!(
-            sh,
-            "/usr/bin/time -f '%e %M' -o {report} {program} {args...}"
-        )
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .with_context(|| format!("{} {} failed", program.to_string_lossy(), args.join(" ")))?;
-        let text = fs::read_to_string(&report)?;
-        let last = text.lines().last().context("GNU time wrote nothing")?;
-        let (seconds, kib) = last.split_once(' ').context("unexpected GNU time output")?;
-        let figures = Figures {
-            seconds: seconds.parse()?,
-            peak_mib: kib.trim().parse::<f64>()? / 1024.0,
-        };
-        if best.as_ref().is_none_or(|b| figures.seconds < b.seconds) {
-            best = Some(figures);
-        }
-    }
-    Ok(best.expect("RUNS > 0"))
+    cmd!(
+        sh,
+        "/usr/bin/time -f '%e %M' -o {report} {program} {args...}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("{} {} failed", program.to_string_lossy(), args.join(" ")))?;
+    let text = fs::read_to_string(&report)?;
+    let last = text.lines().last().context("GNU time wrote nothing")?;
+    let (seconds, kib) = last.split_once(' ').context("unexpected GNU time output")?;
+    Ok(Figures {
+        seconds: seconds.parse()?,
+        peak_mib: kib.trim().parse::<f64>()? / 1024.0,
+    })
 }
 
 /// rpmbuild packaging the same file (hard-linked into the build root, so

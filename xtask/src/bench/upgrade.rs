@@ -3,7 +3,10 @@
 //! measures and reports it), beside the same-run baseline: stopping and
 //! starting the same 12 containers one by one with the docker CLI.
 //! Image loading and container creation happen in `prepare`, before the
-//! window. Target: ≤ 3 s.
+//! window. The machine is shared, so ROUNDS switches alternate 7.0.0 → 8.0.0
+//! and back (the way back is the same 12-service switch, forced past the
+//! version checks), each right after its own baseline; the median ratio is
+//! the figure. Targets: ≤ 3 s, and (issue 21) ≤ 0.5× the baseline.
 //!
 //! The images are the busybox-static binary in a tiny root file system
 //! (fuel_e2e::images, as the upgrade tests build theirs): nothing is pulled.
@@ -18,6 +21,9 @@ use fuel_e2e::images;
 use xshell::{cmd, Shell};
 
 const TARGET_MS: u64 = 3_000;
+/// Issue 21: downtime at most half the docker CLI's stop + start.
+const TARGET_RATIO: f64 = 0.5;
+const ROUNDS: usize = 3;
 
 pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;
@@ -96,18 +102,30 @@ pub fn run() -> anyhow::Result<()> {
             .ignore_stdout()
             .run()?;
     }
-    let (downtime_ms, baseline_ms) = result?;
-    println!("bench upgrade: 12 services, 7.0.0 -> 8.0.0");
-    println!("  fuel-upgrade service downtime (first old stopped -> every new healthy): {downtime_ms} ms");
-    println!("  baseline, docker CLI stop + start of the same 12 containers one by one: {baseline_ms} ms");
+    let rounds = result?;
+    println!("bench upgrade: 12 services, {ROUNDS} switches 7.0.0 <-> 8.0.0, each beside its own baseline (docker CLI stop + start of the same 12 containers one by one):");
+    for (i, (downtime_ms, baseline_ms)) in rounds.iter().enumerate() {
+        let (from, to) = if i % 2 == 0 { ("7.0.0", "8.0.0") } else { ("8.0.0", "7.0.0") };
+        println!(
+            "  {from} -> {to}: fuel-upgrade downtime (first old stopped -> every new healthy) {downtime_ms} ms, baseline {baseline_ms} ms, ratio {:.2}",
+            *downtime_ms as f64 / (*baseline_ms).max(1) as f64
+        );
+    }
+    let mut ratios: Vec<f64> = rounds
+        .iter()
+        .map(|(d, b)| *d as f64 / (*b).max(1) as f64)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let mut downtimes: Vec<u64> = rounds.iter().map(|(d, _)| *d).collect();
+    downtimes.sort();
+    let downtime_ms = downtimes[downtimes.len() / 2];
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
     println!(
-        "  ratio downtime / baseline: {:.2}; target <= {TARGET_MS} ms: {}",
-        downtime_ms as f64 / baseline_ms.max(1) as f64,
-        if downtime_ms <= TARGET_MS {
-            "met"
-        } else {
-            "MISSED"
-        }
+        "  median ratio downtime / baseline: {median:.2} (target <= {TARGET_RATIO}: {}); median downtime {downtime_ms} ms (target <= {TARGET_MS} ms: {}); load average {}",
+        verdict(median <= TARGET_RATIO),
+        verdict(downtime_ms <= TARGET_MS),
+        super::api::load_average()
     );
     Ok(())
 }
@@ -123,7 +141,7 @@ fn measure(
     old_plan: &Path,
     new_plan: &Path,
     services: &[String],
-) -> anyhow::Result<(u64, u64)> {
+) -> anyhow::Result<Vec<(u64, u64)>> {
     let common = vec![
         "--root".to_string(),
         master.display().to_string(),
@@ -146,31 +164,41 @@ fn measure(
     .run()
     .context("deploying 7.0.0")?;
 
-    // Baseline: the same 12 containers, one docker CLI call at a time.
-    let names: Vec<String> = services
-        .iter()
-        .map(|s| format!("{namespace}-{s}-7.0.0"))
-        .collect();
-    let started = Instant::now();
-    for n in names.iter().rev() {
-        cmd!(sh, "docker stop {n}").quiet().ignore_stdout().run()?;
-    }
-    for n in &names {
-        cmd!(sh, "docker start {n}").quiet().ignore_stdout().run()?;
-    }
-    let baseline_ms = started.elapsed().as_millis() as u64;
+    let mut rounds = Vec::new();
+    for round in 0..ROUNDS {
+        let (running, plan, force) = if round % 2 == 0 {
+            ("7.0.0", new_plan, None)
+        } else {
+            ("8.0.0", old_plan, Some("--force"))
+        };
+        // Baseline: the running 12 containers, one docker CLI call at a time.
+        let names: Vec<String> = services
+            .iter()
+            .map(|s| format!("{namespace}-{s}-{running}"))
+            .collect();
+        let started = Instant::now();
+        for n in names.iter().rev() {
+            cmd!(sh, "docker stop {n}").quiet().ignore_stdout().run()?;
+        }
+        for n in &names {
+            cmd!(sh, "docker start {n}").quiet().ignore_stdout().run()?;
+        }
+        let baseline_ms = started.elapsed().as_millis() as u64;
 
-    let report = cmd!(sh, "{upgrade} apply --plan {new_plan} {common...}")
-        .quiet()
-        .read()
-        .context("upgrading to 8.0.0")?;
-    let report: serde_json::Value =
-        serde_json::from_str(&report).context("the report is not JSON")?;
-    if report["outcome"] != "applied" {
-        bail!("the upgrade did not apply: {report}");
+        let args = common.clone();
+        let report = cmd!(sh, "{upgrade} apply {force...} --plan {plan} {args...}")
+            .quiet()
+            .read()
+            .with_context(|| format!("switching from {running}"))?;
+        let report: serde_json::Value =
+            serde_json::from_str(&report).context("the report is not JSON")?;
+        if report["outcome"] != "applied" {
+            bail!("the switch from {running} did not apply: {report}");
+        }
+        let downtime_ms = report["downtime_ms"]
+            .as_u64()
+            .context("no downtime in the report")?;
+        rounds.push((downtime_ms, baseline_ms));
     }
-    let downtime_ms = report["downtime_ms"]
-        .as_u64()
-        .context("no downtime in the report")?;
-    Ok((downtime_ms, baseline_ms))
+    Ok(rounds)
 }

@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use fuel_api_client::{Node, TaskNodeStatus, TaskStatus};
+use fuel_pm_tasks::rollout::Rollout;
 use fuel_pm_tasks::SubTask;
 use rand::RngCore;
 use tokio::task::{JoinError, JoinHandle};
@@ -207,6 +208,19 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
             order.push(row.node_id);
         }
     }
+    // The plan the task was started with: a rollout's batches and
+    // max_failures from the task row (so it stops where it would have),
+    // otherwise every node in one batch.
+    let batches = if task.batches.is_empty() {
+        vec![order.clone()]
+    } else {
+        task.batches.clone()
+    };
+    let rollout = Rollout {
+        batch: None,
+        max_failures: task.max_failures.as_deref().and_then(|m| m.parse().ok()),
+        order_by_role: false,
+    };
     let mut earlier = Earlier::default();
     let mut nodes: Vec<Node> = Vec::new();
     let mut finished = HashSet::new();
@@ -218,10 +232,20 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
             .collect();
         if let Some(failed) = rows.iter().find(|n| n.status == TaskNodeStatus::Error) {
             let reason = failed.reason.as_deref().unwrap_or("error");
-            earlier.failures.push(format!("{} ({reason})", failed.hostname));
+            earlier
+                .failures
+                .push((node_id, format!("{} ({reason})", failed.hostname)));
             earlier.nodes += 1;
             for row in open {
-                close(store, task_id, node_id, &row.subtask, TaskNodeStatus::Skipped, None).await?;
+                close(
+                    store,
+                    task_id,
+                    node_id,
+                    &row.subtask,
+                    TaskNodeStatus::Skipped,
+                    None,
+                )
+                .await?;
             }
             continue;
         }
@@ -231,7 +255,10 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
         }
         match store.get_node(node_id).await? {
             Some(node) => {
-                for row in rows.iter().filter(|n| !open.iter().any(|o| o.subtask == n.subtask)) {
+                for row in rows
+                    .iter()
+                    .filter(|n| !open.iter().any(|o| o.subtask == n.subtask))
+                {
                     if let Ok(subtask) = row.subtask.parse::<SubTask>() {
                         finished.insert((node_id, subtask));
                     }
@@ -252,7 +279,9 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
                     )
                     .await?;
                 }
-                earlier.failures.push(format!("{hostname} (deleted)"));
+                earlier
+                    .failures
+                    .push((node_id, format!("{hostname} (deleted)")));
                 earlier.nodes += 1;
             }
         }
@@ -265,6 +294,8 @@ async fn resume(tasks: &PackageTasks, task_id: i64) -> Result<Option<Job>, sqlx:
         task_id,
         run,
         nodes,
+        batches,
+        rollout,
         document: Arc::new(document),
         check: state.check,
         finished,

@@ -3,22 +3,35 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use fuel_api_client::{NewNode, NodeUpdate, NODE_STATUSES};
+use fuel_api_client::{check_roles, NewNode, NodeUpdate, NODE_STATUSES};
 use fuel_node::HostKey;
 
 use crate::error::{ApiResult, Failure};
-use crate::json_body::{numeric_id, parse_query, JsonBody, ResourceId};
+use crate::json_body::{
+    is_object, numeric_id, parse, parse_query, parse_value, read_body, JsonBody, ResourceId,
+};
 use crate::nailgun::{self, NailgunNode};
 use crate::state::AppState;
 use crate::store::{NodeChanges, NodeClash, WriteError};
 
+/// Most nodes one registration request takes (a whole environment at once).
+pub const MAX_NODES_PER_REQUEST: usize = 2000;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/nodes", get(list).post(create))
+        .route(
+            "/nodes",
+            get(list)
+                .post(create)
+                // A list of nodes is larger than the default body limit:
+                // ~300 bytes a node.
+                .layer(DefaultBodyLimit::max(MAX_NODES_PER_REQUEST * 1024)),
+        )
         .route("/nodes/{id}", get(show).put(update).delete(remove))
 }
 
@@ -92,6 +105,10 @@ fn check_port(port: u16) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+fn check_node_roles(roles: &[String]) -> Result<(), Failure> {
+    check_roles(roles).map_err(|e| Failure::invalid("roles", e))
 }
 
 fn check_status(status: &str) -> Result<(), Failure> {
@@ -178,38 +195,111 @@ async fn show(
         .ok_or_else(|| Failure::not_found(format!("no node {id}")))
 }
 
-async fn create(
-    State(state): State<AppState>,
-    JsonBody(mut new): JsonBody<NewNode>,
-) -> ApiResult<(StatusCode, Json<NailgunNode>)> {
+/// The new node's fields checked and normalised; its parsed host key.
+fn check_new(new: &mut NewNode) -> Result<HostKey, Failure> {
     check_hostname(&new.hostname)?;
     new.ip = check_ip(&new.ip, new.allow_local_address)?;
     check_port(new.ssh_port)?;
     check_status(&new.status)?;
-    let host_key = check_host_key(&new.host_key)?;
+    check_node_roles(&new.roles)?;
+    check_host_key(&new.host_key)
+}
+
+/// One node (a JSON object, answered with the node), or a list of them
+/// (answered with the list): all registered in one transaction, or none,
+/// the refusal naming the entry (`[3].host_key`).
+async fn create(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+    let bytes = read_body(request, &state).await?;
+    if is_object(&bytes) {
+        let new: NewNode = parse(&bytes)?;
+        return create_one(&state, new)
+            .await
+            .map(|created| created.into_response());
+    }
+    let mut list: Vec<NewNode> = parse_value(&bytes)?;
+    if list.len() > MAX_NODES_PER_REQUEST {
+        return Err(Failure::invalid(
+            "nodes",
+            format!(
+                "{} nodes in one request: send at most {MAX_NODES_PER_REQUEST} at a time",
+                list.len()
+            ),
+        ));
+    }
+    let at = |index: usize| move |e: Failure| e.within(&format!("[{index}]"));
+    let mut checked = Vec::with_capacity(list.len());
+    for (index, mut new) in list.drain(..).enumerate() {
+        let host_key = check_new(&mut new).map_err(at(index))?;
+        let earlier = checked.iter().position(|(other, _): &(NewNode, HostKey)| {
+            other.hostname == new.hostname || (other.ip == new.ip && other.ssh_port == new.ssh_port)
+        });
+        if let Some(earlier) = earlier {
+            let (field, what) = if checked[earlier].0.hostname == new.hostname {
+                ("hostname", format!("`{}`", new.hostname))
+            } else {
+                ("ip", format!("{} port {}", new.ip, new.ssh_port))
+            };
+            return Err(Failure::invalid(
+                format!("[{index}].{field}"),
+                format!("{what} is also entry [{earlier}]: each node once"),
+            ));
+        }
+        checked.push((new, host_key));
+    }
+    match state.store.insert_nodes(&checked).await {
+        Ok(nodes) => {
+            tracing::info!(count = nodes.len(), "nodes registered");
+            Ok((StatusCode::CREATED, Json(nailgun::nodes(nodes))).into_response())
+        }
+        Err((index, error)) => {
+            let Some((new, _)) = checked.get(index) else {
+                return Err(match error {
+                    WriteError::Database(e) => e.into(),
+                    _ => Failure::conflict("the registration did not commit: try again"),
+                });
+            };
+            Err(refused_new(&state, error, new)
+                .await?
+                .within(&format!("[{index}]")))
+        }
+    }
+}
+
+async fn create_one(
+    state: &AppState,
+    mut new: NewNode,
+) -> ApiResult<(StatusCode, Json<NailgunNode>)> {
+    let host_key = check_new(&mut new)?;
     match state.store.insert_node(&new, &host_key).await {
         Ok(node) => {
             tracing::info!(node = node.id, hostname = %node.hostname, fingerprint = %node.host_key_fingerprint, "node registered");
             Ok((StatusCode::CREATED, Json(nailgun::node(node))))
         }
-        Err(error) => {
-            let clash = match error {
-                WriteError::Duplicate => {
-                    state
-                        .store
-                        .node_clash(None, &new.hostname, &new.ip, new.ssh_port)
-                        .await?
-                }
-                _ => None,
-            };
-            Err(write_failure(
-                error,
-                clash,
-                (&new.hostname, &new.ip, new.ssh_port),
-                new.cluster_id,
-            ))
-        }
+        Err(error) => Err(refused_new(state, error, &new).await?),
     }
+}
+
+/// A refused registration as the answer to send, naming what clashed.
+async fn refused_new(
+    state: &AppState,
+    error: WriteError,
+    new: &NewNode,
+) -> Result<Failure, Failure> {
+    let clash = match error {
+        WriteError::Duplicate => {
+            state
+                .store
+                .node_clash(None, &new.hostname, &new.ip, new.ssh_port)
+                .await?
+        }
+        _ => None,
+    };
+    Ok(write_failure(
+        error,
+        clash,
+        (&new.hostname, &new.ip, new.ssh_port),
+        new.cluster_id,
+    ))
 }
 
 async fn update(
@@ -239,6 +329,11 @@ async fn update(
             .map(|status| check_status(&status).map(|()| status))
             .transpose()?,
         host_key: update.host_key.as_deref().map(check_host_key).transpose()?,
+        roles: update
+            .roles
+            .clone()
+            .map(|roles| check_node_roles(&roles).map(|()| roles))
+            .transpose()?,
     };
     match state.store.update_node(id, &changes).await {
         Ok(Some(node)) => Ok(Json(nailgun::node(node))),

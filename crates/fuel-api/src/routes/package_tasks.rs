@@ -1,16 +1,19 @@
 //! `/clusters/{id}/deploy_tasks`: run the package tasks (`upload_pm`,
 //! `execute_pm`) on nodes of the environment — `fuel node --node 2,3 --tasks
 //! execute_pm`. `POST` takes this API's body (`{"nodes": [2, 3], "tasks":
-//! [...], "check": false}`); `PUT ?nodes=2,3` with a JSON list of task names
-//! is python-fuelclient's `execute_tasks` (its `noop_run=1` is check mode;
+//! [...], "check": false}`, and a rollout's `batch`, `max_failures`,
+//! `order_by_role`); `PUT ?nodes=2,3` with a JSON list of task names is
+//! python-fuelclient's `execute_tasks` (its `noop_run=1` is check mode;
 //! `force=1` is refused: every requested task always runs). Both answer 202
-//! with the task in Nailgun's shape; its progress is `GET /tasks/{id}`.
+//! with the task in Nailgun's shape; its progress is `GET /tasks/{id}`, or
+//! what changed since the caller's last look: `GET
+//! /tasks/{id}/nodes?since=CURSOR`.
 
 use axum::extract::{RawQuery, Request, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use fuel_api_client::DeployTasks;
+use fuel_api_client::{DeployTasks, TaskProgress};
 
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{numeric_id, parse_query, read_body, JsonBody, ResourceId};
@@ -19,10 +22,49 @@ use crate::package_tasks::StartError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/clusters/{id}/deploy_tasks",
-        post(start).put(start_fuelclient),
-    )
+    Router::new()
+        .route(
+            "/clusters/{id}/deploy_tasks",
+            post(start).put(start_fuelclient),
+        )
+        .route("/tasks/{id}/nodes", get(progress))
+}
+
+/// `?since=CURSOR` (default 0: every sub-task).
+async fn progress(
+    State(state): State<AppState>,
+    ResourceId(id): ResourceId,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<TaskProgress>> {
+    let mut since = 0;
+    for (key, value) in parse_query(query.as_deref())? {
+        match key.as_str() {
+            "since" => since = value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    Failure::invalid(
+                        "since",
+                        format!(
+                            "`{value}` is not a cursor: pass the `cursor` of the last answer, or 0"
+                        ),
+                    )
+                })?,
+            other => {
+                return Err(Failure::invalid(
+                    other,
+                    format!("unknown parameter `{other}`: use since"),
+                ))
+            }
+        }
+    }
+    state
+        .store
+        .task_progress(id, since)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Failure::not_found(format!("no task {id}")))
 }
 
 async fn start(
@@ -44,6 +86,9 @@ async fn start_fuelclient(
         nodes: Vec::new(),
         tasks: Vec::new(),
         check: false,
+        batch: None,
+        max_failures: None,
+        order_by_role: false,
     };
     for (key, value) in parse_query(query.as_deref())? {
         match key.as_str() {
@@ -116,6 +161,7 @@ fn refusal(error: StartError) -> Failure {
         StartError::NoNodes
         | StartError::UnknownNodes { .. }
         | StartError::NodesElsewhere { .. } => Failure::invalid("nodes", message),
+        StartError::Rollout { field, .. } => Failure::invalid(field, message),
         StartError::NoDocument(_) => Failure::conflict_on("package_manipulation", message),
         StartError::Busy { .. } => Failure::conflict(message),
         StartError::Database(e) => e.into(),

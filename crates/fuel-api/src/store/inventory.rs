@@ -238,6 +238,7 @@ impl Store {
                 node_id: n.node_id,
                 hostname: n.hostname,
                 subtask: "execute_pm",
+                batch: None,
             })
             .collect();
         // Recorded, not run: a lease nobody renews, on no document revision.
@@ -247,8 +248,12 @@ impl Store {
             document_revision: 0,
             check: false,
         };
+        let no_rollout = super::PlannedRollout {
+            batches: &[],
+            max_failures: None,
+        };
         let task = self
-            .insert_package_task(cluster_id, "execute_pm", &[], &planned, &recorded)
+            .insert_package_task(cluster_id, "execute_pm", &[], &planned, &recorded, &no_rollout)
             .await
             .map_err(|e| match e {
                 super::WriteError::Database(e) => e,

@@ -138,10 +138,13 @@ impl Store {
             .map(|r| r.try_get("id"))
             .collect::<Result<_, _>>()?;
         for id in &ids {
+            // A change like any other, so followers (`?since=`) see it.
+            let seq = super::package_tasks::next_change(&mut tx, *id).await?;
             sqlx::query(
-                "UPDATE task_nodes SET status = 'interrupted' \
-                 WHERE task_id = $1 AND status IN ('pending', 'running')",
+                "UPDATE task_nodes SET status = 'interrupted', seq = $1 \
+                 WHERE task_id = $2 AND status IN ('pending', 'running')",
             )
+            .bind(seq)
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -2,6 +2,7 @@
 //! chosen by the URL), migrated at start. One module per resource.
 
 mod clusters;
+mod group_commit;
 mod inventory;
 mod leases;
 mod nodes;
@@ -22,7 +23,7 @@ use sqlx::{AnyPool, Executor, Row};
 pub use inventory::{ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
-pub use package_tasks::{NewPackageTask, PlannedSubTask, SubTaskUpdate};
+pub use package_tasks::{NewPackageTask, PlannedRollout, PlannedSubTask, SubTaskUpdate};
 pub use tokens::StoredToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/sqlite/0003_package_tasks.sql"),
+    ),
+    (
+        4,
+        "rollouts and roles",
+        include_str!("../../migrations/sqlite/0004_rollouts_and_roles.sql"),
     ),
     (
         5,
@@ -74,6 +80,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "package tasks",
         include_str!("../../migrations/postgres/0003_package_tasks.sql"),
+    ),
+    (
+        4,
+        "rollouts and roles",
+        include_str!("../../migrations/postgres/0004_rollouts_and_roles.sql"),
     ),
     (
         5,
@@ -125,6 +136,7 @@ impl From<sqlx::Error> for WriteError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    revisions: group_commit::RevisionWriter,
 }
 
 impl Store {
@@ -175,7 +187,12 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { url: shown, source })?;
-        Ok(Store { pool, backend })
+        let revisions = group_commit::RevisionWriter::start(pool.clone());
+        Ok(Store {
+            pool,
+            backend,
+            revisions,
+        })
     }
 
     pub fn backend(&self) -> Backend {

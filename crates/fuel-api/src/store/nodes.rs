@@ -8,7 +8,12 @@ use sqlx::Row;
 use super::{decode_column, Store, WriteError};
 
 const COLUMNS: &str =
-    "id, hostname, ip, ssh_port, os, cluster_id, status, host_key, host_key_fingerprint";
+    "id, hostname, ip, ssh_port, os, cluster_id, status, host_key, host_key_fingerprint, roles";
+
+/// Roles are stored comma-separated (role names hold no comma).
+fn roles_column(roles: &[String]) -> String {
+    roles.join(",")
+}
 
 fn from_row(row: &AnyRow) -> Result<Node, sqlx::Error> {
     let port: i64 = row.try_get("ssh_port")?;
@@ -23,6 +28,12 @@ fn from_row(row: &AnyRow) -> Result<Node, sqlx::Error> {
         status: row.try_get("status")?,
         host_key: decode_column(row, "host_key", HostKey::parse)?,
         host_key_fingerprint: row.try_get("host_key_fingerprint")?,
+        roles: row
+            .try_get::<String, _>("roles")?
+            .split(',')
+            .filter(|role| !role.is_empty())
+            .map(str::to_string)
+            .collect(),
     })
 }
 
@@ -38,6 +49,7 @@ pub struct NodeChanges {
     pub status: Option<String>,
     /// The key; its line and fingerprint change together.
     pub host_key: Option<HostKey>,
+    pub roles: Option<Vec<String>>,
 }
 
 /// Which unique column a refused write collided on.
@@ -80,21 +92,29 @@ impl Store {
     /// fingerprint). `Duplicate` for a taken hostname or address + port (see
     /// [`Store::node_clash`]), `Reference` when the cluster does not exist.
     pub async fn insert_node(&self, node: &NewNode, host_key: &HostKey) -> Result<Node, WriteError> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO nodes (hostname, ip, ssh_port, os, cluster_id, status, host_key, \
-             host_key_fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
-        ))
-        .bind(&node.hostname)
-        .bind(&node.ip)
-        .bind(i64::from(node.ssh_port))
-        .bind(node.os.os_family())
-        .bind(node.cluster_id)
-        .bind(&node.status)
-        .bind(host_key.line())
-        .bind(host_key.fingerprint())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(from_row(&row)?)
+        let mut tx = self.pool.begin().await?;
+        let inserted = insert_one(&mut tx, node, host_key).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Several nodes in one transaction: all registered, or none (the error
+    /// carries the index of the entry refused).
+    pub async fn insert_nodes(
+        &self,
+        nodes: &[(NewNode, HostKey)],
+    ) -> Result<Vec<Node>, (usize, WriteError)> {
+        let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
+        let mut inserted = Vec::with_capacity(nodes.len());
+        for (index, (node, host_key)) in nodes.iter().enumerate() {
+            inserted.push(
+                insert_one(&mut tx, node, host_key)
+                    .await
+                    .map_err(|e| (index, e))?,
+            );
+        }
+        tx.commit().await.map_err(|e| (nodes.len(), e.into()))?;
+        Ok(inserted)
     }
 
     /// One statement, so concurrent updates of different fields both land.
@@ -115,8 +135,9 @@ impl Store {
              ssh_port = COALESCE($3, ssh_port), os = COALESCE($4, os), \
              cluster_id = CASE WHEN $5 = 1 THEN $6 ELSE cluster_id END, \
              status = COALESCE($7, status), host_key = COALESCE($8, host_key), \
-             host_key_fingerprint = COALESCE($9, host_key_fingerprint) \
-             WHERE id = $10 RETURNING {COLUMNS}"
+             host_key_fingerprint = COALESCE($9, host_key_fingerprint), \
+             roles = COALESCE($10, roles) \
+             WHERE id = $11 RETURNING {COLUMNS}"
         ))
         .bind(changes.hostname.as_deref())
         .bind(changes.ip.as_deref())
@@ -127,6 +148,7 @@ impl Store {
         .bind(changes.status.as_deref())
         .bind(host_key)
         .bind(fingerprint)
+        .bind(changes.roles.as_deref().map(roles_column))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -172,4 +194,28 @@ impl Store {
                 }
             }))
     }
+}
+
+async fn insert_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    node: &NewNode,
+    host_key: &HostKey,
+) -> Result<Node, WriteError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO nodes (hostname, ip, ssh_port, os, cluster_id, status, host_key, \
+         host_key_fingerprint, roles) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(&node.hostname)
+    .bind(&node.ip)
+    .bind(i64::from(node.ssh_port))
+    .bind(node.os.os_family())
+    .bind(node.cluster_id)
+    .bind(&node.status)
+    .bind(host_key.line())
+    .bind(host_key.fingerprint())
+    .bind(roles_column(&node.roles))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(from_row(&row)?)
 }

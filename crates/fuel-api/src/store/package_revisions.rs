@@ -7,7 +7,8 @@
 //! writers of one environment queue on that row (PostgreSQL's row lock,
 //! SQLite's single writer), so unconditional uploads all land, in turn,
 //! and a conditional one (If-Match) moves it only from the revision it
-//! matched, or not at all.
+//! matched, or not at all. Writes arriving together are committed together
+//! (`group_commit.rs`): one fsync for the group, each answered after it.
 
 use fuel_api_client::PackageRevision;
 use sqlx::any::AnyRow;
@@ -116,71 +117,82 @@ impl Store {
     }
 
     /// Adds the next revision. `Reference` when the cluster does not exist.
+    /// Writes that arrive together share one transaction and so one commit
+    /// (one fsync): see [`super::group_commit`]. The answer comes after that
+    /// commit, so a revision answered as stored is on disk.
     pub async fn append_package_revision(
         &self,
         new: &NewRevision<'_>,
     ) -> Result<Appended, WriteError> {
-        let mut tx = self.pool.begin().await?;
-        // The first statement writes, so SQLite takes its write lock before
-        // anything is read (no stale snapshot to upgrade).
-        let head = match new.after {
-            Some(after) => sqlx::query(
+        self.revisions.append(new).await
+    }
+}
+
+/// Moves the head and inserts the revision, on a connection inside the
+/// group's transaction (within its own savepoint: what it wrote is undone
+/// alone when it does not store).
+pub(super) async fn append(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewRevision<'_>,
+) -> Result<Appended, WriteError> {
+    // The first statement writes, so SQLite takes its write lock before
+    // anything is read (no stale snapshot to upgrade).
+    let head = match new.after {
+        Some(after) => {
+            sqlx::query(
                 "UPDATE package_documents SET revision = revision + 1 \
                  WHERE cluster_id = $1 AND revision = $2 RETURNING revision",
             )
             .bind(new.cluster_id)
             .bind(after)
-            .fetch_optional(&mut *tx)
-            .await?,
-            None => Some(
-                sqlx::query(
-                    "INSERT INTO package_documents (cluster_id, revision) VALUES ($1, 1) \
-                     ON CONFLICT (cluster_id) DO UPDATE SET revision = package_documents.revision + 1 \
-                     RETURNING revision",
-                )
-                .bind(new.cluster_id)
-                .fetch_one(&mut *tx)
-                .await?,
-            ),
-        };
-        // Dropping `tx` without commit rolls back.
-        let Some(head) = head else {
-            return Ok(Appended::Stale);
-        };
-        let revision: i64 = head.try_get("revision")?;
-        let had_document = sqlx::query(
-            "SELECT 1 AS present FROM package_revisions \
-             WHERE cluster_id = $1 AND revision = $2 AND content IS NOT NULL",
-        )
-        .bind(new.cluster_id)
-        .bind(revision - 1)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        if new.content.is_none() && !had_document {
-            return Ok(Appended::NothingToDelete);
+            .fetch_optional(&mut *conn)
+            .await?
         }
-        let row = sqlx::query(&format!(
-            "INSERT INTO package_revisions \
-             (cluster_id, revision, author, created_at, content, sha256, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-        ))
-        .bind(new.cluster_id)
-        .bind(revision)
-        .bind(new.author)
-        .bind(new.created_at)
-        .bind(new.content)
-        .bind(new.sha256)
-        .bind(new.content.map_or(0, |c| c.len() as i64))
-        .fetch_one(&mut *tx)
-        .await?;
-        let stored = from_row(&row)?;
-        tx.commit().await?;
-        Ok(Appended::Stored {
-            revision: stored,
-            had_document,
-        })
+        None => Some(
+            sqlx::query(
+                "INSERT INTO package_documents (cluster_id, revision) VALUES ($1, 1) \
+                 ON CONFLICT (cluster_id) DO UPDATE SET revision = package_documents.revision + 1 \
+                 RETURNING revision",
+            )
+            .bind(new.cluster_id)
+            .fetch_one(&mut *conn)
+            .await?,
+        ),
+    };
+    let Some(head) = head else {
+        return Ok(Appended::Stale);
+    };
+    let revision: i64 = head.try_get("revision")?;
+    let had_document = sqlx::query(
+        "SELECT 1 AS present FROM package_revisions \
+         WHERE cluster_id = $1 AND revision = $2 AND content IS NOT NULL",
+    )
+    .bind(new.cluster_id)
+    .bind(revision - 1)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if new.content.is_none() && !had_document {
+        return Ok(Appended::NothingToDelete);
     }
+    let row = sqlx::query(&format!(
+        "INSERT INTO package_revisions \
+         (cluster_id, revision, author, created_at, content, sha256, size) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(new.cluster_id)
+    .bind(revision)
+    .bind(new.author)
+    .bind(new.created_at)
+    .bind(new.content)
+    .bind(new.sha256)
+    .bind(new.content.map_or(0, |c| c.len() as i64))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Appended::Stored {
+        revision: from_row(&row)?,
+        had_document,
+    })
 }
 
 /// What [`Store::append_package_revision`] did.

@@ -1,7 +1,7 @@
 //! Package tasks in the database: the task row and each node's sub-task rows
 //! (leases and the sweep of abandoned tasks: `leases.rs`).
 
-use fuel_api_client::{Task, TaskNode, TaskNodeStatus, TaskStatus};
+use fuel_api_client::{Task, TaskNode, TaskNodeStatus, TaskProgress, TaskStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -11,11 +11,19 @@ use super::tasks::{from_row as task_from_row, COLUMNS as TASK_COLUMNS};
 use super::{inventory, parse_column, Store, WriteError};
 use fuel_pm::report::Report;
 
-/// A sub-task to create: (node id, hostname, sub-task name).
+/// A sub-task to create: (node id, hostname, sub-task name, rollout batch).
 pub struct PlannedSubTask<'a> {
     pub node_id: i64,
     pub hostname: &'a str,
     pub subtask: &'a str,
+    pub batch: Option<u32>,
+}
+
+/// A rollout's plan as the task record keeps it.
+pub struct PlannedRollout<'a> {
+    /// Node ids of each batch, in order; empty when the task is no rollout.
+    pub batches: &'a [Vec<i64>],
+    pub max_failures: Option<&'a str>,
 }
 
 /// What a sub-task's row becomes.
@@ -30,7 +38,10 @@ pub struct SubTaskUpdate<'a> {
 }
 
 const NODE_COLUMNS: &str =
-    "node_id, hostname, subtask, status, started_at, finished_at, reason, message, report";
+    "node_id, hostname, subtask, status, started_at, finished_at, reason, message, report, batch";
+/// The same without the report: what a follower polls for.
+const PROGRESS_COLUMNS: &str =
+    "node_id, hostname, subtask, status, started_at, finished_at, reason, message, NULL AS report, batch";
 
 fn node_from_row(row: &AnyRow) -> Result<TaskNode, sqlx::Error> {
     let report: Option<String> = row.try_get("report")?;
@@ -52,6 +63,9 @@ fn node_from_row(row: &AnyRow) -> Result<TaskNode, sqlx::Error> {
         reason: row.try_get("reason")?,
         message: row.try_get("message")?,
         report,
+        batch: row
+            .try_get::<Option<i64>, _>("batch")?
+            .and_then(|b| u32::try_from(b).ok()),
     })
 }
 
@@ -77,12 +91,16 @@ impl Store {
         added_tasks: &[&str],
         subtasks: &[PlannedSubTask<'_>],
         new: &NewPackageTask<'_>,
+        rollout: &PlannedRollout<'_>,
     ) -> Result<Task, WriteError> {
+        let batches = (!rollout.batches.is_empty())
+            .then(|| serde_json::to_string(rollout.batches).expect("ids serialise"));
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO tasks (name, status, progress, cluster_id, message, added_tasks, \
-             package_task, lease_owner, lease_expires_at, document_revision, check_mode) \
-             VALUES ($1, 'pending', 0, $2, NULL, $3, 1, $4, {} + $5, $6, $7) RETURNING {TASK_COLUMNS}",
+             package_task, lease_owner, lease_expires_at, document_revision, check_mode, \
+             batches, max_failures) \
+             VALUES ($1, 'pending', 0, $2, NULL, $3, 1, $4, {} + $5, $6, $7, $8, $9) RETURNING {TASK_COLUMNS}",
             self.now_ms()
         ))
         .bind(name)
@@ -92,19 +110,22 @@ impl Store {
         .bind(new.lease_ms)
         .bind(new.document_revision)
         .bind(i64::from(new.check))
+        .bind(batches)
+        .bind(rollout.max_failures)
         .fetch_one(&mut *tx)
         .await?;
         let task = task_from_row(&row)?;
         for (position, planned) in subtasks.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO task_nodes (task_id, node_id, hostname, subtask, position, status) \
-                 VALUES ($1, $2, $3, $4, $5, 'pending')",
+                "INSERT INTO task_nodes (task_id, node_id, hostname, subtask, position, status, \
+                 batch) VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
             )
             .bind(task.id)
             .bind(planned.node_id)
             .bind(planned.hostname)
             .bind(planned.subtask)
             .bind(position as i64)
+            .bind(planned.batch.map(i64::from))
             .execute(&mut *tx)
             .await?;
         }
@@ -153,8 +174,9 @@ impl Store {
         row.as_ref().map(task_from_row).transpose()
     }
 
-    /// Writes a sub-task's state; an `execute_pm` report also updates the
-    /// node's package inventory, in the same transaction.
+    /// One sub-task's new state, stamped with the task's next change number;
+    /// an `execute_pm` report also updates the node's package inventory, in
+    /// the same transaction.
     pub async fn update_subtask(
         &self,
         task_id: i64,
@@ -169,11 +191,12 @@ impl Store {
             _ => None,
         };
         let mut tx = self.pool.begin().await?;
+        let seq = next_change(&mut tx, task_id).await?;
         sqlx::query(
             "UPDATE task_nodes SET status = $1, started_at = COALESCE($2, started_at), \
              finished_at = COALESCE($3, finished_at), reason = $4, message = $5, \
-             report = COALESCE($6, report) \
-             WHERE task_id = $7 AND node_id = $8 AND subtask = $9",
+             report = COALESCE($6, report), seq = $7 \
+             WHERE task_id = $8 AND node_id = $9 AND subtask = $10",
         )
         .bind(update.status.as_str())
         .bind(update.started_at)
@@ -181,6 +204,7 @@ impl Store {
         .bind(update.reason)
         .bind(update.message)
         .bind(update.report)
+        .bind(seq)
         .bind(task_id)
         .bind(node_id)
         .bind(subtask)
@@ -200,6 +224,72 @@ impl Store {
         tx.commit().await
     }
 
+    /// A stopped rollout: every sub-task still pending becomes `skipped`
+    /// with `reason`; returns how many nodes that spared.
+    pub async fn skip_pending_subtasks(
+        &self,
+        task_id: i64,
+        reason: &str,
+        message: &str,
+    ) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let seq = next_change(&mut tx, task_id).await?;
+        let spared: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT node_id) FROM task_nodes WHERE task_id = $1 AND status = 'pending' \
+             AND node_id NOT IN (SELECT node_id FROM task_nodes WHERE task_id = $1 AND status <> 'pending')",
+        )
+        .bind(task_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE task_nodes SET status = 'skipped', reason = $1, message = $2, seq = $3 \
+             WHERE task_id = $4 AND status = 'pending'",
+        )
+        .bind(reason)
+        .bind(message)
+        .bind(seq)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(u64::try_from(spared).unwrap_or_default())
+    }
+
+    /// What changed in a package task after change number `since`: the task
+    /// row, the sub-tasks (without reports) and the cursor to pass next.
+    pub async fn task_progress(
+        &self,
+        id: i64,
+        since: i64,
+    ) -> Result<Option<TaskProgress>, sqlx::Error> {
+        // The cursor is read first: a change committed between the two reads
+        // has a higher number and is answered again next time, never lost.
+        let Some(cursor) = sqlx::query_scalar::<_, i64>("SELECT seq FROM tasks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(task) = self.get_task(id).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {PROGRESS_COLUMNS} FROM task_nodes WHERE task_id = $1 \
+             AND (seq > $2 OR $2 = 0) ORDER BY position"
+        ))
+        .bind(id)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let nodes = rows.iter().map(node_from_row).collect::<Result<_, _>>()?;
+        Ok(Some(TaskProgress {
+            task,
+            cursor,
+            nodes,
+        }))
+    }
+
     /// Sets the task's status, progress and message.
     pub async fn set_task_state(
         &self,
@@ -217,4 +307,17 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Takes the task's next change number. The task row stays locked until the
+/// transaction ends, so numbers are committed in the order they are taken
+/// (PostgreSQL's row lock; SQLite has one writer).
+pub(super) async fn next_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    task_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("UPDATE tasks SET seq = seq + 1 WHERE id = $1 RETURNING seq")
+        .bind(task_id)
+        .fetch_one(&mut **tx)
+        .await
 }

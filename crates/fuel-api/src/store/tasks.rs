@@ -6,7 +6,8 @@ use sqlx::Row;
 
 use super::{parse_column, Store, WriteError};
 
-pub(super) const COLUMNS: &str = "id, name, status, progress, cluster_id, message, added_tasks";
+pub(super) const COLUMNS: &str =
+    "id, name, status, progress, cluster_id, message, added_tasks, batches, max_failures";
 
 pub(super) fn from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
     let progress: i64 = row.try_get("progress")?;
@@ -29,6 +30,17 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
             .unwrap_or_default(),
         // Filled in by the package task store where a caller asks for them.
         nodes: Vec::new(),
+        batches: row
+            .try_get::<Option<String>, _>("batches")?
+            .map(|json| {
+                serde_json::from_str(&json).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "batches".into(),
+                    source: e.into(),
+                })
+            })
+            .transpose()?
+            .unwrap_or_default(),
+        max_failures: row.try_get("max_failures")?,
     })
 }
 

@@ -15,7 +15,9 @@ on_both_backends!(
     hostname_and_address_are_unique,
     deleting_a_cluster_unassigns_its_nodes,
     node_writes_need_a_token,
-    an_ipv4_mapped_address_is_its_ipv4_address_and_local_addresses_need_the_option
+    an_ipv4_mapped_address_is_its_ipv4_address_and_local_addresses_need_the_option,
+    a_list_of_nodes_registers_all_or_none,
+    roles_are_checked_stored_and_replaced
 );
 
 /// A fresh host key made by OpenSSH's ssh-keygen, and the fingerprint
@@ -56,6 +58,7 @@ pub fn new_node(hostname: &str, ip: &str, cluster_id: Option<i64>) -> NewNode {
         status: "ready".to_string(),
         host_key: host_key("ed25519").0,
         allow_local_address: false,
+        roles: Vec::new(),
     }
 }
 
@@ -76,6 +79,7 @@ async fn node_create_read_list_update_delete(backend: Backend) {
             status: "ready".into(),
             host_key: key.clone(),
             allow_local_address: false,
+            roles: vec!["controller".into()],
         })
         .await
         .unwrap();
@@ -92,6 +96,7 @@ async fn node_create_read_list_update_delete(backend: Backend) {
             // Stored without the comment; the fingerprint is ssh-keygen's.
             host_key: key.strip_suffix(" root@node").unwrap().parse().unwrap(),
             host_key_fingerprint: fingerprint,
+            roles: vec!["controller".into()],
         }
     );
     assert_eq!(client.get_node(created.id).await.unwrap(), created);
@@ -559,5 +564,90 @@ async fn an_ipv4_mapped_address_is_its_ipv4_address_and_local_addresses_need_the
         .await
         .unwrap();
     assert_eq!(master.ip, "127.0.0.1");
+    api.stop().await;
+}
+
+async fn a_list_of_nodes_registers_all_or_none(backend: Backend) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let client = api.admin().await;
+    let (_, env) = release_and_cluster(&client, "env").await;
+    // One key for all (ssh-keygen once): keys need not differ here.
+    let template = new_node("template", "10.20.9.9", Some(env.id));
+    let fleet: Vec<NewNode> = (0..200)
+        .map(|i| {
+            let mut node = NewNode {
+                hostname: format!("node-{i}"),
+                ip: format!("10.20.{}.{}", i / 250, i % 250 + 1),
+                ..template.clone()
+            };
+            node.roles = vec![if i < 3 { "controller" } else { "compute" }.to_string()];
+            node
+        })
+        .collect();
+    let created = client.create_nodes(&fleet).await.unwrap();
+    assert_eq!(created.len(), 200);
+    assert_eq!(created[0].roles, vec!["controller"]);
+    assert_eq!(created[199].hostname, "node-199");
+    assert_eq!(client.list_nodes(Some(env.id)).await.unwrap(), created);
+
+    // A bad entry, a name given twice in the list, a name taken already:
+    // each refusal names the entry, and nothing of the list is stored.
+    let mut bad = vec![
+        new_node("node-a", "10.30.0.1", None),
+        new_node("node-b", "10.30.0.2", None),
+    ];
+    bad[1].host_key = "ssh-ed25519 not*base64".into();
+    let (field, _) = refused(client.create_nodes(&bad).await);
+    assert_eq!(field, "[1].host_key");
+    let twice = vec![
+        new_node("node-a", "10.30.0.1", None),
+        new_node("node-a", "10.30.0.2", None),
+    ];
+    let (field, message) = refused(client.create_nodes(&twice).await);
+    assert_eq!(field, "[1].hostname", "{message}");
+    let taken = vec![
+        new_node("node-a", "10.30.0.1", None),
+        new_node("node-5", "10.30.0.2", None),
+    ];
+    match client.create_nodes(&taken).await {
+        Err(ClientError::Conflict(api)) => assert_eq!(api.field.as_deref(), Some("[1].hostname")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(client.list_nodes(None).await.unwrap().len(), 200);
+    api.stop().await;
+}
+
+async fn roles_are_checked_stored_and_replaced(backend: Backend) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let client = api.admin().await;
+    let mut new = new_node("node-2", "10.20.0.3", None);
+    new.roles = vec!["Controller; rm".into()];
+    let (field, message) = refused(client.create_node(&new).await);
+    assert_eq!(field, "roles", "{message}");
+    new.roles = vec!["controller".into(), "mongo".into()];
+    let node = client.create_node(&new).await.unwrap();
+    assert_eq!(node.roles, vec!["controller", "mongo"]);
+    let updated = client
+        .update_node(
+            node.id,
+            &NodeUpdate {
+                roles: Some(vec!["compute".into()]),
+                ..NodeUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.roles, vec!["compute"]);
+    let untouched = client
+        .update_node(
+            node.id,
+            &NodeUpdate {
+                status: Some("error".into()),
+                ..NodeUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(untouched.roles, vec!["compute"], "absent roles stay");
     api.stop().await;
 }

@@ -1,16 +1,20 @@
-//! `fuel node --node 2,3 --tasks execute_pm [--env N] [--check] [--no-wait]`:
+//! `fuel node --node 2,3 --tasks execute_pm [--env N] [--check] [--no-wait]
+//! [--batch 1,10,25%] [--max-failures N|N%] [--order-by-role] [--failed]`:
 //! starts the package tasks on the selected nodes and follows the task to its
-//! end — a live line per node on a terminal, plain lines otherwise — then a
-//! table per node. Exit 0 only when every node succeeded.
+//! end, reading only what changed since its last look — on a terminal one
+//! summary line (done/running/failed/remaining) and a line per failed node,
+//! plain lines otherwise — then a table per node, failures first. Exit 0 only
+//! when every node succeeded.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::anyhow;
 use fuel_api_client::{ClientError, DeployTasks, Node, Task, TaskNode, TaskNodeStatus, TaskStatus};
 use fuel_cli::{NodeSelection, Table};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use fuel_pm_tasks::rollout::ROLLOUT_STOPPED;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::output;
 use crate::session::Session;
@@ -26,6 +30,11 @@ pub struct Request<'a> {
     pub check: bool,
     pub no_wait: bool,
     pub json: bool,
+    pub batch: Option<String>,
+    pub max_failures: Option<String>,
+    pub order_by_role: bool,
+    /// The final table lists only the nodes that did not succeed.
+    pub failed_only: bool,
 }
 
 pub async fn run(session: &Session, request: Request<'_>) -> anyhow::Result<()> {
@@ -37,6 +46,9 @@ pub async fn run(session: &Session, request: Request<'_>) -> anyhow::Result<()> 
         nodes: request.nodes.iter().map(|n| n.id).collect(),
         tasks: request.tasks.to_vec(),
         check: request.check,
+        batch: request.batch.clone(),
+        max_failures: request.max_failures.clone(),
+        order_by_role: request.order_by_role,
     };
     let task = session
         .client
@@ -65,17 +77,90 @@ pub async fn run(session: &Session, request: Request<'_>) -> anyhow::Result<()> 
     if request.json {
         output::structured(&task)?;
     } else {
-        output::table(&node_table(&task))?;
+        output::table(&node_table(&task, request.failed_only))?;
     }
-    match task.status {
-        TaskStatus::Ready => Ok(()),
-        _ => Err(anyhow!(
-            "task {} ended {}: {}",
-            task.id,
-            task.status.as_str(),
-            task.message.as_deref().unwrap_or("see the table above")
-        )),
+    if task.status == TaskStatus::Ready {
+        return Ok(());
     }
+    let spared = node_states(&task.nodes)
+        .values()
+        .filter(|state| **state == NodeState::Spared)
+        .count();
+    let spared = if spared > 0 {
+        format!(
+            "\nthe rollout stopped: {spared} node(s) were spared (skipped, {ROLLOUT_STOPPED}); \
+             nothing was changed on them"
+        )
+    } else {
+        String::new()
+    };
+    Err(anyhow!(
+        "task {} ended {}: {}{spared}",
+        task.id,
+        task.status.as_str(),
+        task.message.as_deref().unwrap_or("see the table above")
+    ))
+}
+
+/// Where one node is, from its sub-tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum NodeState {
+    Failed,
+    Spared,
+    Running,
+    Remaining,
+    Done,
+}
+
+fn node_state(subs: &[&TaskNode]) -> NodeState {
+    use TaskNodeStatus as S;
+    if subs
+        .iter()
+        .any(|s| matches!(s.status, S::Error | S::Interrupted))
+    {
+        NodeState::Failed
+    } else if subs
+        .iter()
+        .any(|s| s.status == S::Skipped && s.reason.as_deref() == Some(ROLLOUT_STOPPED))
+    {
+        NodeState::Spared
+    } else if subs.iter().all(|s| s.status.is_final()) {
+        NodeState::Done
+    } else if subs.iter().any(|s| s.status != S::Pending) {
+        NodeState::Running
+    } else {
+        NodeState::Remaining
+    }
+}
+
+/// Each node's state, by node id.
+fn node_states(subs: &[TaskNode]) -> BTreeMap<i64, NodeState> {
+    let mut by_node: BTreeMap<i64, Vec<&TaskNode>> = BTreeMap::new();
+    for sub in subs {
+        by_node.entry(sub.node_id).or_default().push(sub);
+    }
+    by_node
+        .into_iter()
+        .map(|(id, subs)| (id, node_state(&subs)))
+        .collect()
+}
+
+/// The terminal's one summary line: "task 7: 120 done, 16 running, 2 failed, 62 remaining".
+fn summary(id: i64, subs: &[TaskNode]) -> String {
+    let states = node_states(subs);
+    let count = |state| states.values().filter(|s| **s == state).count();
+    let mut line = format!(
+        "task {id}: {} done, {} running, {} failed, {} remaining",
+        count(NodeState::Done),
+        count(NodeState::Running),
+        count(NodeState::Failed),
+        count(NodeState::Remaining)
+    );
+    let spared = count(NodeState::Spared);
+    if spared > 0 {
+        line.push_str(&format!(", {spared} spared ({ROLLOUT_STOPPED})"));
+    }
+    line
 }
 
 /// The one environment all selected nodes are in.
@@ -109,47 +194,61 @@ fn refused(session: &Session, error: ClientError) -> anyhow::Error {
     }
 }
 
-/// Reads the task until it is final, showing each node's progress.
+/// Follows the task until it is final, reading only the sub-tasks changed
+/// since the last look; then the whole task (with reports) once.
 async fn follow(session: &Session, id: i64, json: bool) -> anyhow::Result<Task> {
     let live = !json && std::io::stderr().is_terminal();
-    let bars = MultiProgress::new();
-    let mut lines: HashMap<i64, ProgressBar> = HashMap::new();
-    // A new line when a sub-task's status or message changes (the master says
-    // so while it waits for a node's applier lock).
-    let mut shown: HashMap<(i64, String), (TaskNodeStatus, Option<String>)> = HashMap::new();
+    let line = live.then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let mut subs: Vec<TaskNode> = Vec::new();
+    let mut cursor = 0;
     loop {
-        let task = session
+        let progress = session
             .client
-            .get_task(id)
+            .task_progress(id, cursor)
             .await
             .map_err(|e| session.explain(e))?;
-        for sub in &task.nodes {
-            let key = (sub.node_id, sub.subtask.clone());
-            let state = (sub.status, sub.message.clone());
-            if shown.get(&key) == Some(&state) {
-                continue;
+        cursor = progress.cursor;
+        for sub in progress.nodes {
+            let known = subs
+                .iter_mut()
+                .find(|s| s.node_id == sub.node_id && s.subtask == sub.subtask);
+            // A new line when a sub-task's status or message changes (the master
+            // says so while it waits for a node's applier lock).
+            let changed = known
+                .as_ref()
+                .is_none_or(|s| s.status != sub.status || s.message != sub.message);
+            if changed {
+                match &line {
+                    Some(bar) if sub.status == TaskNodeStatus::Error => bar.println(describe(&sub)),
+                    Some(_) => {}
+                    None if !json && sub.status != TaskNodeStatus::Pending => {
+                        eprintln!("{}", describe(&sub))
+                    }
+                    None => {}
+                }
             }
-            shown.insert(key, state);
-            let text = describe(sub);
-            if live {
-                let bar = lines.entry(sub.node_id).or_insert_with(|| {
-                    let bar = bars.add(ProgressBar::new_spinner());
-                    bar.set_style(
-                        ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"),
-                    );
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    bar
-                });
-                bar.set_message(text);
-            } else if !json && sub.status != TaskNodeStatus::Pending {
-                eprintln!("{text}");
+            match known {
+                Some(slot) => *slot = sub,
+                None => subs.push(sub),
             }
         }
-        if task.status.is_final() {
-            for bar in lines.values() {
+        if let Some(bar) = &line {
+            bar.set_message(summary(id, &subs));
+        }
+        if progress.task.status.is_final() {
+            if let Some(bar) = &line {
                 bar.finish();
             }
-            return Ok(task);
+            return session
+                .client
+                .get_task(id)
+                .await
+                .map_err(|e| session.explain(e));
         }
         tokio::time::sleep(POLL).await;
     }
@@ -172,8 +271,9 @@ fn describe(sub: &TaskNode) -> String {
     text
 }
 
-/// One row per node: how it ended and what its applier changed.
-pub fn node_table(task: &Task) -> Table {
+/// One row per node: how it ended and what its applier changed; nodes that
+/// did not succeed first (only those with `failed_only`).
+pub fn node_table(task: &Task, failed_only: bool) -> Table {
     let mut table = Table::new([
         "node",
         "hostname",
@@ -186,11 +286,17 @@ pub fn node_table(task: &Task) -> Table {
         "after-actions",
         "reason",
     ]);
+    let states = node_states(&task.nodes);
     let mut order: Vec<i64> = Vec::new();
     for sub in &task.nodes {
         if !order.contains(&sub.node_id) {
             order.push(sub.node_id);
         }
+    }
+    // Stable: within each state the task's own order stays.
+    order.sort_by_key(|id| states.get(id).copied().unwrap_or(NodeState::Remaining));
+    if failed_only {
+        order.retain(|id| states.get(id) != Some(&NodeState::Done));
     }
     for node_id in order {
         let subs: Vec<&TaskNode> = task.nodes.iter().filter(|s| s.node_id == node_id).collect();
@@ -255,6 +361,7 @@ pub fn node_table(task: &Task) -> Table {
             others,
             actions,
             failed
+                .or_else(|| subs.iter().find(|s| s.status == TaskNodeStatus::Skipped))
                 .and_then(|s| s.reason.clone())
                 .unwrap_or_else(|| "-".to_string()),
         ]);

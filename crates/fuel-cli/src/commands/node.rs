@@ -17,7 +17,19 @@ pub async fn run(session: &Session, args: &NodeArgs, json: bool) -> anyhow::Resu
     }
     let selection = args.selection()?;
     if !args.tasks.is_empty() {
-        let nodes = selected(session, args.env, &selection).await?;
+        let mut nodes = selected(session, args.env, &selection).await?;
+        if let Some(stray) = args.order.iter().find(|id| !selection.contains(**id)) {
+            return Err(anyhow!(
+                "--order names node {stray}, which --node does not select: order the selected nodes only"
+            ));
+        }
+        // --order's nodes first, as listed; the rest keep their id order.
+        nodes.sort_by_key(|n| {
+            args.order
+                .iter()
+                .position(|id| *id == n.id)
+                .unwrap_or(usize::MAX)
+        });
         return super::deploy::run(
             session,
             super::deploy::Request {
@@ -28,6 +40,10 @@ pub async fn run(session: &Session, args: &NodeArgs, json: bool) -> anyhow::Resu
                 check: args.check,
                 no_wait: args.no_wait,
                 json,
+                batch: args.batch.clone(),
+                max_failures: args.max_failures.clone(),
+                order_by_role: args.order_by_role,
+                failed_only: args.failed,
             },
         )
         .await;
@@ -109,6 +125,7 @@ async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow:
         status: "ready".to_string(),
         host_key: key.line(),
         allow_local_address: args.allow_local_address,
+        roles: args.roles.clone(),
     };
     let node = session
         .client
@@ -140,7 +157,7 @@ async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow:
 
 fn table(nodes: &[Node]) -> Table {
     let mut table = Table::new([
-        "id", "hostname", "ip", "port", "os", "env", "status", "host key",
+        "id", "hostname", "ip", "port", "os", "env", "roles", "status", "host key",
     ]);
     for n in nodes {
         table.row([
@@ -150,6 +167,11 @@ fn table(nodes: &[Node]) -> Table {
             n.ssh_port.to_string(),
             n.os.os_family().to_string(),
             output::optional(n.cluster_id),
+            if n.roles.is_empty() {
+                "-".to_string()
+            } else {
+                n.roles.join(",")
+            },
             n.status.clone(),
             n.host_key_fingerprint.clone(),
         ]);

@@ -22,7 +22,7 @@ pub async fn run(session: &Session, args: &TaskArgs, json: bool) -> anyhow::Resu
         // A package task: how each node went.
         if !task.nodes.is_empty() {
             output::emit("\n")?;
-            output::table(&super::deploy::node_table(&task))?;
+            output::table(&super::deploy::node_table(&task, false))?;
         }
         return Ok(());
     }

@@ -79,6 +79,7 @@ async fn global_options_before_the_command_and_list_words_work_as_in_fuelclient(
         status: "ready".into(),
         host_key: crate::nodes::HOST_KEY.into(),
         allow_local_address: false,
+        roles: Vec::new(),
     };
     let first: Node = client.create_node(&new).await.unwrap();
     new.hostname = "node-2".into();

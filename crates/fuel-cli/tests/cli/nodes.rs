@@ -67,12 +67,14 @@ async fn a_node_registered_with_its_host_key_is_listed_and_selected(backend: Bac
 
     let table = fuel.ok(&["node"]).await.stdout;
     assert!(
-        table.starts_with("id | hostname | ip        | port | os     | env | status | host key"),
+        table.starts_with(
+            "id | hostname | ip        | port | os     | env | roles | status | host key"
+        ),
         "{table}"
     );
     assert!(
         table.contains(&format!(
-            "| node-2   | 10.20.0.5 | 22   | ubuntu | {}",
+            "| node-2   | 10.20.0.5 | 22   | ubuntu | {}   | -     | ready",
             env.id
         )),
         "{table}"

@@ -120,9 +120,7 @@ pub fn parse_simulation(stdout: &str) -> Vec<(String, Option<String>)> {
         };
         match verb {
             "Inst" => {
-                let new = words
-                    .find_map(|w| w.strip_prefix('('))
-                    .map(str::to_string);
+                let new = words.find_map(|w| w.strip_prefix('(')).map(str::to_string);
                 if let Some(new) = new {
                     steps.push((name.to_string(), Some(new)));
                 }
@@ -169,12 +167,7 @@ const DPKG_UPDATES: &str = "/var/lib/dpkg/updates";
 pub fn configure_pending() -> Invocation {
     Invocation::new(
         "dpkg",
-        [
-            "--force-confdef",
-            "--force-confold",
-            "--configure",
-            "-a",
-        ],
+        ["--force-confdef", "--force-confold", "--configure", "-a"],
     )
 }
 
@@ -276,11 +269,8 @@ impl Backend for Apt {
     }
 
     fn requirements(&self, name: &str) -> Result<Vec<String>, BackendError> {
-        let ran = Invocation::new(
-            "dpkg-query",
-            ["-W", "-f=${Pre-Depends}, ${Depends}", name],
-        )
-        .run()?;
+        let ran =
+            Invocation::new("dpkg-query", ["-W", "-f=${Pre-Depends}, ${Depends}", name]).run()?;
         if !ran.success() {
             return Err(BackendError::tool(&ran));
         }
@@ -428,7 +418,10 @@ mod tests {
                     "fuel-test-slow".to_string(),
                     "fuel-test-slow 1.0-1 is half-configured".to_string()
                 ),
-                ("x".to_string(), "x 2.0 is unpacked, not configured".to_string()),
+                (
+                    "x".to_string(),
+                    "x 2.0 is unpacked, not configured".to_string()
+                ),
             ]
         );
     }

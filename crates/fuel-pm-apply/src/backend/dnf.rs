@@ -516,7 +516,13 @@ impl Backend for Dnf {
 fn remove_duplicates() -> Invocation {
     Invocation::new(
         "dnf",
-        ["-y", "-q", "--setopt=exit_on_lock=True", "remove", "--duplicates"],
+        [
+            "-y",
+            "-q",
+            "--setopt=exit_on_lock=True",
+            "remove",
+            "--duplicates",
+        ],
     )
 }
 

@@ -1,140 +1,132 @@
-//! sha256 on its own thread. A package build hashes every byte three or four
-//! times (each file, the cpio archive, the compressed payload, the finished
-//! rpm); on one thread that, not compression, is what bounds the wall time.
-//! Chunks are shared (`Arc`), not copied, and the queue is bounded, so memory
-//! stays flat.
+//! The archive's digests on one thread: every cpio piece is hashed once for
+//! the archive (PAYLOADDIGESTALT) and, where it holds file contents, once for
+//! that file (FILEDIGESTS), while the piece is still in cache. Pieces are
+//! shared (`Arc`), never copied, travel through a bounded queue (memory stays
+//! flat) and come back to the writer for reuse, so the steady state allocates
+//! nothing and touches no fresh page.
 
-use std::io::{self, Write};
+use std::ops::Range;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
-/// A piece of data on its way to a hasher and a writer.
-pub(super) type Chunk = Arc<Vec<u8>>;
-
-/// Chunks in flight per hasher (each at most a read buffer, 1 MiB).
-const QUEUE: usize = 4;
-
-enum Message {
-    Data(Chunk),
-    /// Ends the current digest and starts the next.
-    Cut,
+/// A stretch of the cpio archive and where file contents lie in it.
+pub(super) struct Piece {
+    /// Always `bytes.len()` long (zeroed once): reads go straight into it.
+    pub bytes: Vec<u8>,
+    /// How much of `bytes` is archive.
+    pub fill: usize,
+    pub spans: Vec<Span>,
 }
 
-/// A running sha256 on another thread.
-pub(super) struct HashThread {
-    sender: Option<SyncSender<Message>>,
-    digests: Receiver<(String, u64)>,
-    handle: Option<JoinHandle<()>>,
+/// Part of one file's contents inside a [`Piece`].
+pub(super) struct Span {
+    pub range: Range<usize>,
+    /// The file's last part: its digest is complete after it.
+    pub last: bool,
 }
 
-fn gone() -> io::Error {
-    io::Error::other("the hashing thread stopped")
+impl Piece {
+    pub fn new(capacity: usize) -> Piece {
+        Piece {
+            bytes: vec![0; capacity],
+            fill: 0,
+            spans: Vec::new(),
+        }
+    }
+
+    pub fn archive(&self) -> &[u8] {
+        &self.bytes[..self.fill]
+    }
 }
 
-impl HashThread {
-    pub fn spawn() -> HashThread {
-        let (sender, messages) = sync_channel::<Message>(QUEUE);
-        let (results, digests) = channel();
+/// Pieces in flight to the hasher (each at most `Piece::new`'s capacity).
+pub(super) const QUEUE: usize = 4;
+
+/// What the hashing thread found: each file's digest in archive order, and
+/// the whole archive's.
+pub(super) struct ArchiveDigests {
+    pub files: Vec<String>,
+    pub archive: String,
+}
+
+pub(super) struct ArchiveHasher {
+    pieces: Option<SyncSender<Arc<Piece>>>,
+    returned: Receiver<Arc<Piece>>,
+    handle: Option<JoinHandle<ArchiveDigests>>,
+}
+
+fn gone() -> std::io::Error {
+    std::io::Error::other("the hashing thread stopped")
+}
+
+impl ArchiveHasher {
+    pub fn spawn() -> ArchiveHasher {
+        let (pieces, incoming) = sync_channel::<Arc<Piece>>(QUEUE);
+        let (give_back, returned) = channel();
         let handle = std::thread::spawn(move || {
-            let mut hasher = Sha256::new();
-            let mut len = 0u64;
-            for message in messages {
-                match message {
-                    Message::Data(chunk) => {
-                        hasher.update(chunk.as_slice());
-                        len += chunk.len() as u64;
-                    }
-                    Message::Cut => {
-                        let digest = fuel_atomic::hex(&hasher.finalize_reset());
-                        if results.send((digest, std::mem::take(&mut len))).is_err() {
-                            return;
-                        }
+            let mut archive = Sha256::new();
+            let mut file = Sha256::new();
+            let mut files = Vec::new();
+            for piece in incoming {
+                archive.update(piece.archive());
+                for span in &piece.spans {
+                    file.update(&piece.bytes[span.range.clone()]);
+                    if span.last {
+                        files.push(fuel_atomic::hex(&file.finalize_reset()));
                     }
                 }
+                // The writer may have stopped (an error): nothing to reuse then.
+                let _ = give_back.send(piece);
+            }
+            ArchiveDigests {
+                files,
+                archive: fuel_atomic::hex(&archive.finalize()),
             }
         });
-        HashThread {
-            sender: Some(sender),
-            digests,
+        ArchiveHasher {
+            pieces: Some(pieces),
+            returned,
             handle: Some(handle),
         }
     }
 
-    fn send(&self, message: Message) -> io::Result<()> {
-        self.sender
+    pub fn send(&self, piece: Arc<Piece>) -> std::io::Result<()> {
+        self.pieces
             .as_ref()
             .ok_or_else(gone)?
-            .send(message)
+            .send(piece)
             .map_err(|_| gone())
     }
 
-    pub fn update(&self, chunk: Chunk) -> io::Result<()> {
-        self.send(Message::Data(chunk))
+    /// A piece the hasher is done with, if one is back (`wait`: blocks for one).
+    pub fn reuse(&self, wait: bool) -> Option<Piece> {
+        let piece = if wait {
+            self.returned.recv().ok()?
+        } else {
+            self.returned.try_recv().ok()?
+        };
+        // The writer dropped its reference before sending.
+        Arc::try_unwrap(piece).ok()
     }
 
-    pub fn update_from(&self, bytes: &[u8]) -> io::Result<()> {
-        self.update(Arc::new(bytes.to_vec()))
-    }
-
-    /// Ends the current digest; [`HashThread::next_digest`] returns it.
-    pub fn cut(&self) -> io::Result<()> {
-        self.send(Message::Cut)
-    }
-
-    /// The oldest digest not yet taken, with the length it covers (waits for it).
-    pub fn next_digest(&self) -> io::Result<(String, u64)> {
-        self.digests.recv().map_err(|_| gone())
+    pub fn finish(mut self) -> std::io::Result<ArchiveDigests> {
+        drop(self.pieces.take());
+        self.handle
+            .take()
+            .ok_or_else(gone)?
+            .join()
+            .map_err(|_| gone())
     }
 }
 
-impl Drop for HashThread {
+impl Drop for ArchiveHasher {
     fn drop(&mut self) {
-        drop(self.sender.take());
+        drop(self.pieces.take());
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
         }
-    }
-}
-
-/// A writer that also feeds everything it writes to a [`HashThread`].
-pub(super) struct HashTee<W> {
-    inner: W,
-    hasher: HashThread,
-}
-
-impl<W: Write> HashTee<W> {
-    pub fn new(inner: W) -> Self {
-        HashTee {
-            inner,
-            hasher: HashThread::spawn(),
-        }
-    }
-
-    /// Writes a shared chunk without copying it for the hasher.
-    pub fn write_chunk(&mut self, chunk: &Chunk) -> io::Result<()> {
-        self.hasher.update(Arc::clone(chunk))?;
-        self.inner.write_all(chunk)
-    }
-
-    /// The inner writer, the byte count and the sha256 of all that was written.
-    pub fn finish(self) -> io::Result<(W, u64, String)> {
-        self.hasher.cut()?;
-        let (digest, len) = self.hasher.next_digest()?;
-        Ok((self.inner, len, digest))
-    }
-}
-
-impl<W: Write> Write for HashTee<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update_from(&buf[..n])?;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }

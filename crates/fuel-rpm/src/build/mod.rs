@@ -22,7 +22,7 @@ mod payload;
 mod sign;
 
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -47,8 +47,6 @@ pub struct BuiltPackage {
     pub path: PathBuf,
     pub file_name: String,
     pub size: u64,
-    /// Lower-case hex sha256 of the whole rpm file.
-    pub sha256: String,
     pub elapsed: Duration,
 }
 
@@ -142,14 +140,13 @@ pub fn write_package(
     for (index, (file, record)) in files.iter().zip(&records).enumerate() {
         add_file(def, file, record, index as u32 + 1, &mut writer)?;
     }
-    // Digests arrive in payload order, one per entry in the payload.
-    for record in records.iter_mut().filter(|r| !r.ghost) {
-        let digest = writer.next_digest().map_err(output_error)?;
+    let (_, summary, digests) = writer.finish().map_err(output_error)?;
+    // One digest per entry in the payload, in payload order (ghosts have none).
+    for (record, digest) in records.iter_mut().filter(|r| !r.ghost).zip(digests) {
         if record.has_digest() {
             record.sha256 = digest;
         }
     }
-    let (_, summary) = writer.finish().map_err(output_error)?;
 
     // 3. lead + signature + header into the room, then fsync and rename.
     let (metadata, len) = metadata(
@@ -168,15 +165,19 @@ pub fn write_package(
             source,
         })?;
     out.file().write_all_at(&bytes, 0).map_err(output_error)?;
-    let (size, sha256) =
-        sha256_of(out.file(), bytes.len() as u64 + summary.size).map_err(output_error)?;
+    let size = bytes.len() as u64 + summary.size;
+    let written = out.file().metadata().map_err(output_error)?.len();
+    if written != size {
+        return Err(output_error(io::Error::other(format!(
+            "wrote {written} bytes, expected {size}"
+        ))));
+    }
     out.commit().map_err(output_error)?;
 
     Ok(BuiltPackage {
         path,
         file_name,
         size,
-        sha256,
         elapsed: started.elapsed(),
     })
 }
@@ -238,27 +239,15 @@ fn metadata(
     })
 }
 
-/// Size and sha256 of the finished file, read back (from the page cache).
-fn sha256_of(file: &File, expected: u64) -> io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut reader = io::BufReader::with_capacity(1 << 20, file);
-    reader.rewind()?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut len = 0u64;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        len += n as u64;
+impl BuiltPackage {
+    /// Lower-case hex sha256 of the whole rpm file, read back: the package's
+    /// own digests are taken while it is written, this one (for manifests) is
+    /// paid only by those who ask.
+    pub fn sha256(&self) -> io::Result<String> {
+        let mut hasher = Sha256::new();
+        io::copy(&mut File::open(&self.path)?, &mut hasher)?;
+        Ok(fuel_atomic::hex(&hasher.finalize()))
     }
-    if len != expected {
-        return Err(io::Error::other(format!(
-            "wrote {len} bytes, expected {expected}"
-        )));
-    }
-    Ok((len, fuel_atomic::hex(&hasher.finalize())))
 }
 
 /// Files in payload order (sorted by path, as rpm requires), checked.

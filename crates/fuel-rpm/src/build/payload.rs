@@ -1,20 +1,31 @@
-//! The payload in one streaming pass: every file is read once, its sha256
-//! taken on the way, wrapped in cpio (newc, as rpm expects) and compressed
-//! into a temporary file, while the digests of the uncompressed archive and
-//! of the compressed payload are computed. Memory stays bounded by the
-//! compressor's buffers whatever the payload's size.
+//! The payload in one streaming pass: every file is read once, straight into
+//! a reusable piece of the cpio archive (newc, as rpm expects); the piece goes
+//! to the hashing thread (the file's and the archive's sha256, see [`digest`])
+//! and to the compressor, whose output is hashed (PAYLOADDIGEST) and written to
+//! the output file from one buffer. Per payload byte: one read, one copy into
+//! zstd's job buffer, two sha256 updates of the archive and one of the
+//! compressed bytes; one thread handoff per 1 MiB piece. Memory stays bounded
+//! by the pieces in flight and the compressor's buffers.
+//!
+//! [`digest`]: super::digest
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::sync::Arc;
 
-use super::digest::{HashTee, HashThread};
+use sha2::{Digest, Sha256};
+use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+
+use super::digest::{ArchiveHasher, Piece, Span, QUEUE};
 use crate::package::{Compression, CompressionKind};
 
 /// zstd multi-threaded jobs of a fixed size: with the size pinned (and at
 /// least one worker), the compressed bytes do not depend on the core count.
 const ZSTD_JOB_SIZE: u32 = 4 << 20;
-const COPY_BUFFER: usize = 1 << 20;
+/// One piece of the archive: one read, one handoff to the hasher.
+const PIECE: usize = 1 << 20;
+/// Compressed bytes are written to the file from a buffer this large.
+const OUT_BUFFER: usize = 1 << 20;
 /// cpio "newc" header: magic + 13 eight-digit hex fields.
 const CPIO_HEADER_LEN: usize = 110;
 const CPIO_TRAILER: &str = "TRAILER!!!";
@@ -40,68 +51,134 @@ pub(super) struct CpioEntry<'a> {
     pub size: u64,
 }
 
-type Sink = HashTee<BufWriter<File>>;
-
-enum Encoder {
-    None(Sink),
-    Gzip(flate2::write::GzEncoder<Sink>),
-    Zstd(zstd::stream::write::Encoder<'static, Sink>),
+/// The output file, hashing what it is given (on the caller's thread: the
+/// compressed stream is the smallest of the three hashed).
+struct Sink {
+    file: File,
+    hasher: Sha256,
+    len: u64,
 }
 
-impl Write for Encoder {
+impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Encoder::None(w) => w.write(buf),
-            Encoder::Gzip(w) => w.write(buf),
-            Encoder::Zstd(w) => w.write(buf),
-        }
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Encoder::None(w) => w.flush(),
-            Encoder::Gzip(w) => w.flush(),
-            Encoder::Zstd(w) => w.flush(),
-        }
+        Ok(())
     }
 }
 
-/// cpio archive → compressor → file, with both digests on the way, and each
-/// file's own digest.
-pub(super) struct PayloadWriter {
-    archive: HashTee<Encoder>,
-    files: HashThread,
+enum Encoder {
+    None(BufWriter<Sink>),
+    Gzip(flate2::write::GzEncoder<BufWriter<Sink>>),
+    /// zstd's streaming API driven directly: its output lands in `out` and
+    /// goes to the file from there, with no intermediate writer.
+    Zstd {
+        encoder: zstd::stream::raw::Encoder<'static>,
+        out: Vec<u8>,
+        sink: Sink,
+    },
 }
 
-impl PayloadWriter {
-    pub fn new(file: File, compression: &Compression) -> io::Result<PayloadWriter> {
-        let sink = HashTee::new(BufWriter::with_capacity(COPY_BUFFER, file));
-        let encoder = match compression.kind {
-            CompressionKind::None => Encoder::None(sink),
+impl Encoder {
+    fn new(sink: Sink, compression: &Compression) -> io::Result<Encoder> {
+        Ok(match compression.kind {
+            CompressionKind::None => Encoder::None(BufWriter::with_capacity(OUT_BUFFER, sink)),
             CompressionKind::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                sink,
+                BufWriter::with_capacity(OUT_BUFFER, sink),
                 flate2::Compression::new(compression.level.clamp(0, 9) as u32),
             )),
             CompressionKind::Zstd => {
-                let mut encoder = zstd::stream::write::Encoder::new(sink, compression.level)?;
+                use zstd::stream::raw::CParameter;
+                let mut encoder = zstd::stream::raw::Encoder::new(compression.level)?;
                 let threads = match compression.threads {
                     0 => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
                     n => n,
                 };
-                encoder.multithread(threads.max(1))?;
-                encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))?;
-                Encoder::Zstd(encoder)
+                encoder.set_parameter(CParameter::NbWorkers(threads.max(1)))?;
+                encoder.set_parameter(CParameter::JobSize(ZSTD_JOB_SIZE))?;
+                Encoder::Zstd {
+                    encoder,
+                    out: vec![0; OUT_BUFFER],
+                    sink,
+                }
+            }
+        })
+    }
+
+    fn compress(&mut self, mut input: &[u8]) -> io::Result<()> {
+        match self {
+            Encoder::None(w) => w.write_all(input),
+            Encoder::Gzip(w) => w.write_all(input),
+            Encoder::Zstd { encoder, out, sink } => {
+                while !input.is_empty() {
+                    let mut source = InBuffer::around(input);
+                    let mut target = OutBuffer::around(out.as_mut_slice());
+                    encoder.run(&mut source, &mut target)?;
+                    let (read, written) = (source.pos(), target.pos());
+                    sink.write_all(&out[..written])?;
+                    input = &input[read..];
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> io::Result<Sink> {
+        let buffered = match self {
+            Encoder::None(w) => w,
+            Encoder::Gzip(w) => w.finish()?,
+            Encoder::Zstd {
+                mut encoder,
+                mut out,
+                mut sink,
+            } => {
+                loop {
+                    let mut target = OutBuffer::around(out.as_mut_slice());
+                    let remaining = encoder.finish(&mut target, true)?;
+                    let written = target.pos();
+                    sink.write_all(&out[..written])?;
+                    if remaining == 0 {
+                        return Ok(sink);
+                    }
+                }
             }
         };
+        buffered.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// cpio archive → hasher and compressor → file.
+pub(super) struct PayloadWriter {
+    encoder: Encoder,
+    hasher: ArchiveHasher,
+    piece: Piece,
+    pieces: usize,
+}
+
+impl PayloadWriter {
+    pub fn new(file: File, compression: &Compression) -> io::Result<PayloadWriter> {
+        let sink = Sink {
+            file,
+            hasher: Sha256::new(),
+            len: 0,
+        };
         Ok(PayloadWriter {
-            archive: HashTee::new(encoder),
-            files: HashThread::spawn(),
+            encoder: Encoder::new(sink, compression)?,
+            hasher: ArchiveHasher::spawn(),
+            piece: Piece::new(PIECE),
+            pieces: 1,
         })
     }
 
     /// Writes one entry whose contents come from `contents` (exactly
     /// `entry.size` bytes, else an error: a source changed during the build).
-    /// Its sha256 comes later, in order, from [`PayloadWriter::next_digest`].
+    /// Every entry, the trailer included, gets a digest in
+    /// [`PayloadWriter::finish`]'s list, in the order they were added.
     pub fn add(&mut self, entry: &CpioEntry<'_>, mut contents: impl Read) -> io::Result<()> {
         let size: u32 = entry.size.try_into().map_err(|_| {
             io::Error::new(
@@ -124,24 +201,34 @@ impl PayloadWriter {
             entry.name.len() + 1,
             0, // checksum (newc has none)
         );
-        self.archive.write_all(header.as_bytes())?;
-        self.archive.write_all(entry.name.as_bytes())?;
-        self.archive.write_all(&[0])?;
+        self.push(header.as_bytes())?;
+        self.push(entry.name.as_bytes())?;
+        self.push(&[0])?;
         self.pad(CPIO_HEADER_LEN + entry.name.len() + 1)?;
 
         let mut copied = 0u64;
-        while copied < entry.size {
-            let want = (entry.size - copied).min(COPY_BUFFER as u64);
-            // read_to_end fills spare capacity: no zeroing of every buffer.
-            let mut chunk = Vec::with_capacity(want as usize);
-            let n = (&mut contents).take(want).read_to_end(&mut chunk)?;
-            if n == 0 {
+        loop {
+            if self.piece.fill == self.piece.bytes.len() {
+                self.dispatch()?;
+            }
+            let start = self.piece.fill;
+            let room = (self.piece.bytes.len() - start) as u64;
+            let want = (entry.size - copied).min(room) as usize;
+            let n = if want == 0 {
+                0
+            } else {
+                read_full(&mut contents, &mut self.piece.bytes[start..start + want])?
+            };
+            copied += n as u64;
+            self.piece.fill += n;
+            let last = n < want || copied == entry.size;
+            self.piece.spans.push(Span {
+                range: start..start + n,
+                last,
+            });
+            if last {
                 break;
             }
-            copied += n as u64;
-            let chunk = Arc::new(chunk);
-            self.files.update(Arc::clone(&chunk))?;
-            self.archive.write_chunk(&chunk)?;
         }
         if copied != entry.size || read_full(&mut contents, &mut [0u8; 1])? != 0 {
             return Err(io::Error::new(
@@ -152,22 +239,52 @@ impl PayloadWriter {
                 ),
             ));
         }
-        self.files.cut()?;
         self.pad(entry.size as usize)
     }
 
-    /// The sha256 of the contents of the oldest entry not yet asked for.
-    pub fn next_digest(&self) -> io::Result<String> {
-        Ok(self.files.next_digest()?.0)
+    /// Appends archive bytes that are not file contents (headers, padding).
+    fn push(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            if self.piece.fill == self.piece.bytes.len() {
+                self.dispatch()?;
+            }
+            let start = self.piece.fill;
+            let n = bytes.len().min(self.piece.bytes.len() - start);
+            self.piece.bytes[start..start + n].copy_from_slice(&bytes[..n]);
+            self.piece.fill += n;
+            bytes = &bytes[n..];
+        }
+        Ok(())
     }
 
     fn pad(&mut self, len: usize) -> io::Result<()> {
         let padding = (4 - len % 4) % 4;
-        self.archive.write_all(&[0; 3][..padding])
+        self.push(&[0; 3][..padding])
     }
 
-    /// Writes the trailer and flushes the compressor.
-    pub fn finish(mut self) -> io::Result<(File, PayloadSummary)> {
+    /// Hands the current piece to the hasher and the compressor, and starts
+    /// the next one in a piece the hasher gave back (or a new one while
+    /// fewer than the queue can hold exist).
+    fn dispatch(&mut self) -> io::Result<()> {
+        let next = match self.hasher.reuse(false) {
+            Some(piece) => piece,
+            None if self.pieces < QUEUE + 2 => {
+                self.pieces += 1;
+                Piece::new(PIECE)
+            }
+            None => self.hasher.reuse(true).unwrap_or_else(|| Piece::new(PIECE)),
+        };
+        let piece = std::mem::replace(&mut self.piece, next);
+        self.piece.fill = 0;
+        self.piece.spans.clear();
+        let piece = Arc::new(piece);
+        self.hasher.send(Arc::clone(&piece))?;
+        self.encoder.compress(piece.archive())
+    }
+
+    /// Writes the trailer, flushes the compressor; returns the file, what the
+    /// header needs about the payload and every entry's contents digest.
+    pub fn finish(mut self) -> io::Result<(File, PayloadSummary, Vec<String>)> {
         let trailer = CpioEntry {
             name: CPIO_TRAILER,
             ino: 0,
@@ -176,21 +293,17 @@ impl PayloadWriter {
             size: 0,
         };
         self.add(&trailer, io::empty())?;
-        let (encoder, _, archive_sha256) = self.archive.finish()?;
-        let sink = match encoder {
-            Encoder::None(w) => w,
-            Encoder::Gzip(w) => w.finish()?,
-            Encoder::Zstd(w) => w.finish()?,
-        };
-        let (buffered, size, sha256) = sink.finish()?;
-        let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        self.dispatch()?;
+        let digests = self.hasher.finish()?;
+        let sink = self.encoder.finish()?;
         Ok((
-            file,
+            sink.file,
             PayloadSummary {
-                sha256,
-                archive_sha256,
-                size,
+                sha256: fuel_atomic::hex(&sink.hasher.finalize()),
+                archive_sha256: digests.archive,
+                size: sink.len,
             },
+            digests.files,
         ))
     }
 }

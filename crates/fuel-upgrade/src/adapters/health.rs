@@ -9,6 +9,10 @@ use tokio::net::TcpStream;
 use crate::adapters::engine::{Engine, EngineError};
 use crate::plan::Healthcheck;
 
+/// Probes start 5 ms apart and back off to 50 ms: a new busybox service is
+/// up within milliseconds, and every level of the switch waits for its last
+/// container's probe inside the downtime window.
+const FIRST_POLL: Duration = Duration::from_millis(5);
 const POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,7 @@ pub async fn wait_healthy(
     host_network: bool,
 ) -> Result<(), HealthError> {
     let deadline = Instant::now() + Duration::from_secs(check.timeout);
+    let mut pause = FIRST_POLL;
     loop {
         if probe(engine, container, check, host_network).await? {
             return Ok(());
@@ -54,7 +59,8 @@ pub async fn wait_healthy(
                 timeout: check.timeout,
             });
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(POLL);
     }
 }
 

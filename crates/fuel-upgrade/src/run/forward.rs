@@ -1,8 +1,9 @@
 //! Running the journaled steps forward (`apply`, `resume`): for each action,
 //! its prior state is captured and journaled as `started` before it runs,
-//! and it is journaled `done` after. Every action is idempotent, so a
-//! resumed run re-runs a `started` action with the prior state the killed
-//! run recorded (never re-captured from the half-changed system).
+//! and it is journaled `done` after, with the next journal write. Every
+//! action is idempotent, so a resumed run re-runs a `started` action with
+//! the prior state the killed run recorded (never re-captured from the
+//! half-changed system).
 
 use std::time::Instant;
 
@@ -110,7 +111,11 @@ async fn one_action(
     let record = &mut journal.steps[si].actions[ai];
     record.prior = Some(prior);
     record.status = Progress::Done;
-    ctx.state.save_journal(journal)?;
+    // Not saved here: the next journal write (the next action's `started`,
+    // or the step's end) carries it, one fsync fewer per action. A kill
+    // before that write finds the action `started`, exactly as a kill
+    // during it: resume re-runs it (idempotent), rollback undoes it as in
+    // flight.
     ctx.progress.line(format!(
         "{}: {} ({:.2}s)",
         step.name(),
@@ -159,14 +164,16 @@ async fn capture(
     })
 }
 
+/// Which of `names` run: one concurrent inspect each (a level's prior state
+/// is read inside the downtime window), in `names`' order.
 async fn running_of(engine: &Engine, names: &[String]) -> Result<Vec<String>, ActionError> {
-    let mut running = Vec::new();
-    for n in names {
-        if engine.running(n).await? == Some(true) {
-            running.push(n.clone());
-        }
-    }
-    Ok(running)
+    let states = try_join_all(names.iter().map(|n| engine.running(n))).await?;
+    Ok(names
+        .iter()
+        .zip(states)
+        .filter(|(_, state)| *state == Some(true))
+        .map(|(n, _)| n.clone())
+        .collect())
 }
 
 async fn perform(
