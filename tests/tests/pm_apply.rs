@@ -14,7 +14,7 @@ use fuel_e2e::release_binary;
 use fuel_pm::report::{ActionOutcome, Collateral, PackageAction, PackageResult, Report};
 
 /// Where the orchestrator uploads the applier on a node.
-const APPLIER: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
+const APPLIER: &str = fuel_node::paths::APPLIER;
 /// What the recording crm shim writes: one line per call, its arguments.
 const CRM_LOG: &str = "/var/log/crm-shim.log";
 
@@ -95,7 +95,7 @@ impl Node {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("package_manipulation.yaml");
         fs::write(&file, yaml).unwrap();
-        self.node.copy_in(&file, fuel_pm::DEFAULT_PATH);
+        self.node.copy_in(&file, fuel_node::paths::DOCUMENT);
     }
 
     /// Runs the applier with `--json` and `args`, in the environment `env`.

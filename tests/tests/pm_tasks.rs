@@ -227,7 +227,7 @@ fn the_design_commands_apply_the_document_on_nodes_2_and_3_only_and_a_rerun_or_a
             "the one-liner ran after the upgrade"
         );
         assert_eq!(
-            node.exec(&["cat", fuel_pm::DEFAULT_PATH]).stdout,
+            node.exec(&["cat", fuel_node::paths::DOCUMENT]).stdout,
             DESIGN_DOCUMENT.as_bytes(),
             "node {id} holds the uploaded document"
         );
@@ -245,7 +245,7 @@ fn the_design_commands_apply_the_document_on_nodes_2_and_3_only_and_a_rerun_or_a
             "node {id}'s daemon was not restarted"
         );
         assert!(
-            !exists(node, fuel_pm::DEFAULT_PATH),
+            !exists(node, fuel_node::paths::DOCUMENT),
             "no document sent to node {id}"
         );
         assert!(
@@ -351,11 +351,11 @@ fn upload_pm_alone_leaves_the_document_and_the_applier_on_the_nodes_and_changes_
     let mut applier_times = Vec::new();
     for (node, database) in nodes.iter().zip(&databases) {
         assert_eq!(
-            node.exec(&["cat", fuel_pm::DEFAULT_PATH]).stdout,
+            node.exec(&["cat", fuel_node::paths::DOCUMENT]).stdout,
             DESIGN_DOCUMENT.as_bytes()
         );
         assert_eq!(
-            node.sh_ok(&format!("stat -c '%a %U' {}", fuel_pm::DEFAULT_PATH))
+            node.sh_ok(&format!("stat -c '%a %U' {}", fuel_node::paths::DOCUMENT))
                 .trim(),
             "600 root"
         );
@@ -392,7 +392,7 @@ fn upload_pm_alone_leaves_the_document_and_the_applier_on_the_nodes_and_changes_
     master.fuel_ok(&["node", "--node", &selection, "--tasks", "upload_pm"]);
     for (i, (node, database)) in nodes.iter().zip(&databases).enumerate() {
         assert_eq!(
-            node.exec(&["cat", fuel_pm::DEFAULT_PATH]).stdout,
+            node.exec(&["cat", fuel_node::paths::DOCUMENT]).stdout,
             second.as_bytes()
         );
         assert_eq!(&package_database(node), database);
@@ -480,7 +480,7 @@ fn a_node_without_sshd_is_unreachable_and_one_with_a_changed_host_key_gets_nothi
         let execute = subtask(&task, id, "execute_pm");
         assert_eq!(execute.status, TaskNodeStatus::Skipped, "{execute:#?}");
         assert!(
-            !exists(node, fuel_pm::DEFAULT_PATH),
+            !exists(node, fuel_node::paths::DOCUMENT),
             "{reason}: no document on the node"
         );
         assert!(
@@ -688,7 +688,7 @@ fn a_master_killed_mid_task_leaves_it_interrupted_and_the_same_command_then_comp
         assert!(state.started_at.is_none(), "never started: {state:#?}");
     }
     assert!(
-        !exists(waiting.1, fuel_pm::DEFAULT_PATH),
+        !exists(waiting.1, fuel_node::paths::DOCUMENT),
         "nothing reached the waiting node"
     );
     assert_eq!(package_database(waiting.1), waiting_database);

@@ -5,14 +5,12 @@
 //! that cannot restore the start saying what and failing, and a bad plan
 //! named by file and line. (Crash points and kills: upgrade_crash.rs.)
 
-mod upgrade_support;
-
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use upgrade_support::shipped::{deployed_twelve, shipped_plan, ASTUTE, FIXTURES_8, TWELVE};
-use upgrade_support::{deployed_old, host_network_lock, run, step_actions, text, Entry, Env};
+use fuel_e2e::upgrade::shipped::{deployed_twelve, shipped_plan, ASTUTE, FIXTURES_8, TWELVE};
+use fuel_e2e::upgrade::{deployed_old, host_network_lock, run, step_actions, text, Entry, Env};
 
 #[test]
 fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
@@ -77,11 +75,12 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
         "-O",
         "-",
         "http://127.0.0.1:8000/",
-    ]));
+    ]))
+    .unwrap();
     assert_eq!(page, "fuel\n");
 
     // Files and links as planned.
-    let snapshot = env.snapshot();
+    let snapshot = env.snapshot().unwrap();
     assert_eq!(
         snapshot.files["etc/fuel/current"],
         Entry::Link {
@@ -110,7 +109,7 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
 
     // Each fixture is in the API exactly once.
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for r in env.api.releases() {
+    for r in env.api.releases().unwrap() {
         *counts.entry((r.0, r.1)).or_default() += 1;
     }
     for (name, version) in fixtures {
@@ -129,7 +128,7 @@ fn shipped_plan_upgrades_twelve_services_from_n_minus_1_to_n() {
     // Re-running after success does nothing.
     let again = env.upgrade_ok(&new, &["apply"]);
     assert_eq!(again["outcome"], "nothing-to-do", "{again}");
-    assert_eq!(env.snapshot(), snapshot);
+    assert_eq!(env.snapshot().unwrap(), snapshot);
 
     // Cleanup removes the old release's containers and keeps the new.
     env.upgrade_ok(&new, &["cleanup"]);
@@ -155,7 +154,7 @@ fn failing_preflight_reports_every_failure_and_changes_nothing() {
         "can_upgrade_from: [\"6.1\"]",
     );
     let plan = env.plan("plan-8-from-6.yaml", &text_of_plan);
-    let start = env.snapshot();
+    let start = env.snapshot().unwrap();
     let journal = env.path("var/lib/fuel-upgrade/journal.json");
     let journal_before = std::fs::read(&journal).unwrap();
 
@@ -166,7 +165,8 @@ fn failing_preflight_reports_every_failure_and_changes_nothing() {
             &["apply", "--json"]
         };
         let out = env.upgrade(&plan, args, &[]);
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        // 4: nothing changed (2 is the usage code of a wrong command line).
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["outcome"], "preflight-failed");
         let checks = report["preflight"].as_array().unwrap();
@@ -199,7 +199,7 @@ fn failing_preflight_reports_every_failure_and_changes_nothing() {
         assert_eq!(failed["no-running-tasks"]["overridden"], false);
         assert_eq!(failed["image-archives"]["overridden"], false);
         assert_eq!(
-            env.snapshot(),
+            env.snapshot().unwrap(),
             start,
             "a failed preflight changed something (force: {force})"
         );
@@ -240,7 +240,7 @@ fn second_concurrent_run_refuses_naming_the_holder() {
     let holder = format!("pid {}", first.id());
 
     let second = env.upgrade(&plan, &["apply", "--json"], &[]);
-    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert_eq!(second.status.code(), Some(4), "{}", text(&second));
     let report: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
     let lock = report["preflight"]
         .as_array()
@@ -286,7 +286,7 @@ const SERVICES_NEW: [&str; 3] = ["db-8.0.0", "mq-8.0.0", "api-8.0.0"];
 #[test]
 fn injected_step_error_rolls_back_automatically() {
     let (env, plan) = deployed_old("inject");
-    let start = env.snapshot();
+    let start = env.snapshot().unwrap();
     let out = env.upgrade(
         &plan,
         &["apply", "--json"],
@@ -299,7 +299,7 @@ fn injected_step_error_rolls_back_automatically() {
         report["error"].as_str().unwrap().contains("files:half"),
         "{report}"
     );
-    let after = env.snapshot();
+    let after = env.snapshot().unwrap();
     assert_eq!(
         after,
         start,
@@ -321,7 +321,7 @@ fn injected_step_error_rolls_back_automatically() {
     assert_eq!(status["run_status"], "failed", "{status}");
     let resumed = env.upgrade_ok(&plan, &["resume"]);
     assert_eq!(resumed["outcome"], "applied", "{resumed}");
-    let releases = env.api.releases();
+    let releases = env.api.releases().unwrap();
     assert_eq!(releases.len(), 3, "{releases:?}");
 }
 
@@ -332,7 +332,7 @@ fn rollback_that_cannot_restore_the_start_says_what_and_fails() {
     assert_eq!(report["outcome"], "applied", "{report}");
     // An old container the rollback would start again is gone.
     let old_db = format!("{}-db-7.0.0", env.namespace);
-    run(std::process::Command::new("docker").args(["rm", "-f", &old_db]));
+    run(std::process::Command::new("docker").args(["rm", "-f", &old_db])).unwrap();
 
     let out = env.upgrade(&plan, &["rollback", "--json"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -368,7 +368,7 @@ fn bad_plan_is_refused_naming_file_line_and_field() {
         "release: \"8.0.0\"\ncan_upgrade_from: [\"7.0.0\"]\nservices:\n  - name: db\n    image: {archive: /a.tar, tag: \"x:1\"}\n    helthcheck: {tcp: 1}\n",
     );
     let out = env.upgrade(&plan, &["apply"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!("{}:6", plan.display())) && stderr.contains("helthcheck"),

@@ -8,20 +8,18 @@
 //! exactly too. States are compared with a snapshot (container ids
 //! included), not hand-written expectations.
 
-mod upgrade_support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use upgrade_support::shipped::{deployed_twelve, shipped_plan, ShippedPlan};
-use upgrade_support::{deployed_old, killed, step_actions, text, Snapshot, SERVICES};
+use fuel_e2e::upgrade::shipped::{deployed_twelve, shipped_plan, ShippedPlan};
+use fuel_e2e::upgrade::{deployed_old, killed, step_actions, text, Env, Snapshot, SERVICES};
 
 #[test]
 fn every_crash_point_resumes_and_rolls_back_exactly() {
     // The reference: an uninterrupted upgrade.
     let (reference_env, plan) = deployed_old("crash-ref");
-    let start: Snapshot = reference_env.snapshot();
+    let start: Snapshot = reference_env.snapshot().unwrap();
     let points = reference_env.upgrade(&plan, &["plan", "--crash-points"], &[]);
     assert!(points.status.success(), "{}", text(&points));
     let points: Vec<String> = String::from_utf8_lossy(&points.stdout)
@@ -45,7 +43,7 @@ fn every_crash_point_resumes_and_rolls_back_exactly() {
     }
     let report = reference_env.upgrade_ok(&plan, &["apply"]);
     assert_eq!(report["outcome"], "applied", "{report}");
-    let upgraded = reference_env.snapshot();
+    let upgraded = reference_env.snapshot().unwrap();
     assert_ne!(start, upgraded);
     assert_eq!(
         upgraded
@@ -83,7 +81,7 @@ fn every_crash_point_resumes_and_rolls_back_exactly() {
 fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), String> {
     let test = point.replace([':', '_'], "-");
     let (env, plan) = deployed_old(&test);
-    let here = env.snapshot();
+    let here = env.snapshot().map_err(said)?;
     if here.comparable(&here) != start.comparable(start) {
         return Err(format!(
             "the starting state differs from the reference's:\n{}",
@@ -108,11 +106,8 @@ fn crash_at(point: &str, start: &Snapshot, upgraded: &Snapshot) -> Result<(), St
                 text(&crashed)
             ));
         }
-        let out = env.upgrade(&plan, &[command, "--json", "-q"], &[]);
-        if !out.status.success() {
-            return Err(format!("{command} failed:\n{}", text(&out)));
-        }
-        let after = env.snapshot().comparable(&here);
+        env.report(&plan, &[command, "-q"]).map_err(said)?;
+        let after = env.snapshot().map_err(said)?.comparable(&here);
         if &after != expected {
             return Err(format!(
                 "{command} did not {what}:\n{}",
@@ -149,7 +144,7 @@ const MASTERS: usize = 3;
 /// A master node of the kill test, with its own ports, its starting state
 /// (7.0.0 running) and the result of an uninterrupted upgrade.
 struct Master {
-    env: upgrade_support::Env,
+    env: Env,
     new: std::path::PathBuf,
     start: Snapshot,
     upgraded: Snapshot,
@@ -194,19 +189,19 @@ enum Landed {
 }
 
 fn setup_master(i: usize, old: &ShippedPlan, new: &ShippedPlan) -> Master {
-    let env = upgrade_support::Env::new(&format!("kill{i}"));
+    let env = Env::new(&format!("kill{i}"));
     let (_, new_plan) = deployed_twelve(&env, old, new, true);
-    let start = env.snapshot();
+    let start = env.snapshot().unwrap();
     let t = Instant::now();
     let report = env.upgrade_ok(&new_plan, &["apply"]);
     let apply_ms = t.elapsed().as_millis() as u64;
     assert_eq!(report["outcome"], "applied", "{report}");
-    let upgraded = env.snapshot();
+    let upgraded = env.snapshot().unwrap();
     assert_ne!(start, upgraded);
     // A finished run is rolled back exactly too (what resets every trial).
     let report = env.upgrade_ok(&new_plan, &["rollback"]);
     assert_eq!(report["outcome"], "rolled-back", "{report}");
-    let after = env.snapshot();
+    let after = env.snapshot().unwrap();
     assert_eq!(
         after,
         start,
@@ -315,22 +310,19 @@ fn killed_apply(m: &Master, kill: Kill) -> Result<Landed, String> {
 
 /// Runs `command` and checks its report; the report.
 fn recover_with(m: &Master, command: &str) -> Result<serde_json::Value, String> {
-    let out = m.env.upgrade(&m.new, &[command, "--json", "-q"], &[]);
-    if !out.status.success() {
-        return Err(format!("{command} failed:\n{}", text(&out)));
-    }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{command}: the report is not JSON ({e}):\n{}", text(&out)))
+    m.env.report(&m.new, &[command, "-q"]).map_err(said)
 }
 
 fn expect_state(m: &Master, expected: &Snapshot, what: &str) -> Result<(), String> {
-    let after = m.env.snapshot().comparable(&m.start);
-    let expected = expected.comparable(&m.start);
-    if after == expected {
-        Ok(())
-    } else {
-        Err(format!("{what}:\n{}", after.diff(&expected)))
-    }
+    m.env
+        .snapshot()
+        .and_then(|now| now.expect_same(expected, &m.start, what))
+        .map_err(said)
+}
+
+/// A harness error as this test's failure message (with its causes).
+fn said(e: anyhow::Error) -> String {
+    format!("{e:#}")
 }
 
 /// The report's outcome is `outcome` and its message says `words`.

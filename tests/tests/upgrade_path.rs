@@ -8,16 +8,13 @@
 //! (rpm -i, rpm -U, dnf install ./) and an older fuel-release on a newer
 //! master are checked on roots holding fuel-release alone.
 
-mod upgrade_path_support;
-mod upgrade_support;
-
 use std::fs;
 
-use upgrade_path_support::{
+use fuel_e2e::upgrade::path::{
     assert_version, path, release_pair, repo_files_of, repo_files_of_both, Master, ReleaseSet, NEW,
     OLD,
 };
-use upgrade_support::{host_network_lock, text};
+use fuel_e2e::upgrade::{host_network_lock, text, Snapshot};
 
 /// Containers of the master running `release`, all of them (and only them) running.
 fn assert_running(master: &Master, release: &str) {
@@ -61,10 +58,10 @@ fn assert_new_set_installed(master: &Master) {
     assert_eq!(master.verify(), "", "rpm -Va after the 8.0.0 packages");
 }
 
-/// The master's state as upgrade_support snapshots it, less the rpm
+/// The master's state as the harness snapshots it, less the rpm
 /// database (a read-only query may still touch its shared-memory index).
-fn state(master: &Master) -> upgrade_support::Snapshot {
-    let mut snapshot = master.env.snapshot();
+fn state(master: &Master) -> Snapshot {
+    let mut snapshot = master.env.snapshot().unwrap();
     snapshot
         .files
         .retain(|path, _| !path.starts_with("root/.rpmdb") && !path.starts_with("var/lib/rpm"));

@@ -129,16 +129,269 @@ fn crates_document_themselves_and_share_the_release_version() {
     }
 }
 
+/// A workspace member as `cargo metadata` describes it.
+struct Member {
+    name: String,
+    dir: PathBuf,
+    /// Workspace members it depends on (normal, dev or build), itself excluded.
+    depends_on: Vec<String>,
+    has_lib: bool,
+    /// Binary targets: name and source file.
+    bins: Vec<(String, PathBuf)>,
+}
+
+fn members() -> Vec<Member> {
+    let sh = Shell::new().unwrap();
+    sh.change_dir(project_root());
+    let json = cmd!(sh, "cargo metadata --format-version 1 --no-deps --offline")
+        .quiet()
+        .read()
+        .unwrap();
+    let metadata: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let names: Vec<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    packages
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap().to_string();
+            let mut depends_on: Vec<String> = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["name"].as_str().unwrap().to_string())
+                .filter(|d| names.contains(&d.as_str()) && *d != name)
+                .collect();
+            depends_on.sort();
+            depends_on.dedup();
+            let targets = p["targets"].as_array().unwrap();
+            let kinds = |t: &serde_json::Value| -> Vec<String> {
+                t["kind"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string())
+                    .collect()
+            };
+            Member {
+                dir: Path::new(p["manifest_path"].as_str().unwrap())
+                    .parent()
+                    .unwrap()
+                    .to_path_buf(),
+                has_lib: targets
+                    .iter()
+                    .any(|t| kinds(t).iter().any(|k| k == "lib" || k == "rlib")),
+                bins: targets
+                    .iter()
+                    .filter(|t| kinds(t).iter().any(|k| k == "bin"))
+                    .map(|t| {
+                        (
+                            t["name"].as_str().unwrap().to_string(),
+                            PathBuf::from(t["src_path"].as_str().unwrap()),
+                        )
+                    })
+                    .collect(),
+                name,
+                depends_on,
+            }
+        })
+        .collect()
+}
+
 #[test]
-fn docs_name_every_crate() {
+fn the_code_map_names_every_crate() {
     let architecture = fs::read_to_string(project_root().join("ARCHITECTURE.md")).unwrap();
-    for entry in fs::read_dir(project_root().join("crates")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().to_string();
-        assert!(
-            architecture.contains(&format!("crates/{name}")),
-            "ARCHITECTURE.md's code map does not mention crates/{name}"
-        );
+    let start = architecture
+        .find("## Code map")
+        .expect("ARCHITECTURE.md has a `## Code map` section");
+    let map = &architecture[start..];
+    let map = &map[..map[3..].find("\n## ").map_or(map.len(), |end| end + 3)];
+    let missing: Vec<String> = members()
+        .iter()
+        .map(|m| rel(&m.dir))
+        .filter(|dir| !map.contains(&format!("`{dir}`")) && !map.contains(&format!("`{dir}/`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name these crates (as `DIR` or `DIR/`): {missing:?}"
+    );
+}
+
+/// The crates everything else builds on, and the only workspace crates each
+/// may use: they stay small and cycle-free.
+const FOUNDATIONS: &[(&str, &[&str])] = &[
+    ("fuel-atomic", &[]),
+    ("fuel-node", &[]),
+    ("fuel-pm", &[]),
+    ("fuel-test-bed", &[]),
+    // Manual pages are written like every other file.
+    ("fuel-man", &["fuel-atomic"]),
+];
+
+#[test]
+fn crate_dependencies_follow_the_layers() {
+    let members = members();
+    let mut offenders = Vec::new();
+    for (name, allowed) in FOUNDATIONS {
+        let member = members
+            .iter()
+            .find(|m| m.name == *name)
+            .unwrap_or_else(|| panic!("{name} is no longer a workspace member: update FOUNDATIONS"));
+        for dep in member.depends_on.iter().filter(|d| !allowed.contains(&d.as_str())) {
+            offenders.push(format!(
+                "{name} depends on {dep}: it is a foundation crate (xtask/src/tidy.rs FOUNDATIONS); \
+                 move what it needs down or the code up"
+            ));
+        }
     }
+    for member in &members {
+        for dep in &member.depends_on {
+            if members.iter().any(|m| m.name == *dep && !m.has_lib) {
+                offenders.push(format!(
+                    "{} depends on {dep}, a crate with only binaries: give {dep} a library or move the code",
+                    member.name
+                ));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+/// The directory holding the `Cargo.toml` nearest above `path`.
+fn crate_of(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+#[test]
+fn no_path_attribute_reaches_into_another_crate() {
+    // Shared code is a crate, a module or a `test-support` feature; a
+    // `#[path]` into another crate compiles the file twice and hides the
+    // dependency from cargo.
+    let mut offenders = Vec::new();
+    for file in rust_files() {
+        let text = fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let Some(rest) = line.trim().strip_prefix("#[path = \"") else {
+                continue;
+            };
+            let target = rest.split('"').next().unwrap_or_default();
+            let resolved = file.parent().unwrap().join(target);
+            let resolved = resolved.canonicalize().unwrap_or(resolved);
+            if crate_of(&resolved) != crate_of(&file) {
+                offenders.push(format!("{}:{}: {}", rel(&file), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "#[path] into another crate (use a `test-support` feature or a shared crate):\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// The binaries the rpms ship: every `target/release/NAME` a spec names.
+fn shipped_binaries() -> Vec<String> {
+    let mut names: Vec<String> = repo_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .flat_map(|p| {
+            let text = fs::read_to_string(&p).unwrap_or_default();
+            text.split("\"target/release/")
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The codes of a crate's `enum Exit`, from its `fn code(self) -> u8`
+/// match arms (`Exit::Name => N`), in source order.
+fn exit_enum_codes(crate_dir: &Path) -> Option<(String, Vec<u8>)> {
+    let src = crate_dir.join("src");
+    let mut sources: Vec<PathBuf> = rust_files().into_iter().filter(|p| p.starts_with(&src)).collect();
+    sources.sort();
+    for file in sources {
+        let text = fs::read_to_string(&file).unwrap();
+        if !text.contains("enum Exit {") {
+            continue;
+        }
+        let body = &text[text.find("fn code(self) -> u8 {")?..];
+        let body = &body[..body.find("\n    }\n").unwrap_or(body.len())];
+        let codes = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Exit::"))
+            .filter_map(|arm| arm.split("=>").nth(1))
+            .filter_map(|code| code.trim().trim_end_matches(',').parse().ok())
+            .collect();
+        return Some((rel(&file), codes));
+    }
+    None
+}
+
+/// The codes `--help` lists under "Exit status:", in order.
+fn help_exit_codes(help: &str) -> Vec<u8> {
+    let Some(start) = help.find("Exit status:") else {
+        return Vec::new();
+    };
+    help[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn every_shipped_binary_lists_its_exit_statuses_from_one_enum() {
+    let members = members();
+    let binaries = shipped_binaries();
+    assert!(
+        binaries.iter().any(|b| b == "fuel-api"),
+        "the specs' binaries are found: {binaries:?}"
+    );
+    let sh = Shell::new().unwrap();
+    sh.change_dir(project_root());
+    let bin_args: Vec<String> = binaries.iter().flat_map(|b| ["--bin".to_string(), b.clone()]).collect();
+    cmd!(sh, "cargo build --release --quiet {bin_args...}").run().unwrap();
+    let mut offenders = Vec::new();
+    for binary in &binaries {
+        let member = members
+            .iter()
+            .find(|m| m.bins.iter().any(|(name, _)| name == binary))
+            .unwrap_or_else(|| panic!("no workspace crate builds the shipped binary {binary}"));
+        let Some((file, enum_codes)) = exit_enum_codes(&member.dir) else {
+            offenders.push(format!(
+                "{binary}: no `enum Exit` with a `fn code(self) -> u8` in {}: define its exit statuses in one enum",
+                rel(&member.dir.join("src"))
+            ));
+            continue;
+        };
+        let path = project_root().join("target/release").join(binary);
+        let help = cmd!(sh, "{path} --help").quiet().read().unwrap();
+        let listed = help_exit_codes(&help);
+        if enum_codes.is_empty() || listed != enum_codes {
+            offenders.push(format!(
+                "{binary}: `--help` lists exit statuses {listed:?} but {file}'s `Exit` has {enum_codes:?}: \
+                 build the \"Exit status:\" section from the enum (fuel_man::exit_status_help)"
+            ));
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+#[test]
+fn exit_codes_are_read_from_the_help_section_only() {
+    let help = "Usage: x\n\nOptions:\n  -h  help\n\nExit status:\n  0  ok\n  1  failed: 2 reasons\n  64  usage\n\nMore text 3\n";
+    assert_eq!(help_exit_codes(help), [0, 1, 64]);
+    assert!(help_exit_codes("no section").is_empty());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::OsFamily;
+use fuel_node::{os_family, PackageManager};
 
 /// The answer of `GET /api/v1/clusters/{id}/package_inventory`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,8 @@ pub struct PackageInventory {
 pub struct InventoryNode {
     pub id: i64,
     pub hostname: String,
-    pub os: OsFamily,
+    #[serde(with = "os_family")]
+    pub os: PackageManager,
     /// Its newest observation (an id of `observations`); `None`: the master
     /// never saw its packages (`fuel node --node N --tasks execute_pm --check`).
     pub last_observation: Option<i64>,

@@ -26,7 +26,6 @@ mod auth;
 mod client;
 mod cluster;
 mod health;
-mod host_key;
 mod inventory;
 mod node;
 mod package;
@@ -40,14 +39,11 @@ pub use auth::{Credentials, Token};
 pub use client::{Client, ClientError};
 pub use cluster::{Cluster, NewCluster};
 pub use health::Health;
-pub use host_key::{HostKey, HOST_KEY_TYPES};
 pub use inventory::{
     DriftReason, InventoryNode, InventoryPackage, InventoryVersion, NodeSeen, Observation,
     ObservationRun, PackageInventory,
 };
-pub use node::{
-    check_role, check_roles, NewNode, Node, NodeUpdate, OsFamily, MAX_ROLES, NODE_STATUSES,
-};
+pub use node::{check_role, check_roles, NewNode, Node, NodeUpdate, MAX_ROLES, NODE_STATUSES};
 pub use package::{PackageRevision, YAML_CONTENT_TYPE};
 pub use package_task::{DeployTasks, TaskNode, TaskNodeStatus, TaskProgress, PACKAGE_TASKS};
 pub use release::{NewRelease, Release, ReleaseState};

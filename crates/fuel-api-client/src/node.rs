@@ -1,38 +1,8 @@
 //! Nodes (`/api/v1/nodes`): the deployed machines the master manages over
 //! SSH, with the host key that lets it refuse an impostor.
 
+use fuel_node::{os_family, HostKey, PackageManager};
 use serde::{Deserialize, Deserializer, Serialize};
-
-/// The node's OS family, which decides its package tool (`ubuntu` → apt,
-/// `centos` → dnf/yum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OsFamily {
-    Ubuntu,
-    Centos,
-}
-
-impl OsFamily {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OsFamily::Ubuntu => "ubuntu",
-            OsFamily::Centos => "centos",
-        }
-    }
-}
-
-impl std::str::FromStr for OsFamily {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "ubuntu" => Ok(OsFamily::Ubuntu),
-            "centos" => Ok(OsFamily::Centos),
-            other => Err(format!(
-                "unknown OS family `{other}`: expected ubuntu or centos"
-            )),
-        }
-    }
-}
 
 /// Nailgun's node statuses: the ones `status` accepts.
 pub const NODE_STATUSES: &[&str] = &[
@@ -54,14 +24,17 @@ pub struct Node {
     /// The address SSH connects to, in its canonical text form.
     pub ip: String,
     pub ssh_port: u16,
-    pub os: OsFamily,
+    /// Its package manager, on the wire as the OS family (`ubuntu` → apt,
+    /// `centos` → dnf/yum).
+    #[serde(with = "os_family")]
+    pub os: PackageManager,
     /// The environment it belongs to; `None` when unassigned (also after its
     /// environment was deleted).
     pub cluster_id: Option<i64>,
     pub status: String,
-    /// The node's SSH host key, `TYPE BASE64` (an OpenSSH public key line
-    /// without its comment).
-    pub host_key: String,
+    /// The node's SSH host key, on the wire as `TYPE BASE64` (an OpenSSH
+    /// public key line without its comment).
+    pub host_key: HostKey,
     /// `SHA256:…`, as `ssh-keygen -l` prints it.
     pub host_key_fingerprint: String,
     /// Its roles in the environment (`controller`, `compute`, …): a rollout
@@ -87,13 +60,16 @@ pub struct NewNode {
     pub ip: String,
     #[serde(default = "default_ssh_port")]
     pub ssh_port: u16,
-    pub os: OsFamily,
+    #[serde(with = "os_family")]
+    pub os: PackageManager,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<i64>,
     #[serde(default = "default_status")]
     pub status: String,
     /// An OpenSSH public key line (`ssh-ed25519 AAAA… [comment]`), e.g. a
     /// line of `ssh-keyscan` or the node's /etc/ssh/ssh_host_ed25519_key.pub.
+    /// Text as the operator gave it: fuel-api parses it into a
+    /// [`HostKey`] once, answering 400 naming `host_key` when it is bad.
     pub host_key: String,
     /// Accept a loopback, unspecified, multicast or broadcast `ip` (refused
     /// otherwise: a node at 127.0.0.1 is the master itself).
@@ -158,8 +134,12 @@ pub struct NodeUpdate {
     pub ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_port: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<OsFamily>,
+    #[serde(
+        default,
+        with = "os_family::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os: Option<PackageManager>,
     #[serde(
         default,
         deserialize_with = "present",
@@ -199,6 +179,14 @@ mod tests {
     }
 
     #[test]
+    fn node_os_is_its_package_manager_written_as_the_os_family() {
+        let update: NodeUpdate = serde_json::from_str(r#"{"os": "centos"}"#).unwrap();
+        assert_eq!(update.os, Some(PackageManager::Dnf));
+        assert_eq!(serde_json::to_string(&update).unwrap(), r#"{"os":"centos"}"#);
+        assert!(serde_json::from_str::<NodeUpdate>(r#"{"os": "dnf"}"#).is_err());
+    }
+
+    #[test]
     fn node_update_tells_absent_from_null_cluster() {
         let absent: NodeUpdate = serde_json::from_str(r#"{"status": "error"}"#).unwrap();
         assert_eq!(absent.cluster_id, None);
@@ -231,16 +219,5 @@ mod tests {
         )
         .unwrap();
         assert!(node.roles.is_empty());
-    }
-
-    #[test]
-    fn os_family_wire_names() {
-        for os in [OsFamily::Ubuntu, OsFamily::Centos] {
-            assert_eq!(
-                serde_json::to_string(&os).unwrap(),
-                format!("\"{}\"", os.as_str())
-            );
-            assert_eq!(os.as_str().parse::<OsFamily>().unwrap(), os);
-        }
     }
 }

@@ -46,7 +46,7 @@ fn unknown_user_hash() -> Arc<str> {
     HASH.get_or_init(|| {
         let mut password = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut password);
-        hash_password(&hex(&password)).into()
+        hash_password(&fuel_atomic::hex(&password)).into()
     })
     .clone()
 }
@@ -117,19 +117,8 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Lower-case hex, in one allocation (it runs on every authenticated request).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        text.push(DIGITS[usize::from(b >> 4)] as char);
-        text.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    text
-}
-
 fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    fuel_atomic::hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl Auth {
@@ -195,7 +184,7 @@ impl Auth {
         }
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        let token = hex(&secret);
+        let token = fuel_atomic::hex(&secret);
         let issued_at = now();
         let stored = StoredToken {
             username: username.to_string(),
@@ -280,6 +269,6 @@ mod tests {
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(fuel_atomic::hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 }

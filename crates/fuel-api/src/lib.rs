@@ -37,6 +37,8 @@ mod server;
 mod sqlite_lock;
 mod state;
 mod store;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod version_cache;
 
 pub use auth::hash_password;

@@ -1,13 +1,44 @@
 //! `fuel-api`: serves the master's REST API until SIGTERM or SIGINT.
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
+use fuel_man::{exit_status_help, ExitStatus};
+
+/// fuel-api's exit statuses: the one definition, listed by `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Stopped,
+    Failed,
+    Usage,
+}
+
+impl ExitStatus for Exit {
+    const ALL: &'static [Exit] = &[Exit::Stopped, Exit::Failed, Exit::Usage];
+
+    fn code(self) -> u8 {
+        match self {
+            Exit::Stopped => 0,
+            Exit::Failed => 1,
+            // clap's own code for a command line it cannot parse.
+            Exit::Usage => 2,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Stopped => "stopped by SIGTERM or SIGINT after finishing the requests in flight (or the subcommand succeeded)",
+            Exit::Failed => "could not start or serve: bad configuration, database, address in use (the message says which)",
+            Exit::Usage => "bad command line",
+        }
+    }
+}
 
 /// The Fuel master node's REST service
 #[derive(Parser)]
-#[command(name = "fuel-api", version)]
+#[command(name = "fuel-api", version, after_help = exit_status_help::<Exit>())]
 struct Cli {
     /// The configuration file (TOML).
     #[arg(long, default_value = fuel_api::DEFAULT_CONFIG_PATH)]
@@ -29,8 +60,20 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Errors as sentences with their causes, never Debug's `Error: …`.
+    let exit = match command(cli) {
+        Ok(()) => Exit::Stopped,
+        Err(e) => {
+            eprintln!("fuel-api: {e:#}");
+            Exit::Failed
+        }
+    };
+    ExitCode::from(exit.code())
+}
+
+fn command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::HashPassword) => hash_password(),
         Some(Command::Man { dir }) => {

@@ -32,7 +32,7 @@ pub fn node(node: Node) -> NailgunNode {
     NailgunNode {
         name: node.hostname.clone(),
         cluster: node.cluster_id,
-        os_platform: node.os.as_str(),
+        os_platform: node.os.os_family(),
         mac: None,
         pending_roles: Vec::new(),
         online: None,
@@ -92,7 +92,8 @@ pub fn tasks(tasks: Vec<Task>) -> Vec<NailgunTask> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fuel_api_client::{OsFamily, TaskStatus};
+    use fuel_api_client::TaskStatus;
+    use fuel_node::{HostKey, PackageManager};
 
     #[test]
     fn a_node_carries_both_shapes_and_roles_are_lists() {
@@ -101,10 +102,13 @@ mod tests {
             hostname: "node-2".into(),
             ip: "10.20.0.3".into(),
             ssh_port: 22,
-            os: OsFamily::Centos,
+            os: PackageManager::Dnf,
             cluster_id: Some(1),
             status: "ready".into(),
-            host_key: "ssh-ed25519 AAAA".into(),
+            host_key: HostKey::parse(
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtcMI5bCflBskefazvv1WTBgvjeIuWfUFMnT1oxaGXy",
+            )
+            .unwrap(),
             host_key_fingerprint: "SHA256:x".into(),
             roles: vec!["controller".into()],
         }))

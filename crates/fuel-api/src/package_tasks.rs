@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fuel_api_client::{DeployTasks, Node, OsFamily, Task, TaskNodeStatus, TaskStatus};
+use fuel_api_client::{DeployTasks, Node, Task, TaskNodeStatus, TaskStatus};
 use fuel_pm_tasks::rollout::{Rollout, ROLLOUT_STOPPED};
 use fuel_pm_tasks::{
     execute_pm, expand, upload_pm, Applier, NodeError, NodeFailure, NodeSession, Settings, SubTask,
@@ -452,10 +452,7 @@ impl Job {
             ip: node.ip.clone(),
             ssh_port: node.ssh_port,
             host_key: node.host_key.clone(),
-            backend: match node.os {
-                OsFamily::Ubuntu => "apt",
-                OsFamily::Centos => "dnf",
-            },
+            package_manager: node.os,
         };
         let settings = Settings {
             identity: self.config.ssh_identity.clone(),

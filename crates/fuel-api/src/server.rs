@@ -40,7 +40,7 @@ pub struct RunningServer {
     store: Store,
     sweeper: JoinHandle<()>,
     // Released last, once the database is closed.
-    _sqlite_lock: Option<fuel_atomic::HolderLock>,
+    _sqlite_lock: Option<fuel_atomic::PidLock>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }

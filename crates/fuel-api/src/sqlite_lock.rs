@@ -25,7 +25,7 @@ fn database_path(url: &str) -> Option<PathBuf> {
 }
 
 /// Takes the lock of the SQLite database `url` names (nothing for PostgreSQL).
-pub fn acquire(url: &str) -> Result<Option<fuel_atomic::HolderLock>, HeldError> {
+pub fn acquire(url: &str) -> Result<Option<fuel_atomic::PidLock>, HeldError> {
     let Some(database) = database_path(url) else {
         return Ok(None);
     };
@@ -33,11 +33,11 @@ pub fn acquire(url: &str) -> Result<Option<fuel_atomic::HolderLock>, HeldError> 
     lock.push(".lock");
     let lock = PathBuf::from(lock);
     let me = format!("pid {} (fuel-api)", std::process::id());
-    match fuel_atomic::lock_naming_holder(&lock, &me) {
+    match fuel_atomic::PidLock::acquire(&lock, &me) {
         Ok(held) => Ok(Some(held)),
         Err(fuel_atomic::LockError::Held { holder, .. }) => Err(HeldError {
             database,
-            holder,
+            holder: holder.unwrap_or_else(|| "a process that has not yet said who it is".to_string()),
             lock,
         }),
         // A directory we cannot write to: opening the database fails next,

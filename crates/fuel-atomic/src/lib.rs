@@ -1,18 +1,21 @@
-//! Crash-safe file replacement: a reader (or a resumed run) sees either the
-//! old content or the new one, never a torn file. Every tool of the workspace
+//! Durable local state: a reader (or a resumed run) sees either the old
+//! content or the new one, never a torn file. Every tool of the workspace
 //! writes files this one way: a temporary file beside the target, fsync,
 //! rename over the target, fsync of the directory so the rename itself
-//! survives a power cut. And the one process lock that names its holder
-//! (`lock_naming_holder`).
+//! survives a power cut. Also here: a file written only if absent
+//! ([`write_new`]), a directory replaced whole ([`replace_dir`]), the pid
+//! lock ([`PidLock`]) and fault-injection points ([`fault`]).
+
+pub mod fault;
+mod lock;
+
+pub use lock::{LockError, PidLock};
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-mod lock;
-pub use lock::{lock_naming_holder, HolderLock, LockError};
 
 /// A file being written: invisible at its path until [`AtomicFile::commit`];
 /// dropped uncommitted, it leaves nothing behind.
@@ -86,6 +89,97 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut file = AtomicFile::create(path, mode)?;
     file.write_all(bytes)?;
     file.commit()
+}
+
+/// Writes `bytes` to `path` with `mode` unless `path` exists: `Ok(false)`
+/// then, and the existing file is kept (another writer won the race). The
+/// file appears complete or not at all: written and fsynced under a
+/// temporary name, then hard-linked into place, which fails if the name is taken.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<bool> {
+    let mut file = AtomicFile::create(path, mode)?;
+    file.write_all(bytes)?;
+    file.file
+        .set_permissions(fs::Permissions::from_mode(file.mode))?;
+    file.file.sync_all()?;
+    // Dropping `file` removes the temporary name either way.
+    match fs::hard_link(&file.temp, &file.path) {
+        Ok(()) => {
+            sync_dir(path)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes the complete directory `staged` the directory `target` (created
+/// beside it, on the same file system), durably, and removes what `target`
+/// held before. Where it exists, the two are swapped in one step
+/// (`renameat2(RENAME_EXCHANGE)`), so a reader always finds a whole
+/// `target`; file systems without the exchange (it is refused with EINVAL,
+/// or ENOSYS on old kernels) get two renames, with an instant without
+/// `target` between them.
+pub fn replace_dir(staged: &Path, target: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(target) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::rename(staged, target)?;
+            return sync_dir(target);
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    match exchange(staged, target) {
+        // `staged` now holds the old directory.
+        Ok(()) => {
+            sync_dir(target)?;
+            fs::remove_dir_all(staged)
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            let old = temp_beside(target);
+            fs::rename(target, &old)?;
+            fs::rename(staged, target)?;
+            sync_dir(target)?;
+            fs::remove_dir_all(&old)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Swaps the two names atomically.
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths that live across the call.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Lower-case hex of `bytes` (digests, tokens), in one allocation.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(DIGITS[usize::from(b >> 4)] as char);
+        text.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    text
 }
 
 /// Replaces whatever is at `link` with a symlink to `target`, atomically.
@@ -235,6 +329,40 @@ mod tests {
         assert!(leftover_temporaries(&dir.path().join("absent/file"))
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn write_new_keeps_what_is_there_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.asc");
+        assert!(write_new(&path, b"first", 0o600).unwrap());
+        assert!(!write_new(&path, b"second", 0o644).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        assert_eq!(names(dir.path()), ["key.asc"]);
+    }
+
+    #[test]
+    fn a_replaced_directory_holds_the_new_files_only_and_nothing_is_left_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("repodata");
+        for (round, file) in ["old.xml", "new.xml"].into_iter().enumerate() {
+            let staged = dir.path().join(format!(".repodata.{round}"));
+            fs::create_dir(&staged).unwrap();
+            fs::write(staged.join(file), file).unwrap();
+            replace_dir(&staged, &target).unwrap();
+            assert_eq!(names(&target), [file]);
+            assert_eq!(names(dir.path()), ["repodata"]);
+        }
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, ArgGroup, Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use fuel_api_client::HostKey;
+use fuel_man::{exit_status_help, ExitStatus};
+use fuel_node::{HostKey, PackageManager, OS_FAMILIES};
 use fuel_cli::NodeSelection;
 
 const AFTER_HELP: &str = "\
@@ -25,14 +27,53 @@ Connection (each value from the first place that sets it):
 
 python-fuelclient habits: global options before the command (`fuel --env 1 node`,
 `fuel --env-id 1 node --node 2,3 --tasks execute_pm`), `list` as a word (`fuel env list`,
-`fuel node list --env 1`), --json or --yaml output, --noop for --check.
+`fuel node list --env 1`), --json or --yaml output, --noop for --check.";
 
-Exit status: 0 ok, 1 failed (the message says what to do), 2 bad command line,
-  3 drift found (fuel package --env N --drift).";
+/// `fuel`'s exit statuses: the one definition, listed by `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    Failed,
+    Usage,
+    Drift,
+}
+
+impl ExitStatus for Exit {
+    const ALL: &'static [Exit] = &[Exit::Ok, Exit::Failed, Exit::Usage, Exit::Drift];
+
+    fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            // clap's own code for a command line it cannot parse.
+            Exit::Usage => 2,
+            Exit::Drift => 3,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Failed => "failed (the message says what to do)",
+            Exit::Usage => "bad command line",
+            Exit::Drift => "drift found (fuel package --env N --drift)",
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> std::process::ExitCode {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+fn after_help() -> String {
+    format!("{AFTER_HELP}\n\n{}", exit_status_help::<Exit>())
+}
 
 /// The Fuel master's command line: environments, nodes, package documents, tasks.
 #[derive(Debug, Parser)]
-#[command(name = "fuel", version, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "fuel", version, after_help = after_help(), propagate_version = true)]
 pub struct Cli {
     /// URL of the Fuel API.
     #[arg(long, env = "FUEL_API_URL", global = true, value_name = "URL")]
@@ -268,8 +309,9 @@ pub struct NodeCreateArgs {
     #[arg(long, default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// The node's OS family: ubuntu (apt) or centos (yum/dnf).
-    #[arg(long, value_enum)]
-    pub os: OsArg,
+    #[arg(long, value_parser = PossibleValuesParser::new(OS_FAMILIES)
+        .try_map(|family| PackageManager::from_os_family(&family)))]
+    pub os: PackageManager,
     /// The environment the node belongs to.
     #[arg(long, alias = "env-id", value_name = "ID")]
     pub env: Option<i64>,
@@ -284,12 +326,6 @@ pub struct NodeCreateArgs {
     /// The node's roles (comma list or repeated), e.g. `--role controller`.
     #[arg(long = "role", value_name = "ROLE", value_delimiter = ',', action = ArgAction::Append, value_parser = role_name)]
     pub roles: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OsArg {
-    Ubuntu,
-    Centos,
 }
 
 #[derive(Debug, Args)]
@@ -457,7 +493,7 @@ mod tests {
             panic!("no create")
         };
         assert_eq!(create.port, 22);
-        assert_eq!(create.os, OsArg::Ubuntu);
+        assert_eq!(create.os, PackageManager::Apt);
         assert!(create.host_key.is_none());
         assert!(node_args(&["node"]).command.is_none());
     }

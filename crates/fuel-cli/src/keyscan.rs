@@ -1,12 +1,12 @@
 //! Fetching a node's SSH host key with `ssh-keyscan` when it is registered
 //! without `--host-key`. Parsing and fingerprinting are
-//! `fuel_api_client::HostKey`'s, the same code the API checks keys with.
+//! `fuel_node::HostKey`'s, the same code the API checks keys with.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
-use fuel_api_client::HostKey;
+use fuel_node::HostKey;
 
 /// The key type fetched: the one every supported node's sshd has.
 pub const SCANNED_TYPE: &str = "ed25519";

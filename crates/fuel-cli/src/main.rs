@@ -1,7 +1,7 @@
 //! `fuel`: the Fuel master's operator command line (python-fuelclient's
 //! shape). Parses the command line, opens one API session, runs the command,
-//! and maps failures to exit 1 with a message that says what to do (clap's
-//! usage errors exit 2).
+//! and maps failures to a message that says what to do; the exit statuses
+//! are [`cli::Exit`].
 
 mod cli;
 mod commands;
@@ -11,26 +11,24 @@ mod session;
 
 use std::process::ExitCode;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, Exit};
 use session::Session;
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(refusal) = fuel_cli::settings::password_flag_refusal(&args[1..]) {
         eprintln!("fuel: {refusal}");
-        return ExitCode::from(2);
+        return Exit::Usage.into();
     }
     let cli = Cli::parse_normalized();
     output::set_format(cli.format());
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Ok.into(),
         // Drift is a finding, already printed: its own status for monitoring.
-        Err(e) if e.is::<commands::inventory::Drift>() => {
-            ExitCode::from(commands::inventory::DRIFT_EXIT)
-        }
+        Err(e) if e.is::<commands::inventory::Drift>() => Exit::Drift.into(),
         Err(e) => {
             eprintln!("fuel: {e:#}");
-            ExitCode::FAILURE
+            Exit::Failed.into()
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Manual pages generated from a binary's clap definition (clap_mangen), so
 //! they cannot drift from `--help`. Every shipped binary has a hidden
 //! `man --dir DIR` subcommand that calls [`write_pages`]; `cargo xtask rpm`
-//! runs it and compresses the pages the specs ship.
+//! runs it and compresses the pages the specs ship. A binary's exit
+//! statuses are one enum implementing [`ExitStatus`]; its
+//! [`exit_status_help`] is the "Exit status:" section of `--help` and so of
+//! the page (xtask's tidy checks every shipped binary lists its enum's codes).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,26 @@ pub fn write_pages(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf
     let mut written = Vec::new();
     write_tree(&command, &name, dir, &mut written)?;
     Ok(written)
+}
+
+/// A binary's exit statuses: one enum, each variant with its code and what
+/// it means.
+pub trait ExitStatus: Copy + 'static {
+    /// Every status, in code order.
+    const ALL: &'static [Self];
+    fn code(self) -> u8;
+    /// What the status means, as `--help` says it.
+    fn meaning(self) -> &'static str;
+}
+
+/// The "Exit status:" section of `--help` (and of the manual page), one
+/// `  CODE  meaning` line per status.
+pub fn exit_status_help<E: ExitStatus>() -> String {
+    let mut text = String::from("Exit status:");
+    for status in E::ALL {
+        text.push_str(&format!("\n  {}  {}", status.code(), status.meaning()));
+    }
+    text
 }
 
 fn write_tree(
@@ -42,6 +65,33 @@ fn write_tree(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Clone, Copy)]
+    enum Exit {
+        Ok,
+        Failed,
+    }
+
+    impl ExitStatus for Exit {
+        const ALL: &'static [Exit] = &[Exit::Ok, Exit::Failed];
+        fn code(self) -> u8 {
+            self as u8
+        }
+        fn meaning(self) -> &'static str {
+            match self {
+                Exit::Ok => "done",
+                Exit::Failed => "failed: the message says why",
+            }
+        }
+    }
+
+    #[test]
+    fn the_exit_status_section_lists_every_code_with_its_meaning() {
+        assert_eq!(
+            exit_status_help::<Exit>(),
+            "Exit status:\n  0  done\n  1  failed: the message says why"
+        );
+    }
 
     #[test]
     fn a_page_per_visible_command_named_after_the_binary() {

@@ -12,7 +12,7 @@ use fuel_pm::{Document, Provider};
 
 use crate::actions::{self, Planned, Tools};
 use crate::backend::{
-    self, Available, BackendError, BackendKind, Change, Installed, Step, Transaction,
+    self, Available, BackendError, Change, PackageManager, Installed, Step, Transaction,
 };
 use crate::collateral;
 use crate::fault;
@@ -23,7 +23,7 @@ use crate::version::Scheme;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub backend: BackendKind,
+    pub backend: PackageManager,
     /// Simulate: report what would change, change nothing (no state file either).
     pub check: bool,
     /// Apply what resolves even when some package does not.
@@ -72,7 +72,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
         options.lock_timeout,
         document.any_removals_allowed(),
     );
-    let scheme = options.backend.scheme();
+    let scheme = backend::scheme(options.backend);
     let names: Vec<&str> = document.packages.iter().map(|p| p.name.as_str()).collect();
     // A package manager killed mid-run (OOM killer, power cut) left the
     // database unfinished: repair it first, or every run after fails.
@@ -258,7 +258,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
 
 /// Finds what a killed package manager run left unfinished and, unless
 /// checking, repairs it; what was found and done, for the report.
-fn recover(pm: &dyn backend::PackageManager, check: bool) -> Result<Option<Recovery>, RunError> {
+fn recover(pm: &dyn backend::Backend, check: bool) -> Result<Option<Recovery>, RunError> {
     let Some(found) = pm.interrupted()? else {
         return Ok(None);
     };
@@ -725,7 +725,7 @@ mod tests {
     #[test]
     fn exit_codes_follow_puppets_detailed_exitcodes() {
         let options = Options {
-            backend: BackendKind::Apt,
+            backend: PackageManager::Apt,
             check: false,
             keep_going: false,
             lock_timeout: Duration::from_secs(1),

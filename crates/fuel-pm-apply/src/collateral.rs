@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use fuel_pm::report::{Collateral, PackageAction};
 use fuel_pm::Document;
 
-use crate::backend::{names_package, BackendError, Installed, PackageManager, Simulation};
+use crate::backend::{names_package, Backend, BackendError, Installed, Simulation};
 use crate::version::Scheme;
 
 /// How a package went from `before` to `after` (`None`: not installed);
@@ -49,7 +49,7 @@ fn forced_by<'d>(document: &'d Document, dependency: &str) -> Option<&'d str> {
 pub fn predicted(
     document: &Document,
     scheme: Scheme,
-    pm: &dyn PackageManager,
+    pm: &dyn Backend,
     before: &Installed,
     simulation: &Simulation,
 ) -> Result<Vec<Collateral>, BackendError> {
@@ -101,7 +101,7 @@ pub fn predicted(
 /// as "NAME depends on DEPENDENCY", and that package.
 fn cause<'d>(
     document: &'d Document,
-    pm: &dyn PackageManager,
+    pm: &dyn Backend,
     name: &str,
 ) -> Result<(Option<String>, Option<&'d str>), BackendError> {
     for requirement in pm.requirements(name)? {

@@ -4,7 +4,6 @@
 //! applier lock, while STATE_DIR/paused exists (it creates the file).
 
 use std::path::Path;
-use std::time::Duration;
 
 pub const FAULT_ENV: &str = "FUEL_PM_APPLY_FAULT";
 pub const PAUSE_ENV: &str = "FUEL_PM_APPLY_PAUSE";
@@ -15,19 +14,6 @@ pub const AFTER_TRANSACTION: &str = "after-transaction";
 
 /// Called at each named point of a run.
 pub fn point(name: &str, state_dir: &Path) {
-    if std::env::var(FAULT_ENV).as_deref() == Ok(name) {
-        eprintln!("fuel-pm-apply: {FAULT_ENV}={name}: killing myself with SIGKILL");
-        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
-    }
-    if std::env::var(PAUSE_ENV).as_deref() == Ok(name) {
-        let marker = state_dir.join(PAUSE_MARKER);
-        let _ = std::fs::create_dir_all(state_dir);
-        let _ = std::fs::write(&marker, name);
-        while marker.exists() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    fuel_atomic::fault::crash_if_armed(FAULT_ENV, name, "fuel-pm-apply");
+    fuel_atomic::fault::pause_if_armed(PAUSE_ENV, name, &state_dir.join(PAUSE_MARKER));
 }

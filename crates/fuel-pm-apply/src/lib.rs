@@ -15,4 +15,3 @@ pub mod state;
 pub mod version;
 
 pub use apply::{apply, Options, RunError};
-pub use backend::BackendKind;

@@ -1,17 +1,19 @@
-//! One applier at a time per node: an exclusive flock on a lock file that
-//! also carries the holder's pid, so a second applier can name it. The lock
-//! goes with the process, even when it is killed.
+//! One applier at a time per node: fuel-atomic's pid lock (an exclusive
+//! flock on a file holding `pid N`, so a second applier can name the first;
+//! it goes with the process, even when it is killed) at the node's place.
 
 use std::path::{Path, PathBuf};
+
+use fuel_atomic::PidLock;
+use fuel_node::paths;
 
 /// The lock file: under /run/lock when the node has it (gone at reboot, like
 /// the lock), else in the state directory.
 pub fn default_path(state_dir: &Path) -> PathBuf {
-    let run_lock = Path::new("/run/lock");
-    if run_lock.is_dir() {
-        run_lock.join("fuel-pm-apply.lock")
+    if Path::new(paths::RUN_LOCK_DIR).is_dir() {
+        PathBuf::from(paths::APPLIER_LOCK)
     } else {
-        state_dir.join("apply.lock")
+        state_dir.join(paths::APPLIER_STATE_LOCK)
     }
 }
 
@@ -27,28 +29,16 @@ pub enum LockError {
 }
 
 /// Held until dropped.
-#[derive(Debug)]
-pub struct ApplierLock {
-    _held: fuel_atomic::HolderLock,
-}
+pub type ApplierLock = PidLock;
 
 pub fn acquire(path: &Path) -> Result<ApplierLock, LockError> {
-    let io = |source| LockError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let me = format!("pid {}", std::process::id());
-    match fuel_atomic::lock_naming_holder(path, &me) {
-        Ok(held) => Ok(ApplierLock { _held: held }),
-        Err(fuel_atomic::LockError::Held { holder, .. }) => Err(LockError::Held {
-            path: path.to_path_buf(),
-            holder,
-        }),
-        Err(fuel_atomic::LockError::Io { source, .. }) => Err(io(source)),
-    }
+    PidLock::acquire(path, &format!("pid {}", std::process::id())).map_err(|e| match e {
+        fuel_atomic::LockError::Held { path, holder } => LockError::Held {
+            path,
+            holder: holder.unwrap_or_else(|| "pid not yet recorded".to_string()),
+        },
+        fuel_atomic::LockError::Io { path, source } => LockError::Io { path, source },
+    })
 }
 
 /// [`acquire`], waiting up to `wait` for another applier to finish.

@@ -1,29 +1,90 @@
 //! `fuel-pm-apply`: applies the package-manipulation document on this node
-//! and reports what it did (text, or one JSON report with --json). Exit codes:
-//! 0 nothing changed, 2 changes, 4 failures, 6 both; 1 could not run; 64 bad
-//! command line; 75 another applier holds this node's lock (try again later).
+//! and reports what it did (text, or one JSON report with --json). Its exit
+//! statuses are [`Exit`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use clap::{Parser, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Parser;
+use fuel_man::{exit_status_help, ExitStatus};
+use fuel_node::{paths, PackageManager};
+use fuel_pm::report::Report;
 use fuel_pm_apply::lock::LockError;
-use fuel_pm_apply::{actions, apply, lock, render, state, BackendKind, Options, RunError};
+use fuel_pm_apply::{actions, apply, lock, render, Options, RunError};
 
-/// Exit code of a bad command line (sysexits' EX_USAGE).
-const USAGE: u8 = 64;
-/// Exit code when another applier holds this node's lock (sysexits'
-/// EX_TEMPFAIL): nothing was done, the same run later can succeed. The
-/// message names the holder's pid. The master's executor tells it apart
-/// from a failure (`node_busy`).
-pub const NODE_BUSY: u8 = 75;
+/// fuel-pm-apply's exit statuses: the one definition, listed by `--help`.
+/// 0/2/4/6 are the report's (`fuel_pm::report::Report::exit_code_for`,
+/// Puppet's `--detailed-exitcodes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    NothingChanged,
+    CouldNotRun,
+    Changed,
+    Failed,
+    ChangedAndFailed,
+    Usage,
+    NodeBusy,
+}
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    Apt,
-    Dnf,
+impl Exit {
+    /// The status a finished run's report gives (its `exit_code`).
+    fn of_report(exit_code: i32) -> Exit {
+        match Report::changes_and_failures(exit_code) {
+            Some((false, false)) => Exit::NothingChanged,
+            Some((true, false)) => Exit::Changed,
+            Some((false, true)) => Exit::Failed,
+            Some((true, true)) => Exit::ChangedAndFailed,
+            None => Exit::CouldNotRun,
+        }
+    }
+}
+
+impl ExitStatus for Exit {
+    const ALL: &'static [Exit] = &[
+        Exit::NothingChanged,
+        Exit::CouldNotRun,
+        Exit::Changed,
+        Exit::Failed,
+        Exit::ChangedAndFailed,
+        Exit::Usage,
+        Exit::NodeBusy,
+    ];
+
+    fn code(self) -> u8 {
+        match self {
+            Exit::NothingChanged => 0,
+            Exit::CouldNotRun => 1,
+            Exit::Changed => 2,
+            Exit::Failed => 4,
+            Exit::ChangedAndFailed => 6,
+            // sysexits' EX_USAGE.
+            Exit::Usage => 64,
+            // sysexits' EX_TEMPFAIL; the executor reads it as
+            // Report::NODE_BUSY_EXIT_CODE (a test holds the two equal).
+            Exit::NodeBusy => 75,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::NothingChanged => "nothing changed",
+            Exit::CouldNotRun => "could not run: bad document, a package listed twice, no backend",
+            Exit::Changed => "changes: packages changed or after-actions run",
+            Exit::Failed => "failures",
+            Exit::ChangedAndFailed => "changes and failures",
+            Exit::Usage => "bad command line",
+            Exit::NodeBusy => "another fuel-pm-apply holds this node's lock (its pid is named; run again once it has finished)",
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
 }
 
 #[derive(Parser)]
@@ -34,18 +95,17 @@ enum Backend {
     long_about = "Apply the package-manipulation document on this node with its package manager \
 (apt/dpkg or dnf/rpm): resolve every package first, change them in one transaction, verify the \
 installed versions, then run the after-actions of the packages that changed (recorded in the \
-state directory first, so a killed run's actions are done by the next run).\n\n\
-Exit codes: 0 nothing changed, 2 changes, 4 failures, 6 changes and failures, 1 could not run, \
-64 bad command line, 75 another fuel-pm-apply holds this node's lock (its pid is named; run again \
-once it has finished)."
+state directory first, so a killed run's actions are done by the next run).",
+    after_help = exit_status_help::<Exit>()
 )]
 struct Cli {
     /// The document to apply.
-    #[arg(long, value_name = "PATH", default_value = fuel_pm::DEFAULT_PATH)]
+    #[arg(long, value_name = "PATH", default_value = paths::DOCUMENT)]
     file: PathBuf,
     /// Package manager to drive (default: from /etc/os-release).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
+    #[arg(long, value_parser = PossibleValuesParser::new(PackageManager::ALL.map(|pm| pm.as_str()))
+        .try_map(|name| name.parse::<PackageManager>()))]
+    backend: Option<PackageManager>,
     /// Report what would change; change nothing (the package manager simulates).
     #[arg(long)]
     check: bool,
@@ -70,7 +130,7 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     action_timeout: u64,
     /// Where pending after-actions are kept.
-    #[arg(long, value_name = "DIR", default_value = state::DEFAULT_STATE_DIR)]
+    #[arg(long, value_name = "DIR", default_value = paths::APPLIER_STATE_DIR)]
     state_dir: PathBuf,
 }
 
@@ -80,24 +140,25 @@ fn main() -> ExitCode {
         Err(e) => {
             let usage_error = e.use_stderr();
             let _ = e.print();
-            return ExitCode::from(if usage_error { USAGE } else { 0 });
+            // --help and --version print through clap's "error" too.
+            return if usage_error { Exit::Usage } else { Exit::NothingChanged }.into();
         }
     };
     fuel_pm_apply::command::end_bounded_group_on_term();
     match run(&cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("fuel-pm-apply: {e:#}");
             let busy = matches!(
                 e.downcast_ref::<RunError>(),
                 Some(RunError::Lock(LockError::Held { .. }))
             );
-            ExitCode::from(if busy { NODE_BUSY } else { 1 })
+            if busy { Exit::NodeBusy } else { Exit::CouldNotRun }.into()
         }
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<u8> {
+fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let bytes = std::fs::read(&cli.file).with_context(|| {
         format!(
             "cannot read the document {} (upload it, or pass --file PATH)",
@@ -111,8 +172,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         )
     })?;
     let backend = match cli.backend {
-        Some(Backend::Apt) => BackendKind::Apt,
-        Some(Backend::Dnf) => BackendKind::Dnf,
+        Some(backend) => backend,
         None => detect_backend()?,
     };
     let options = Options {
@@ -132,13 +192,13 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     } else {
         print!("{}", render::text(&report));
     }
-    Ok(u8::try_from(report.exit_code).unwrap_or(1))
+    Ok(Exit::of_report(report.exit_code))
 }
 
-fn detect_backend() -> anyhow::Result<BackendKind> {
+fn detect_backend() -> anyhow::Result<PackageManager> {
     for path in ["/etc/os-release", "/usr/lib/os-release"] {
         if let Ok(text) = std::fs::read_to_string(path) {
-            return BackendKind::from_os_release(&text).ok_or_else(|| {
+            return PackageManager::from_os_release(&text).ok_or_else(|| {
                 anyhow!("{path} names no distribution this applier knows (debian/ubuntu: apt; rhel/centos/fedora: dnf): pass --backend apt|dnf")
             });
         }
@@ -152,4 +212,23 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reports_status_has_the_reports_exit_code() {
+        for (changed, failed) in [(false, false), (true, false), (false, true), (true, true)] {
+            let code = Report::exit_code_for(changed, failed);
+            assert_eq!(i32::from(Exit::of_report(code).code()), code);
+        }
+        assert_eq!(Exit::of_report(1), Exit::CouldNotRun);
+    }
+
+    #[test]
+    fn a_held_node_lock_exits_with_the_status_the_executor_reads_as_node_busy() {
+        assert_eq!(i32::from(Exit::NodeBusy.code()), Report::NODE_BUSY_EXIT_CODE);
+    }
 }

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use fuel_pm::{After, Ensure, Provider};
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/fuel-pm";
 pub const PENDING_FILE: &str = "pending.json";
 const SCHEMA: u32 = 1;
 

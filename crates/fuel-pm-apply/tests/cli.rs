@@ -33,7 +33,9 @@ fn help_exits_0_and_names_the_exit_codes() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Exit codes: 0 nothing changed, 2 changes, 4 failures"),
+        text.contains("Exit status:\n  0  nothing changed\n")
+            && text.contains("\n  2  changes")
+            && text.contains("\n  4  failures\n"),
         "{text}"
     );
 }

@@ -22,5 +22,5 @@ mod subtask;
 pub use failure::{NodeError, NodeFailure};
 pub use leftovers::remove_stale as remove_stale_ssh_directories;
 pub use session::{NodeSession, Settings, Target};
-pub use steps::{execute_pm, upload_pm, Applier, APPLIER_ON_NODE, DOCUMENT_ON_NODE};
+pub use steps::{execute_pm, upload_pm, Applier};
 pub use subtask::{expand, SubTask, UnknownTask};

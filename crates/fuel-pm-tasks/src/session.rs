@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+use fuel_node::{HostKey, PackageManager};
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
 
@@ -40,10 +41,10 @@ pub struct Target {
     pub hostname: String,
     pub ip: String,
     pub ssh_port: u16,
-    /// The OpenSSH public key line recorded at registration (`ssh-ed25519 AAAA… [comment]`).
-    pub host_key: String,
-    /// `apt` or `dnf`, from the node's registered OS family.
-    pub backend: &'static str,
+    /// The host key recorded at registration.
+    pub host_key: HostKey,
+    /// The applier's `--backend`, from the node's registered OS family.
+    pub package_manager: PackageManager,
 }
 
 /// An open connection to one node.
@@ -187,7 +188,6 @@ const KEX: &str = "curve25519-sha256";
 fn write_ssh_files(dir: &Path, target: &Target) -> std::io::Result<PathBuf> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let key: Vec<&str> = target.host_key.split_whitespace().take(2).collect();
     let known_hosts = dir.join("known_hosts");
     let config = dir.join("config");
     let write = |path: &Path, text: String| -> std::io::Result<()> {
@@ -200,7 +200,7 @@ fn write_ssh_files(dir: &Path, target: &Target) -> std::io::Result<PathBuf> {
     };
     write(
         &known_hosts,
-        format!("{} {}\n", alias(target), key.join(" ")),
+        format!("{} {}\n", alias(target), target.host_key.line()),
     )?;
     write(
         &config,
@@ -242,7 +242,7 @@ fn classify_connect_error(target: &Target, error: &openssh::Error) -> NodeError 
                  If the node was reinstalled, compare its key on its console \
                  (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then delete the node \
                  and register it again with fuel node create --host-key",
-                target.host_key.split_whitespace().next().unwrap_or("unknown type")
+                target.host_key.key_type()
             ),
         )
     } else {

@@ -1,29 +1,53 @@
 //! What `upload_pm` and `execute_pm` do on a connected node. Every remote
-//! command line is a constant of this file; the document and the applier go
-//! over stdin, so nothing an operator wrote reaches the node's shell.
+//! command line is built in this file from constants (the node's paths in
+//! `fuel_node::paths`); the document and the applier go over stdin, so
+//! nothing an operator wrote reaches the node's shell.
 
 use std::process::Output;
 
+use fuel_node::paths;
 use fuel_pm::report::Report;
 use sha2::{Digest, Sha256};
 
 use crate::failure::{NodeError, NodeFailure};
 use crate::session::{NodeSession, Target, Tied};
 
-/// Where `upload_pm` puts the document (the design's place, read by hiera and the applier).
-pub const DOCUMENT_ON_NODE: &str = fuel_pm::DEFAULT_PATH;
-/// Where `upload_pm` puts the applier.
-pub const APPLIER_ON_NODE: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
+/// Writes stdin to the document's place: temporary file, 0600, fsync, rename, directory fsync.
+fn write_document() -> String {
+    format!(
+        "set -e; umask 077; mkdir -p {dir}; \
+         t={tmp}; cat > \"$t\"; chmod 0600 \"$t\"; \
+         sync \"$t\"; mv -f \"$t\" {document}; sync {dir}",
+        dir = paths::DOCUMENT_DIR,
+        tmp = paths::DOCUMENT_TMP,
+        document = paths::DOCUMENT,
+    )
+}
 
-const WRITE_DOCUMENT: &str = "set -e; umask 077; mkdir -p /etc/hiera; \
-    t=/etc/hiera/.package_manipulation.yaml.fuel-tmp; cat > \"$t\"; chmod 0600 \"$t\"; \
-    sync \"$t\"; mv -f \"$t\" /etc/hiera/package_manipulation.yaml; sync /etc/hiera";
-const APPLIER_CHECKSUM: &str =
-    "sha256sum /usr/local/libexec/fuel-pm/fuel-pm-apply 2>/dev/null || true";
-const WRITE_APPLIER: &str = "set -e; umask 022; d=/usr/local/libexec/fuel-pm; mkdir -p \"$d\"; \
-    t=\"$d/.fuel-pm-apply.fuel-tmp\"; cat > \"$t\"; chmod 0755 \"$t\"; sync \"$t\"; sha256sum \"$t\"";
-const INSTALL_APPLIER: &str = "set -e; d=/usr/local/libexec/fuel-pm; \
-    mv -f \"$d/.fuel-pm-apply.fuel-tmp\" \"$d/fuel-pm-apply\"; sync \"$d\"";
+/// The node's applier's sha256 (nothing when it has none).
+fn applier_checksum() -> String {
+    format!("sha256sum {} 2>/dev/null || true", paths::APPLIER)
+}
+
+/// Writes stdin to the applier's temporary file (0755, fsynced) and prints its sha256.
+fn write_applier() -> String {
+    format!(
+        "set -e; umask 022; mkdir -p {dir}; \
+         t={tmp}; cat > \"$t\"; chmod 0755 \"$t\"; sync \"$t\"; sha256sum \"$t\"",
+        dir = paths::APPLIER_DIR,
+        tmp = paths::APPLIER_TMP,
+    )
+}
+
+/// Renames the checked temporary applier into place.
+fn install_applier() -> String {
+    format!(
+        "set -e; mv -f {tmp} {applier}; sync {dir}",
+        tmp = paths::APPLIER_TMP,
+        applier = paths::APPLIER,
+        dir = paths::APPLIER_DIR,
+    )
+}
 
 /// Runs the applier (its arguments follow) tied to the ssh session: the
 /// applier gets a process group of its own (`setsid`, util-linux, on every
@@ -35,20 +59,24 @@ const INSTALL_APPLIER: &str = "set -e; d=/usr/local/libexec/fuel-pm; \
 /// the node's lock against the rerun. The applier's stdout, stderr and exit
 /// status are the command's. Background lists of a non-interactive sh read
 /// /dev/null, hence stdin kept on fd 3 for the watcher.
-const RUN_APPLIER: &str = "exec sh -c 'exec 3<&0; \
-    setsid /usr/local/libexec/fuel-pm/fuel-pm-apply \"$@\" </dev/null 3<&- & a=$!; \
-    { cat >/dev/null; kill -s TERM -- -$a || kill -s TERM $a; \
-      for i in 1 2 3 4 5; do kill -s 0 -- -$a || exit 0; sleep 1; done; \
-      kill -s KILL -- -$a; } <&3 >/dev/null 2>&1 & w=$!; \
-    exec 3<&-; wait $a; rc=$?; kill $w; exit $rc' fuel-pm-apply";
+fn run_applier() -> String {
+    format!(
+        "exec sh -c 'exec 3<&0; \
+         setsid {applier} \"$@\" </dev/null 3<&- & a=$!; \
+         {{ cat >/dev/null; kill -s TERM -- -$a || kill -s TERM $a; \
+           for i in 1 2 3 4 5; do kill -s 0 -- -$a || exit 0; sleep 1; done; \
+           kill -s KILL -- -$a; }} <&3 >/dev/null 2>&1 & w=$!; \
+         exec 3<&-; wait $a; rc=$?; kill $w; exit $rc' fuel-pm-apply",
+        applier = paths::APPLIER,
+    )
+}
 
 /// How long the applier's group gets to end once its stdin closed (the
 /// wrapper's TERM, then KILL after 5 s, and the ssh round trip).
 const END_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// The applier's exit status when another applier holds the node's lock.
-const EXIT_LOCKED: i32 = 75;
-/// What an applier that predates [`EXIT_LOCKED`] says (exit 1) in that case.
+/// What an applier that predates [`Report::NODE_BUSY_EXIT_CODE`] says
+/// (exit 1) when another applier holds the node's lock.
 const LOCKED_MESSAGE: &str = "another fuel-pm-apply is running on this node";
 
 /// The applier binary the master ships to nodes, read once per task.
@@ -61,16 +89,12 @@ pub struct Applier {
 impl Applier {
     pub fn load(path: &std::path::Path) -> std::io::Result<Applier> {
         let bytes = std::fs::read(path)?;
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let sha256 = fuel_atomic::hex(&Sha256::digest(&bytes));
         Ok(Applier {
             bytes: std::sync::Arc::new(bytes),
             sha256,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `upload_pm`: the document to /etc/hiera/package_manipulation.yaml (temp file,
@@ -81,15 +105,15 @@ pub async fn upload_pm(
     document: &[u8],
     applier: &Applier,
 ) -> Result<(), NodeError> {
-    let out = remote(session, target, WRITE_DOCUMENT, &[], Some(document)).await?;
+    let out = remote(session, target, &write_document(), &[], Some(document)).await?;
     expect_success(target, "writing the package document", &out)?;
 
-    let out = remote(session, target, APPLIER_CHECKSUM, &[], None).await?;
+    let out = remote(session, target, &applier_checksum(), &[], None).await?;
     let present = String::from_utf8_lossy(&out.stdout);
     if present.split_whitespace().next() == Some(applier.sha256.as_str()) {
         return Ok(());
     }
-    let out = remote(session, target, WRITE_APPLIER, &[], Some(&applier.bytes)).await?;
+    let out = remote(session, target, &write_applier(), &[], Some(&applier.bytes)).await?;
     expect_success(target, "copying the applier", &out)?;
     let written = String::from_utf8_lossy(&out.stdout);
     if written.split_whitespace().next() != Some(applier.sha256.as_str()) {
@@ -102,7 +126,7 @@ pub async fn upload_pm(
             ),
         ));
     }
-    let out = remote(session, target, INSTALL_APPLIER, &[], None).await?;
+    let out = remote(session, target, &install_applier(), &[], None).await?;
     expect_success(target, "installing the applier", &out)
 }
 
@@ -120,11 +144,11 @@ pub async fn execute_pm(
     let mut args = vec![
         "--json",
         "--backend",
-        target.backend,
+        target.package_manager.as_str(),
         "--file",
-        DOCUMENT_ON_NODE,
+        paths::DOCUMENT,
         // No --wait-applier: an applier whose master died ends with its ssh
-        // session (RUN_APPLIER), and a lock still held is node_busy, waited
+        // session ([`run_applier`]), and a lock still held is node_busy, waited
         // for by the executor (lock_wait_secs) where the node's line says so.
     ];
     if check {
@@ -146,7 +170,7 @@ pub async fn execute_pm(
         )
     };
     let out = match session
-        .run_tied(RUN_APPLIER, &args, deadline, END_GRACE)
+        .run_tied(&run_applier(), &args, deadline, END_GRACE)
         .await
         .map_err(lost)?
     {
@@ -169,16 +193,16 @@ pub async fn execute_pm(
     let code = out.status.code();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stderr_tail = tail(&stderr, 2000);
-    if code == Some(EXIT_LOCKED) || (code == Some(1) && stderr.contains(LOCKED_MESSAGE)) {
+    if code == Some(Report::NODE_BUSY_EXIT_CODE) || (code == Some(1) && stderr.contains(LOCKED_MESSAGE)) {
         return Err(NodeError::new(
             NodeFailure::NodeBusy,
             format!("{}: {stderr_tail}", target.hostname),
         ));
     }
     let report: Option<Report> = serde_json::from_slice(&out.stdout).ok();
-    match (code, report) {
-        (Some(0 | 2), Some(report)) => Ok(report),
-        (Some(4 | 6), Some(report)) => Err(NodeError {
+    match (code, code.and_then(Report::changes_and_failures), report) {
+        (_, Some((_, false)), Some(report)) => Ok(report),
+        (_, Some((_, true)), Some(report)) => Err(NodeError {
             reason: NodeFailure::ApplyFailed,
             message: format!(
                 "{}: {} of {} packages failed, {} after-actions failed",
@@ -189,7 +213,7 @@ pub async fn execute_pm(
             ),
             report: Some(report),
         }),
-        (Some(code @ (0 | 2 | 4 | 6)), None) => Err(NodeError::new(
+        (Some(code), Some(_), None) => Err(NodeError::new(
             NodeFailure::ReportInvalid,
             format!(
                 "{}: the applier exited {code} but its output is not a schema-{} report; stderr: {stderr_tail}",
@@ -197,7 +221,7 @@ pub async fn execute_pm(
                 fuel_pm::report::SCHEMA
             ),
         )),
-        (code, _) => Err(NodeError::new(
+        (code, _, _) => Err(NodeError::new(
             NodeFailure::ApplyFailed,
             format!(
                 "{}: the applier could not run (exit {}): {stderr_tail}",

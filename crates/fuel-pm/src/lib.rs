@@ -10,12 +10,10 @@ mod names;
 mod nearest;
 mod problems;
 pub mod report;
+// Its own unit tests use the samples too.
+#[cfg(any(test, feature = "test-support"))]
+pub mod samples;
 mod tree;
-
-/// The generated documents fuel-pm's tests and the bench share.
-#[cfg(test)]
-#[path = "../tests/support/samples.rs"]
-mod samples;
 
 pub use check::MAX_PROBLEMS;
 pub use document::{After, Document, Ensure, Package, Provider, Wanted};
@@ -28,9 +26,6 @@ pub use names::{
 /// The longest `timeout` an after-action may be given: one day.
 pub const MAX_ACTION_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 pub use problems::{Problem, Problems};
-
-/// Where the applier reads the document on a node (design 004: hiera's directory).
-pub const DEFAULT_PATH: &str = "/etc/hiera/package_manipulation.yaml";
 
 /// Larger documents are refused before parsing.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;

@@ -113,10 +113,23 @@ pub struct Recovery {
 }
 
 impl Report {
+    /// The applier's exit status when another applier holds the node's lock
+    /// (sysexits' EX_TEMPFAIL): nothing was done and no report printed; the
+    /// same run later can succeed. The executor reports it as `node_busy`.
+    pub const NODE_BUSY_EXIT_CODE: i32 = 75;
+
     /// Puppet's `--detailed-exitcodes`: 0 nothing changed, 2 changes,
     /// 4 failures, 6 changes and failures. The one definition of those codes.
     pub fn exit_code_for(changed: bool, failed: bool) -> i32 {
         (if changed { 2 } else { 0 }) | (if failed { 4 } else { 0 })
+    }
+
+    /// What one of those codes says, `(changed, failed)`; `None` for any
+    /// other code (the applier could not run).
+    pub fn changes_and_failures(exit_code: i32) -> Option<(bool, bool)> {
+        [(false, false), (true, false), (false, true), (true, true)]
+            .into_iter()
+            .find(|&(changed, failed)| Report::exit_code_for(changed, failed) == exit_code)
     }
 }
 

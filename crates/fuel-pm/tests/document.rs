@@ -2,8 +2,7 @@
 
 use fuel_pm::{parse, After, Document, Ensure, Package, Problem, Provider, Wanted};
 
-#[path = "support/samples.rs"]
-mod samples;
+use fuel_pm::samples;
 
 /// The problems of a document that must be refused.
 fn problems(yaml: &str) -> Vec<Problem> {

@@ -2,8 +2,7 @@
 
 use fuel_pm::{parse, Problem, MAX_DOCUMENT_BYTES};
 
-#[path = "support/samples.rs"]
-mod samples;
+use fuel_pm::samples;
 
 fn refused(bytes: &[u8]) -> Problem {
     let mut problems = parse(bytes).expect_err("hostile input was accepted").0;

@@ -5,7 +5,8 @@
 //!
 //! The output is deterministic (sorted by file name, gzip without a time
 //! stamp, times taken from the caller), and replaces `repodata/` only when
-//! complete: it is written to a temporary directory beside it, then renamed.
+//! complete: it is written to a temporary directory beside it, then swapped
+//! in (`fuel_atomic::replace_dir`: one exchange, directory fsynced).
 
 use rpm::{DependencyFlags, FileFlags, FileType, IndexSignatureTag, PackageMetadata};
 use sha2::{Digest, Sha256};
@@ -86,17 +87,11 @@ pub fn write_repodata(dir: &Path, timestamp: u64) -> Result<RepoSummary, RepoErr
     repomd.push_str("</repomd>\n");
     write_synced(&staging.path().join("repomd.xml"), repomd.as_bytes())?;
 
-    // Swap the complete staging directory in; the old one is removed after.
+    // Swap the complete staging directory in (one exchange where the file
+    // system has it); the old one is removed after.
     let target = dir.join("repodata");
     let staged = staging.keep();
-    if target.exists() {
-        let old = dir.join(format!(".repodata.old.{}", std::process::id()));
-        fs::rename(&target, &old).map_err(io_error(&target))?;
-        fs::rename(&staged, &target).map_err(io_error(&target))?;
-        fs::remove_dir_all(&old).map_err(io_error(&old))?;
-    } else {
-        fs::rename(&staged, &target).map_err(io_error(&target))?;
-    }
+    fuel_atomic::replace_dir(&staged, &target).map_err(io_error(&target))?;
     Ok(RepoSummary {
         dir: dir.to_path_buf(),
         packages: names,
@@ -468,19 +463,16 @@ fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
+    fuel_atomic::hex(&Sha256::digest(data))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// sha256 and size of a file, streamed.
 fn sha256_file(path: &Path) -> Result<(String, u64), RepoError> {
     let mut file = fs::File::open(path).map_err(io_error(path))?;
     let mut hasher = Sha256::new();
     let size = io::copy(&mut file, &mut hasher).map_err(io_error(path))?;
-    Ok((hex(&hasher.finalize()), size))
+    Ok((fuel_atomic::hex(&hasher.finalize()), size))
 }
 
 fn write_synced(path: &Path, data: &[u8]) -> Result<(), RepoError> {

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use fuel_api_client::ClientError;
 
-use crate::engine::EngineError;
-use crate::fault::InjectedFailure;
-use crate::fixtures::FixtureError;
-use crate::health::HealthError;
+use crate::adapters::engine::EngineError;
+use crate::adapters::fixtures::FixtureError;
+use crate::adapters::health::HealthError;
+use crate::adapters::release_packages::ReleasePackagesError;
+use crate::outcome::Exit;
 use crate::plan::PlanError;
+use crate::run::fault::InjectedFailure;
 use crate::state::StateError;
 
 /// A command's failure.
@@ -41,12 +43,10 @@ pub enum RunError {
     RollbackUnfinished { run_id: String },
     #[error("the run {run_id} stopped half-way: `fuel-upgrade resume` or `fuel-upgrade rollback` first (cleanup would remove what a rollback needs)")]
     CleanupWouldLoseRollback { run_id: String },
-    /// A refusal with its reason (exit 3).
-    #[error("{0}")]
-    Refused(String),
-    /// A failure of the release-package hooks around the commands.
-    #[error("{0}")]
-    Failed(String),
+    /// The release packages around the commands: a refusal before apply, a
+    /// failed query or erase.
+    #[error(transparent)]
+    ReleasePackages(#[from] ReleasePackagesError),
     #[error("{path}: {source}")]
     Cleanup {
         path: PathBuf,
@@ -55,15 +55,23 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// 2: bad input or preflight, 3: refused (lock, wrong state), 1: other failures.
-    pub fn exit_code(&self) -> i32 {
+    /// The exit status of a command that failed so.
+    pub fn exit(&self) -> Exit {
         match self {
-            RunError::Plan(_) => 2,
-            RunError::Refused(_)
+            RunError::Plan(_) => Exit::NotChanged,
+            RunError::ReleasePackages(ReleasePackagesError::NewReleaseNotInstalled { .. })
             | RunError::RollbackUnfinished { .. }
             | RunError::CleanupWouldLoseRollback { .. }
-            | RunError::State(StateError::Locked { .. }) => 3,
-            _ => 1,
+            | RunError::State(StateError::Locked { .. }) => Exit::Refused,
+            RunError::State(_)
+            | RunError::Engine(_)
+            | RunError::Api(_)
+            | RunError::Injected(_)
+            | RunError::NoSteps
+            | RunError::Step { .. }
+            | RunError::NotAsPlanned { .. }
+            | RunError::ReleasePackages(_)
+            | RunError::Cleanup { .. } => Exit::Failed,
         }
     }
 }

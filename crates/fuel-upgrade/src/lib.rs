@@ -7,31 +7,19 @@
 //! exactly. The library serves its binary: [`Runner`] runs the commands.
 //! Module map: crates/fuel-upgrade/ARCHITECTURE.md.
 
-mod atomic;
-mod context;
-mod engine;
+mod adapters;
 mod error;
-mod fault;
-mod files;
-mod fixtures;
-mod forward;
-mod health;
-mod journal;
-mod live;
-mod master;
+mod outcome;
 mod plan;
-mod preflight;
-pub mod release_packages;
 mod report;
-mod rollback;
+mod run;
 mod runner;
-mod settle;
 mod state;
 mod status;
-mod steps;
-mod verify;
 
+pub use adapters::release_packages::ReleasePackagesError;
 pub use error::RunError;
+pub use outcome::{Exit, Outcome};
 pub use plan::DEFAULT_PLAN;
 pub use report::{ProgressLog, Report};
 pub use runner::{default_log, Options, Runner};

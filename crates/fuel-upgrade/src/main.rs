@@ -5,13 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use fuel_upgrade::release_packages::{self, After};
-use fuel_upgrade::{default_log, Options, ProgressLog, Report, RunError, Runner, DEFAULT_PLAN};
+use fuel_upgrade::{default_log, Exit, Options, Report, RunError, Runner, DEFAULT_PLAN};
 
 /// Upgrade the Fuel master node to the release of the installed plan; every
 /// step is journaled, so an interrupted run can be resumed or rolled back.
 #[derive(Parser)]
-#[command(name = "fuel-upgrade", version)]
+#[command(name = "fuel-upgrade", version, after_help = Exit::help())]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -124,12 +123,9 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    // The fuel-release packages around the runner's commands (release_packages).
-    let (root, plan) = (opts.root.clone(), opts.plan.clone());
-    let log = ProgressLog::new(opts.log.clone(), opts.quiet);
     let runner = Runner::new(opts);
     let json = g.json;
-    let result: Result<i32, RunError> = runtime.block_on(async {
+    let result: Result<Exit, RunError> = runtime.block_on(async {
         match command {
             Command::Plan { crash_points } => {
                 let (report, points) = runner.plan().await?;
@@ -138,23 +134,12 @@ fn main() -> ExitCode {
                 } else {
                     print_report(&report, json);
                 }
-                Ok(0)
+                Ok(Exit::Done)
             }
-            Command::Apply { .. } => {
-                release_packages::before_apply(&root, &plan)?;
-                runner.apply().await.map(|r| print_report(&r, json))
-            }
+            Command::Apply { .. } => runner.apply().await.map(|r| print_report(&r, json)),
             Command::Resume { .. } => runner.resume().await.map(|r| print_report(&r, json)),
-            Command::Rollback => {
-                let report = runner.rollback().await?;
-                release_packages::after(After::Rollback, &runner, &root, &log).await?;
-                Ok(print_report(&report, json))
-            }
-            Command::Cleanup => {
-                let report = runner.cleanup().await?;
-                release_packages::after(After::Cleanup, &runner, &root, &log).await?;
-                Ok(print_report(&report, json))
-            }
+            Command::Rollback => runner.rollback().await.map(|r| print_report(&r, json)),
+            Command::Cleanup => runner.cleanup().await.map(|r| print_report(&r, json)),
             Command::Man { .. } => unreachable!("handled before the runner starts"),
             Command::Status => {
                 let status = runner.status().await?;
@@ -166,15 +151,15 @@ fn main() -> ExitCode {
                 } else {
                     print!("{}", status.to_text());
                 }
-                Ok(0)
+                Ok(Exit::Done)
             }
         }
     });
     match result {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("fuel-upgrade: {e}");
-            ExitCode::from(e.exit_code() as u8)
+            e.exit().into()
         }
     }
 }
@@ -184,19 +169,19 @@ fn write_man_pages(dir: &std::path::Path) -> ExitCode {
     match fuel_man::write_pages(Cli::command(), dir) {
         Ok(written) => {
             written.iter().for_each(|p| println!("{}", p.display()));
-            ExitCode::SUCCESS
+            Exit::Done.into()
         }
         Err(e) => {
             eprintln!(
                 "fuel-upgrade: writing the manual pages into {}: {e}",
                 dir.display()
             );
-            ExitCode::FAILURE
+            Exit::Failed.into()
         }
     }
 }
 
-fn print_report(report: &Report, json: bool) -> i32 {
+fn print_report(report: &Report, json: bool) -> Exit {
     if json {
         println!(
             "{}",
@@ -205,5 +190,5 @@ fn print_report(report: &Report, json: bool) -> i32 {
     } else {
         print!("{}", report.to_text());
     }
-    report.exit_code()
+    report.exit()
 }

@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::journal::{Journal, Progress, StepRecord};
-use crate::preflight::Check;
+use crate::outcome::{Exit, Outcome};
+use crate::plan::preflight::Check;
+use crate::state::journal::{Journal, Progress, StepRecord};
 
 /// Progress lines, to stderr and appended to the log file.
 pub struct ProgressLog {
@@ -61,8 +62,7 @@ impl ProgressLog {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub command: String,
-    /// applied, rolled-back, failed, preflight-failed, nothing-to-do, …
-    pub outcome: String,
+    pub outcome: Outcome,
     pub namespace: String,
     pub from_release: Option<String>,
     pub to_release: Option<String>,
@@ -93,10 +93,10 @@ pub struct ActionReport {
 }
 
 impl Report {
-    pub(crate) fn new(command: &str, outcome: &str, namespace: &str, log: PathBuf) -> Report {
+    pub(crate) fn new(command: &str, outcome: Outcome, namespace: &str, log: PathBuf) -> Report {
         Report {
             command: command.to_string(),
-            outcome: outcome.to_string(),
+            outcome,
             namespace: namespace.to_string(),
             from_release: None,
             to_release: None,
@@ -128,14 +128,12 @@ impl Report {
         self
     }
 
-    /// 2: preflight failed (nothing changed), 1: a step failed or a state
-    /// could not be restored, 0 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        match self.outcome.as_str() {
-            "preflight-failed" => 2,
-            "failed" | "rolled-back-after-failure" | "rollback-incomplete" => 1,
-            _ if !self.problems.is_empty() => 1,
-            _ => 0,
+    /// The outcome's exit status; a report of problems is a failure
+    /// whatever the outcome.
+    pub fn exit(&self) -> Exit {
+        match self.outcome.exit() {
+            Exit::Done if !self.problems.is_empty() => Exit::Failed,
+            exit => exit,
         }
     }
 

@@ -6,22 +6,24 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::context::Context;
-use crate::engine::Engine;
+use crate::adapters::engine::Engine;
+use crate::adapters::master::Master;
+use crate::adapters::release_packages::ReleasePackages;
 use crate::error::RunError;
-use crate::fault;
-use crate::forward;
-use crate::journal::{now_ms, Journal, RunStatus, FORMAT};
-use crate::live::Live;
-use crate::master::Master;
+use crate::outcome::Outcome;
+use crate::plan::preflight::{self, Check};
 use crate::plan::Plan;
-use crate::preflight::{self, Check};
 use crate::report::{ProgressLog, Report};
-use crate::rollback;
-use crate::state::{Attempt, RunLock, StateDir, StateError};
+use crate::run::context::Context;
+use crate::run::fault;
+use crate::run::forward;
+use crate::run::live::Live;
+use crate::run::rollback;
+use crate::run::steps::{self, Steps};
+use crate::run::verify;
+use crate::state::journal::{now_ms, Journal, RunStatus, FORMAT};
+use crate::state::{Attempt, AttemptGuard, RunLock, StateDir, StateError};
 use crate::status::{ContainerStatus, Status};
-use crate::steps::{self, Steps};
-use crate::verify;
 
 /// Where and how a command runs.
 #[derive(Debug, Clone)]
@@ -48,6 +50,9 @@ pub struct Runner {
     opts: Options,
     state: StateDir,
     progress: ProgressLog,
+    /// The fuel-release packages under the root, checked before `apply` and
+    /// acted on after `rollback` and `cleanup`.
+    packages: ReleasePackages,
 }
 
 /// Everything up to the first change: lock, plan, journal, engine, live
@@ -66,28 +71,20 @@ struct Prepared<'a> {
     steps: Option<Steps>,
 }
 
-/// Clears the attempt marker when the apply that wrote it ends, whichever
-/// way (a killed apply leaves it: that is what it is for).
-struct AttemptGuard<'a>(&'a StateDir);
-
-impl Drop for AttemptGuard<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.clear_attempt();
-    }
-}
-
 impl Runner {
     pub fn new(opts: Options) -> Runner {
         let state = StateDir::under(&opts.root);
         let progress = ProgressLog::new(opts.log.clone(), opts.quiet);
+        let packages = ReleasePackages::under(&opts.root);
         Runner {
             opts,
             state,
             progress,
+            packages,
         }
     }
 
-    fn report(&self, command: &str, outcome: &str) -> Report {
+    fn report(&self, command: &str, outcome: Outcome) -> Report {
         Report::new(
             command,
             outcome,
@@ -186,7 +183,7 @@ impl Runner {
     /// points a run of it passes.
     pub async fn plan(&self) -> Result<(Report, Vec<String>), RunError> {
         let p = self.prepare_run("plan", false).await?;
-        let mut report = self.report("plan", "plan");
+        let mut report = self.report("plan", Outcome::Plan);
         report.from_release = p.live.as_ref().and_then(|l| l.current.clone());
         report.to_release = Some(p.plan.release.clone());
         report.preflight = p.checks;
@@ -195,10 +192,16 @@ impl Runner {
         Ok((report.with_planned(&Journal::steps_from(steps)), points))
     }
 
-    /// `fuel-upgrade apply`.
+    /// `fuel-upgrade apply`: refused, naming the command to run, when a
+    /// newer release's fuel-release is installed but not its packages (the
+    /// plan is still the old release's, so apply would only say "nothing to
+    /// do"). A plan that does not load is reported by `prepare_run`.
     pub async fn apply(&self) -> Result<Report, RunError> {
+        if let Ok(plan) = Plan::load(&self.opts.plan) {
+            self.packages.check_plan_is_newest(&plan.release)?;
+        }
         let p = self.prepare_run("apply", true).await?;
-        let mut report = self.report("apply", "preflight-failed");
+        let mut report = self.report("apply", Outcome::PreflightFailed);
         report.to_release = Some(p.plan.release.clone());
         report.from_release = p.live.as_ref().and_then(|l| l.current.clone());
         if let (Some(_), Some(live)) = (&p.lock, &p.live) {
@@ -214,7 +217,7 @@ impl Runner {
                     .map(|d| d.release == p.plan.release)
                     .unwrap_or(false)
             {
-                report.outcome = "nothing-to-do".into();
+                report.outcome = Outcome::NothingToDo;
                 self.progress.line(format!(
                     "release {} is deployed already: nothing to do",
                     p.plan.release
@@ -282,7 +285,7 @@ impl Runner {
         let (outcome, problems) = self
             .forward_or_rollback(&self.context(&engine, &p.master), &mut journal)
             .await?;
-        let mut report = self.report("apply", &outcome).with_journal(&journal);
+        let mut report = self.report("apply", outcome).with_journal(&journal);
         report.preflight = p.checks;
         report.problems = problems;
         Ok(report)
@@ -304,8 +307,11 @@ impl Runner {
             return Ok(None);
         }
         let (outcome, what) = match command {
-            "resume" => ("not-started", "nothing to resume: run `fuel-upgrade apply`"),
-            _ => ("nothing-to-do", "nothing to undo"),
+            "resume" => (
+                Outcome::NotStarted,
+                "nothing to resume: run `fuel-upgrade apply`",
+            ),
+            _ => (Outcome::NothingToDo, "nothing to undo"),
         };
         let message = format!(
             "the apply run {} (pid {}) was stopped before it changed anything (it had not written its journal): {what}",
@@ -329,16 +335,16 @@ impl Runner {
         // after an apply killed before it even marked its attempt): the
         // master is at its starting state and only `apply` moves it.
         let Some(mut journal) = journal else {
-            let mut report = self.report("resume", "not-started");
+            let mut report = self.report("resume", Outcome::NotStarted);
             report.message = Some("no upgrade run is on record: nothing to resume: run `fuel-upgrade apply`".into());
             return Ok(report);
         };
         match journal.status {
             RunStatus::Applied | RunStatus::RolledBack => {
                 let (outcome, next) = if journal.status == RunStatus::Applied {
-                    ("nothing-to-do", "")
+                    (Outcome::NothingToDo, "")
                 } else {
-                    ("not-started", ": run `fuel-upgrade apply`")
+                    (Outcome::NotStarted, ": run `fuel-upgrade apply`")
                 };
                 let message = format!(
                     "the last run {} is {:?}: nothing to resume{next}",
@@ -369,13 +375,30 @@ impl Runner {
         let (outcome, problems) = self
             .forward_or_rollback(&self.context(&engine, &master), &mut journal)
             .await?;
-        let mut report = self.report("resume", &outcome).with_journal(&journal);
+        let mut report = self.report("resume", outcome).with_journal(&journal);
         report.problems = problems;
         Ok(report)
     }
 
-    /// `fuel-upgrade rollback`: exact undo of the journaled run.
+    /// `fuel-upgrade rollback`: exact undo of the journaled run. The older
+    /// release's repositories are still configured (nothing is erased); the
+    /// log says how to return the newer release's packages too.
     pub async fn rollback(&self) -> Result<Report, RunError> {
+        let report = self.undo().await?;
+        if let Some(deployed) = self.deployed_release()? {
+            if let Some(advice) = self.packages.after_rollback_advice(&deployed)? {
+                self.progress.line(advice);
+            }
+        }
+        Ok(report)
+    }
+
+    /// The release fuel-upgrade records as deployed, whatever the namespace.
+    fn deployed_release(&self) -> Result<Option<String>, RunError> {
+        Ok(self.state.load_deployed()?.map(|d| d.release))
+    }
+
+    async fn undo(&self) -> Result<Report, RunError> {
         let _lock = self.state.lock("rollback")?;
         let journal = self.state.load_journal()?;
         if let Some(report) = self.killed_before_journal("rollback", journal.as_ref())? {
@@ -385,13 +408,13 @@ impl Runner {
         // but the previous run's journal: the operator still reads why
         // there is nothing to do.
         let Some(mut journal) = journal else {
-            let mut report = self.report("rollback", "nothing-to-do");
+            let mut report = self.report("rollback", Outcome::NothingToDo);
             report.message = Some("no upgrade run is on record: nothing to undo".into());
             return Ok(report);
         };
         if journal.status == RunStatus::RolledBack {
             let mut report = self
-                .report("rollback", "nothing-to-do")
+                .report("rollback", Outcome::NothingToDo)
                 .with_journal(&journal);
             report.message = Some(format!(
                 "the last run {} is already rolled back: nothing to undo",
@@ -403,9 +426,9 @@ impl Runner {
         let master = self.master()?;
         let problems = rollback::run(&self.context(&engine, &master), &mut journal).await?;
         let outcome = if problems.is_empty() {
-            "rolled-back"
+            Outcome::RolledBack
         } else {
-            "rollback-incomplete"
+            Outcome::RollbackIncomplete
         };
         let mut report = self.report("rollback", outcome).with_journal(&journal);
         report.problems = problems;
@@ -419,7 +442,7 @@ impl Runner {
         &self,
         ctx: &Context<'_>,
         journal: &mut Journal,
-    ) -> Result<(String, Vec<String>), RunError> {
+    ) -> Result<(Outcome, Vec<String>), RunError> {
         let result = match forward::run(ctx, journal).await {
             Ok(()) => {
                 let problems = verify::after_forward(ctx, journal).await;
@@ -440,7 +463,7 @@ impl Runner {
                     journal.to_release
                 ));
                 fault::point(fault::END, &self.state.dir)?;
-                Ok(("applied".into(), Vec::new()))
+                Ok((Outcome::Applied, Vec::new()))
             }
             Err(e) => {
                 self.progress.line(format!("step failed: {e}"));
@@ -449,24 +472,38 @@ impl Runner {
                     journal.status = RunStatus::Failed;
                     self.state.save_journal(journal)?;
                     self.progress.line("--no-rollback: changes kept; run `fuel-upgrade resume` or `fuel-upgrade rollback`");
-                    Ok(("failed".into(), Vec::new()))
+                    Ok((Outcome::Failed, Vec::new()))
                 } else {
                     self.progress.line("rolling back automatically");
                     let problems = rollback::run(ctx, journal).await?;
                     let outcome = if problems.is_empty() {
-                        "rolled-back-after-failure"
+                        Outcome::RolledBackAfterFailure
                     } else {
-                        "rollback-incomplete"
+                        Outcome::RollbackIncomplete
                     };
-                    Ok((outcome.into(), problems))
+                    Ok((outcome, problems))
                 }
             }
         }
     }
 
     /// `fuel-upgrade cleanup`: removes the stopped containers of other
-    /// releases, the backups and the journal of a finished run.
+    /// releases, the backups and the journal of a finished run, then retires
+    /// the releases older than the deployed one (their fuel-release erased,
+    /// so their repositories go).
     pub async fn cleanup(&self) -> Result<Report, RunError> {
+        let report = self.clean().await?;
+        if let Some(deployed) = self.deployed_release()? {
+            for name in self.packages.retire_older(&deployed)? {
+                self.progress.line(format!(
+                    "erased {name}: its repositories are no longer configured (release {deployed} is deployed)"
+                ));
+            }
+        }
+        Ok(report)
+    }
+
+    async fn clean(&self) -> Result<Report, RunError> {
         let _lock = self.state.lock("cleanup")?;
         let journal = self.state.load_journal()?;
         if let Some(j) = journal.as_ref().filter(|j| j.status.is_interrupted()) {
@@ -479,7 +516,7 @@ impl Runner {
             .state
             .load_deployed()?
             .filter(|d| d.namespace == self.opts.namespace);
-        let mut report = self.report("cleanup", "cleaned");
+        let mut report = self.report("cleanup", Outcome::Cleaned);
         if let Some(j) = &journal {
             report = report.with_journal(j);
         }
@@ -523,7 +560,7 @@ impl Runner {
             Err(_) => Vec::new(),
         };
         let run = journal.as_ref().map(|j| {
-            self.report("status", &format!("{:?}", j.status).to_lowercase())
+            self.report("status", Outcome::Journaled(j.status))
                 .with_journal(j)
         });
         Ok(Status {

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::journal::RunStatus;
 use crate::report::Report;
+use crate::state::journal::RunStatus;
 
 #[derive(Debug, Serialize)]
 pub struct Status {

@@ -42,10 +42,9 @@ pub use report::{
     Completeness, ComponentSha, Entry, Field, InstalledPackage, ShaOrigin, Source, Value, Values,
     VersionReport,
 };
-// fuel-upgrade reads the installed fuel-release-X.Y.Z packages through these.
-pub use rpmdb::{
-    database_candidates, find_database, query as installed_packages, sha_of_release, sha_of_vcs,
-};
+// fuel-upgrade reads and erases the installed fuel-release-X.Y.Z packages
+// through the database handle.
+pub use rpmdb::{database_candidates, sha_of_release, sha_of_vcs, RpmDatabase};
 
 /// What to read: a root (files and rpm database, as `rpm --root`) and
 /// optionally a component map other than the root's or the embedded one.
@@ -77,11 +76,12 @@ impl Sources {
     pub fn collect(&self) -> Result<VersionReport, VersionError> {
         let root = self.root.as_path();
         let map = ComponentMap::load(root, self.components.as_deref())?;
-        let rpm_database = rpmdb::find_database(root);
-        let installed = match &rpm_database {
-            Some(db) => Some(rpmdb::query(root, db)?),
+        let database = RpmDatabase::find(root);
+        let installed = match &database {
+            Some(db) => Some(db.query()?),
             None => None,
         };
+        let rpm_database = database.map(|db| db.dir().to_path_buf());
         let files_root = files::Root {
             dir: root,
             installed: installed.as_deref(),

@@ -5,12 +5,53 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use fuel_man::{exit_status_help, ExitStatus};
 use fuel_version::{Completeness, Sources, VersionReport};
 
-/// Exit statuses, documented in `--help`.
-const EXIT_COMPLETE: u8 = 0;
-const EXIT_FAILED: u8 = 1;
-const EXIT_INCOMPLETE: u8 = 3;
+/// fuel-version's exit statuses: the one definition, listed by `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Complete,
+    Failed,
+    Usage,
+    Incomplete,
+}
+
+impl ExitStatus for Exit {
+    const ALL: &'static [Exit] = &[Exit::Complete, Exit::Failed, Exit::Usage, Exit::Incomplete];
+
+    fn code(self) -> u8 {
+        match self {
+            Exit::Complete => 0,
+            Exit::Failed => 1,
+            // clap's own code for a command line it cannot parse.
+            Exit::Usage => 2,
+            Exit::Incomplete => 3,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Complete => "complete: every field has a value (documented defaults count)",
+            Exit::Failed => "failed: a source is malformed, rpm failed, or FIELD does not exist (the message names file and line)",
+            Exit::Usage => "bad command line",
+            Exit::Incomplete => "some fields unknown (a source is missing; `--explain` says which and how to fix it)",
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+fn after_help() -> String {
+    format!(
+        "{}\n\nComponent map (component -> package): embedded; <root>/etc/fuel-version/components.yaml or --components FILE replaces it.",
+        exit_status_help::<Exit>()
+    )
+}
 
 /// What /etc/fuel/version.yaml used to say, from each field's proper home.
 ///
@@ -24,7 +65,7 @@ const EXIT_INCOMPLETE: u8 = 3;
 #[command(
     name = "fuel-version",
     version,
-    after_help = "Exit status:\n  0  complete: every field has a value (documented defaults count)\n  3  some fields unknown (a source is missing; `--explain` says which and how to fix it)\n  1  failed: a source is malformed, rpm failed, or FIELD does not exist (the message names file and line)\n  2  bad command line\n\nComponent map (component -> package): embedded; <root>/etc/fuel-version/components.yaml or --components FILE replaces it."
+    after_help = after_help()
 )]
 struct Cli {
     /// Output format (default: a human summary).
@@ -73,21 +114,21 @@ enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("fuel-version: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            Exit::Failed.into()
         }
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<u8> {
+fn run(cli: &Cli) -> anyhow::Result<Exit> {
     if let Some(Command::Man { dir }) = &cli.command {
         // fuel-version.1 and a page per command.
         for page in fuel_man::write_pages(Cli::command(), dir)? {
             println!("{}", page.display());
         }
-        return Ok(EXIT_COMPLETE);
+        return Ok(Exit::Complete);
     }
     let sources = Sources {
         root: cli.root.clone(),
@@ -102,14 +143,14 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn status(report: &VersionReport) -> u8 {
+fn status(report: &VersionReport) -> Exit {
     match report.completeness() {
-        Completeness::Complete => EXIT_COMPLETE,
-        Completeness::Incomplete { .. } => EXIT_INCOMPLETE,
+        Completeness::Complete => Exit::Complete,
+        Completeness::Incomplete { .. } => Exit::Incomplete,
     }
 }
 
-fn print_report(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
+fn print_report(cli: &Cli, report: &VersionReport) -> anyhow::Result<Exit> {
     let text = match (cli.format, cli.explain) {
         (None, explain) => report.summary(explain),
         (Some(Format::Json), false) => serde_json::to_string_pretty(&report.values())? + "\n",
@@ -131,14 +172,14 @@ fn print_report(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
     Ok(status(report))
 }
 
-fn get(cli: &Cli, report: &VersionReport, field: &str) -> anyhow::Result<u8> {
+fn get(cli: &Cli, report: &VersionReport, field: &str) -> anyhow::Result<Exit> {
     let Some(entry) = report.get(field) else {
         let keys: Vec<String> = report.entries().into_iter().map(|e| e.key).collect();
         anyhow::bail!("no field {field:?}; fields: {}", keys.join(", "));
     };
     let Some(value) = &entry.value else {
         eprintln!("fuel-version: {field} is {}", entry.source.describe());
-        return Ok(EXIT_INCOMPLETE);
+        return Ok(Exit::Incomplete);
     };
     match cli.format {
         Some(Format::Json) => println!("{}", serde_json::to_string(value)?),
@@ -153,7 +194,7 @@ fn get(cli: &Cli, report: &VersionReport, field: &str) -> anyhow::Result<u8> {
     if cli.explain {
         eprintln!("{field}: from {}", entry.source.describe());
     }
-    Ok(EXIT_COMPLETE)
+    Ok(Exit::Complete)
 }
 
 fn report_line_shell(report: &VersionReport, field: &str) -> String {
@@ -166,7 +207,7 @@ fn report_line_shell(report: &VersionReport, field: &str) -> String {
         .unwrap_or_default()
 }
 
-fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
+fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<Exit> {
     let Some(_) = &report.rpm_database else {
         anyhow::bail!("{}", fuel_version::no_database(&report.root));
     };
@@ -194,5 +235,5 @@ fn packages(cli: &Cli, report: &VersionReport) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(EXIT_COMPLETE)
+    Ok(Exit::Complete)
 }

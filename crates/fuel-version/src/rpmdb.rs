@@ -1,5 +1,7 @@
-//! The one rpm query: every installed package with its VCS tag, in a single
-//! `rpm -qa --qf …` process whatever the number of packages.
+//! The rpm database of a root ([`RpmDatabase`], the one place that runs
+//! rpm): the one query (every installed package with its VCS tag, in a
+//! single `rpm -qa --qf …` process whatever the number of packages) and the
+//! erase fuel-upgrade retires old releases with.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +28,7 @@ pub fn database_candidates(root: &Path) -> Vec<PathBuf> {
 }
 
 /// The first candidate holding a database (sqlite, ndb or bdb backend).
-pub fn find_database(root: &Path) -> Option<PathBuf> {
+fn find_database(root: &Path) -> Option<PathBuf> {
     database_candidates(root).into_iter().find(|dir| {
         ["rpmdb.sqlite", "Packages.db", "Packages"]
             .iter()
@@ -34,44 +36,120 @@ pub fn find_database(root: &Path) -> Option<PathBuf> {
     })
 }
 
-/// Runs the query against `dbpath` (a directory under `root`).
-pub fn query(root: &Path, dbpath: &Path) -> Result<Vec<InstalledPackage>, VersionError> {
-    let inner = Path::new("/").join(dbpath.strip_prefix(root).unwrap_or(dbpath));
-    let mut cmd = Command::new("rpm");
-    if root != Path::new("/") {
-        cmd.arg("--root").arg(root);
+/// The rpm database of a root, as rpm is told it: the one place that builds
+/// `rpm [--root R] --dbpath D`. Naming the database keeps rpm from
+/// evaluating its default `%_dbpath` (on Debian it runs bash for that) and
+/// from looking in the wrong place under a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpmDatabase {
+    root: PathBuf,
+    /// The database directory as found on this machine (under `root`).
+    dir: PathBuf,
+    /// The same directory as rpm sees it under `--root` (what `--dbpath` takes).
+    dbpath: PathBuf,
+}
+
+impl RpmDatabase {
+    /// The database under `root` ([`find_database`]); `None` when the root
+    /// has none (a master not installed by rpm).
+    pub fn find(root: &Path) -> Option<RpmDatabase> {
+        find_database(root).map(|dir| RpmDatabase::at(root, dir))
     }
-    cmd.arg("--dbpath")
-        .arg(&inner)
-        .args(["-qa", "--qf", QUERY_FORMAT]);
-    let shown = format!(
-        "rpm {}--dbpath {} -qa --qf '{QUERY_FORMAT}'",
-        if root == Path::new("/") {
-            String::new()
-        } else {
-            format!("--root {} ", root.display())
-        },
-        inner.display()
-    );
-    let out = cmd.output().map_err(|e| VersionError::Rpm {
-        command: shown.clone(),
-        problem: e.to_string(),
-        remedy: "Install rpm (`apt-get install rpm` or `dnf install rpm`)".into(),
-    })?;
-    if !out.status.success() {
-        return Err(VersionError::Rpm {
-            command: shown,
-            problem: format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
-            remedy: format!("Check that {} is a readable rpm database (`rpm --rebuilddb` repairs a damaged one)", dbpath.display()),
-        });
+
+    /// The database in `dir`, a directory under `root`.
+    pub fn at(root: &Path, dir: PathBuf) -> RpmDatabase {
+        let dbpath = Path::new("/").join(dir.strip_prefix(root).unwrap_or(&dir));
+        RpmDatabase {
+            root: root.to_path_buf(),
+            dir,
+            dbpath,
+        }
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+
+    /// The database directory, as found on this machine.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `rpm [--root R] --dbpath D ARGS…`, and the same command as shown in
+    /// messages.
+    fn rpm(&self, args: &[&str]) -> (Command, String) {
+        let mut cmd = Command::new("rpm");
+        let mut shown = String::from("rpm");
+        if self.root != Path::new("/") {
+            cmd.arg("--root").arg(&self.root);
+            shown.push_str(&format!(" --root {}", self.root.display()));
+        }
+        cmd.arg("--dbpath").arg(&self.dbpath).args(args);
+        shown.push_str(&format!(" --dbpath {}", self.dbpath.display()));
+        for a in args {
+            if a.contains(|c: char| c.is_whitespace() || c == '\\') {
+                shown.push_str(&format!(" '{a}'"));
+            } else {
+                shown.push_str(&format!(" {a}"));
+            }
+        }
+        (cmd, shown)
+    }
+
+    /// Runs rpm with `args`: its standard output and the command as shown,
+    /// or what failed and `remedy`.
+    fn run(
+        &self,
+        args: &[&str],
+        remedy: impl FnOnce(&str) -> String,
+    ) -> Result<(Vec<u8>, String), VersionError> {
+        let (mut cmd, shown) = self.rpm(args);
+        let out = cmd.output().map_err(|e| VersionError::Rpm {
+            command: shown.clone(),
+            problem: e.to_string(),
+            remedy: "Install rpm (`apt-get install rpm` or `dnf install rpm`)".into(),
+        })?;
+        if !out.status.success() {
+            return Err(VersionError::Rpm {
+                remedy: remedy(&shown),
+                command: shown,
+                problem: format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        Ok((out.stdout, shown))
+    }
+
+    /// Erases the packages `names` (with their scriptlets, as rpm does).
+    pub fn erase(&self, names: &[&str]) -> Result<(), VersionError> {
+        let mut args = vec!["-e"];
+        args.extend_from_slice(names);
+        self.run(&args, |shown| {
+            format!("Fix what rpm says, then run `{shown}` again")
+        })?;
+        Ok(())
+    }
+
+    /// Every installed package with its VCS tag, in one `rpm -qa` process.
+    pub fn query(&self) -> Result<Vec<InstalledPackage>, VersionError> {
+        let (stdout, shown) = self.run(&["-qa", "--qf", QUERY_FORMAT], |_| {
+            format!(
+                "Check that {} is a readable rpm database (`rpm --rebuilddb` repairs a damaged one)",
+                self.dir.display()
+            )
+        })?;
+        parse_query(&stdout, &shown)
+    }
+}
+
+/// The query's output, one package a line.
+fn parse_query(stdout: &[u8], shown: &str) -> Result<Vec<InstalledPackage>, VersionError> {
+    let text = String::from_utf8_lossy(stdout);
     let mut packages = Vec::new();
     for line in text.lines().filter(|l| !l.is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
         let [name, version, release, arch, vcs] = cols[..] else {
             return Err(VersionError::Rpm {
-                command: shown,
+                command: shown.to_string(),
                 problem: format!("unexpected output line {line:?}"),
                 remedy: "Report this: the query format expects 5 tab-separated columns".into(),
             });

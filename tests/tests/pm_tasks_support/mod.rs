@@ -19,7 +19,7 @@ use fuel_pm::report::Report;
 
 pub const PASSWORD: &str = "pm-tasks-e2e";
 /// Where the orchestrator puts the applier on a node.
-pub const APPLIER_ON_NODE: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
+pub const APPLIER_ON_NODE: &str = fuel_node::paths::APPLIER;
 /// How long a test waits for a task to end (every node's work included).
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
 

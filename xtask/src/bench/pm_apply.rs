@@ -27,7 +27,7 @@ const RUNS: usize = 11;
 const PACKAGES: usize = 20;
 const TARGET_RATIO: f64 = 1.2;
 const TARGET_NO_CHANGE: Duration = Duration::from_millis(500);
-const APPLIER: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
+const APPLIER: &str = fuel_node::paths::APPLIER;
 
 pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;

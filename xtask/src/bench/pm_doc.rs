@@ -26,8 +26,7 @@ use anyhow::{bail, Context};
 use super::median;
 
 // The same generated documents as fuel-pm's tests.
-#[path = "../../../crates/fuel-pm/tests/support/samples.rs"]
-mod samples;
+use fuel_pm::samples;
 
 const PROBE_ENV: &str = "FUEL_XTASK_PM_DOC_PROBE";
 const ROUNDS: usize = 11;

@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use fuel_api_client::{DriftReason, InventoryNode, InventoryPackage, OsFamily, PackageInventory};
+use fuel_api_client::{DriftReason, InventoryNode, InventoryPackage, PackageInventory};
+use fuel_node::PackageManager;
 use fuel_pm::{Document, Wanted};
 use fuel_pm_apply::version::Scheme;
 
@@ -157,8 +158,8 @@ fn judge(answer: &mut PackageInventory, document: Option<&Document>, only: Optio
         .iter()
         .map(|n| {
             let scheme = match n.os {
-                OsFamily::Ubuntu => Scheme::Dpkg,
-                OsFamily::Centos => Scheme::Rpm,
+                PackageManager::Apt => Scheme::Dpkg,
+                PackageManager::Dnf => Scheme::Rpm,
             };
             (n.id, scheme)
         })
@@ -241,7 +242,7 @@ mod tests {
     use super::*;
     use fuel_api_client::{InventoryVersion, NodeSeen, Observation, ObservationRun};
 
-    fn node(id: i64, os: OsFamily, observed: bool) -> InventoryNode {
+    fn node(id: i64, os: PackageManager, observed: bool) -> InventoryNode {
         InventoryNode {
             id,
             hostname: format!("node-{id}"),
@@ -269,7 +270,7 @@ mod tests {
 
     fn environment(packages: Vec<InventoryPackage>) -> PackageInventory {
         let nodes: Vec<InventoryNode> =
-            (1..=4).map(|id| node(id, OsFamily::Ubuntu, true)).collect();
+            (1..=4).map(|id| node(id, PackageManager::Apt, true)).collect();
         let observations = nodes
             .iter()
             .map(|n| Observation {

@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use fuel_api_client::{check_roles, HostKey, NewNode, NodeUpdate, NODE_STATUSES};
+use fuel_api_client::{check_roles, NewNode, NodeUpdate, NODE_STATUSES};
+use fuel_node::HostKey;
 
 use crate::error::{ApiResult, Failure};
 use crate::json_body::{
@@ -124,10 +125,9 @@ fn check_status(status: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The key line without its comment, and its fingerprint.
-fn check_host_key(line: &str) -> Result<(String, String), Failure> {
-    let key = HostKey::parse(line).map_err(|e| Failure::invalid("host_key", e))?;
-    Ok((key.line(), key.fingerprint()))
+/// The operator's key line, parsed once: from here on it is a [`HostKey`].
+fn check_host_key(line: &str) -> Result<HostKey, Failure> {
+    HostKey::parse(line).map_err(|e| Failure::invalid("host_key", e.to_string()))
 }
 
 /// What a refused write collided with, as the answer to send.
@@ -195,16 +195,14 @@ async fn show(
         .ok_or_else(|| Failure::not_found(format!("no node {id}")))
 }
 
-/// The new node's fields checked and normalised; its fingerprint.
-fn check_new(new: &mut NewNode) -> Result<String, Failure> {
+/// The new node's fields checked and normalised; its parsed host key.
+fn check_new(new: &mut NewNode) -> Result<HostKey, Failure> {
     check_hostname(&new.hostname)?;
     new.ip = check_ip(&new.ip, new.allow_local_address)?;
     check_port(new.ssh_port)?;
     check_status(&new.status)?;
     check_node_roles(&new.roles)?;
-    let (host_key, fingerprint) = check_host_key(&new.host_key)?;
-    new.host_key = host_key;
-    Ok(fingerprint)
+    check_host_key(&new.host_key)
 }
 
 /// One node (a JSON object, answered with the node), or a list of them
@@ -231,8 +229,8 @@ async fn create(State(state): State<AppState>, request: Request) -> ApiResult<Re
     let at = |index: usize| move |e: Failure| e.within(&format!("[{index}]"));
     let mut checked = Vec::with_capacity(list.len());
     for (index, mut new) in list.drain(..).enumerate() {
-        let fingerprint = check_new(&mut new).map_err(at(index))?;
-        let earlier = checked.iter().position(|(other, _): &(NewNode, String)| {
+        let host_key = check_new(&mut new).map_err(at(index))?;
+        let earlier = checked.iter().position(|(other, _): &(NewNode, HostKey)| {
             other.hostname == new.hostname || (other.ip == new.ip && other.ssh_port == new.ssh_port)
         });
         if let Some(earlier) = earlier {
@@ -246,7 +244,7 @@ async fn create(State(state): State<AppState>, request: Request) -> ApiResult<Re
                 format!("{what} is also entry [{earlier}]: each node once"),
             ));
         }
-        checked.push((new, fingerprint));
+        checked.push((new, host_key));
     }
     match state.store.insert_nodes(&checked).await {
         Ok(nodes) => {
@@ -271,8 +269,8 @@ async fn create_one(
     state: &AppState,
     mut new: NewNode,
 ) -> ApiResult<(StatusCode, Json<NailgunNode>)> {
-    let fingerprint = check_new(&mut new)?;
-    match state.store.insert_node(&new, &fingerprint).await {
+    let host_key = check_new(&mut new)?;
+    match state.store.insert_node(&new, &host_key).await {
         Ok(node) => {
             tracing::info!(node = node.id, hostname = %node.hostname, fingerprint = %node.host_key_fingerprint, "node registered");
             Ok((StatusCode::CREATED, Json(nailgun::node(node))))
@@ -323,7 +321,7 @@ async fn update(
             .ssh_port
             .map(|port| check_port(port).map(|()| port))
             .transpose()?,
-        os: update.os.map(|os| os.as_str()),
+        os: update.os,
         cluster_id: update.cluster_id,
         status: update
             .status

@@ -9,7 +9,7 @@ use fuel_api_client::{
 use fuel_pm::report::Report;
 use sqlx::{Any, Row, Transaction};
 
-use super::{parse_column, Store};
+use super::{decode_column, parse_column, Store};
 
 /// Rows per multi-row upsert: 3 binds each, far below either database's
 /// limit on bound parameters, and 1,000 packages in 5 statements.
@@ -123,7 +123,7 @@ impl Store {
                 nodes.push(InventoryNode {
                     id,
                     hostname: row.try_get("hostname")?,
-                    os: parse_column(row, "os")?,
+                    os: decode_column(row, "os", fuel_node::PackageManager::from_os_family)?,
                     last_observation: None,
                 });
             }

@@ -260,8 +260,18 @@ fn parse_column<T: std::str::FromStr<Err = String>>(
     row: &AnyRow,
     column: &str,
 ) -> Result<T, sqlx::Error> {
+    decode_column(row, column, str::parse)
+}
+
+/// A text column parsed into its type; a value the API could never have
+/// written is a decode error naming the column.
+fn decode_column<T, E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+    row: &AnyRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
-    text.parse().map_err(|e: String| sqlx::Error::ColumnDecode {
+    parse(&text).map_err(|e| sqlx::Error::ColumnDecode {
         index: column.to_string(),
         source: e.into(),
     })

@@ -1,10 +1,11 @@
 //! The nodes table: registration, lookup, partial updates.
 
 use fuel_api_client::{NewNode, Node};
+use fuel_node::{HostKey, PackageManager};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{parse_column, Store, WriteError};
+use super::{decode_column, Store, WriteError};
 
 const COLUMNS: &str =
     "id, hostname, ip, ssh_port, os, cluster_id, status, host_key, host_key_fingerprint, roles";
@@ -22,10 +23,10 @@ fn from_row(row: &AnyRow) -> Result<Node, sqlx::Error> {
         ip: row.try_get("ip")?,
         // The schema's CHECK keeps it within 1..=65535.
         ssh_port: u16::try_from(port).unwrap_or_default(),
-        os: parse_column(row, "os")?,
+        os: decode_column(row, "os", PackageManager::from_os_family)?,
         cluster_id: row.try_get("cluster_id")?,
         status: row.try_get("status")?,
-        host_key: row.try_get("host_key")?,
+        host_key: decode_column(row, "host_key", HostKey::parse)?,
         host_key_fingerprint: row.try_get("host_key_fingerprint")?,
         roles: row
             .try_get::<String, _>("roles")?
@@ -42,12 +43,12 @@ pub struct NodeChanges {
     pub hostname: Option<String>,
     pub ip: Option<String>,
     pub ssh_port: Option<u16>,
-    pub os: Option<&'static str>,
+    pub os: Option<PackageManager>,
     /// `Some(None)` unassigns the node.
     pub cluster_id: Option<Option<i64>>,
     pub status: Option<String>,
-    /// The key line and its fingerprint, changed together.
-    pub host_key: Option<(String, String)>,
+    /// The key; its line and fingerprint change together.
+    pub host_key: Option<HostKey>,
     pub roles: Option<Vec<String>>,
 }
 
@@ -86,12 +87,13 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// `node` as checked and normalised by the caller, with its host key's
-    /// fingerprint. `Duplicate` for a taken hostname or address + port (see
+    /// `node` as checked and normalised by the caller, with its host key as
+    /// parsed from `node.host_key` (stored as its canonical line and
+    /// fingerprint). `Duplicate` for a taken hostname or address + port (see
     /// [`Store::node_clash`]), `Reference` when the cluster does not exist.
-    pub async fn insert_node(&self, node: &NewNode, fingerprint: &str) -> Result<Node, WriteError> {
+    pub async fn insert_node(&self, node: &NewNode, host_key: &HostKey) -> Result<Node, WriteError> {
         let mut tx = self.pool.begin().await?;
-        let inserted = insert_one(&mut tx, node, fingerprint).await?;
+        let inserted = insert_one(&mut tx, node, host_key).await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -100,13 +102,13 @@ impl Store {
     /// carries the index of the entry refused).
     pub async fn insert_nodes(
         &self,
-        nodes: &[(NewNode, String)],
+        nodes: &[(NewNode, HostKey)],
     ) -> Result<Vec<Node>, (usize, WriteError)> {
         let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
         let mut inserted = Vec::with_capacity(nodes.len());
-        for (index, (node, fingerprint)) in nodes.iter().enumerate() {
+        for (index, (node, host_key)) in nodes.iter().enumerate() {
             inserted.push(
-                insert_one(&mut tx, node, fingerprint)
+                insert_one(&mut tx, node, host_key)
                     .await
                     .map_err(|e| (index, e))?,
             );
@@ -126,10 +128,8 @@ impl Store {
             Some(cluster_id) => (1i64, cluster_id),
             None => (0, None),
         };
-        let (host_key, fingerprint) = match &changes.host_key {
-            Some((key, fingerprint)) => (Some(key.as_str()), Some(fingerprint.as_str())),
-            None => (None, None),
-        };
+        let host_key = changes.host_key.as_ref().map(HostKey::line);
+        let fingerprint = changes.host_key.as_ref().map(HostKey::fingerprint);
         let row = sqlx::query(&format!(
             "UPDATE nodes SET hostname = COALESCE($1, hostname), ip = COALESCE($2, ip), \
              ssh_port = COALESCE($3, ssh_port), os = COALESCE($4, os), \
@@ -142,7 +142,7 @@ impl Store {
         .bind(changes.hostname.as_deref())
         .bind(changes.ip.as_deref())
         .bind(changes.ssh_port.map(i64::from))
-        .bind(changes.os)
+        .bind(changes.os.map(PackageManager::os_family))
         .bind(set_cluster)
         .bind(cluster_id)
         .bind(changes.status.as_deref())
@@ -199,7 +199,7 @@ impl Store {
 async fn insert_one(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     node: &NewNode,
-    fingerprint: &str,
+    host_key: &HostKey,
 ) -> Result<Node, WriteError> {
     let row = sqlx::query(&format!(
         "INSERT INTO nodes (hostname, ip, ssh_port, os, cluster_id, status, host_key, \
@@ -209,11 +209,11 @@ async fn insert_one(
     .bind(&node.hostname)
     .bind(&node.ip)
     .bind(i64::from(node.ssh_port))
-    .bind(node.os.as_str())
+    .bind(node.os.os_family())
     .bind(node.cluster_id)
     .bind(&node.status)
-    .bind(&node.host_key)
-    .bind(fingerprint)
+    .bind(host_key.line())
+    .bind(host_key.fingerprint())
     .bind(roles_column(&node.roles))
     .fetch_one(&mut **tx)
     .await?;

@@ -6,7 +6,7 @@
 
 use fuel_api::ReportedNode;
 use fuel_api_client::{
-    ClientError, DriftReason, NodeSeen, ObservationRun, OsFamily, PackageInventory,
+    ClientError, DriftReason, NodeSeen, ObservationRun, PackageInventory,
 };
 use fuel_pm::report::{PackageAction, PackageResult, Report, Totals};
 
@@ -163,7 +163,7 @@ async fn inventory_groups_nodes_by_version_and_names_the_unobserved(backend: Bac
     let node3 = inventory.node(n[2]).unwrap();
     assert_eq!(
         (node3.hostname.as_str(), node3.os),
-        ("node-3", OsFamily::Ubuntu)
+        ("node-3", fuel_node::PackageManager::Apt)
     );
     let seen = inventory
         .observation(node3.last_observation.unwrap())

@@ -1,6 +1,9 @@
 //! The REST service over a real socket, every test on SQLite and on PostgreSQL.
 
-mod support;
+// The harness, shared with fuel-cli's tests.
+mod support {
+    pub use fuel_api::test_support::*;
+}
 
 mod auth;
 mod clusters;

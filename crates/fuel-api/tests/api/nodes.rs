@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use fuel_api_client::{ClientError, NewNode, Node, NodeUpdate, OsFamily};
+use fuel_api_client::{ClientError, NewNode, Node, NodeUpdate};
+use fuel_node::PackageManager;
 
 use crate::support::{on_both_backends, release_and_cluster, Backend, TestApi};
 
@@ -52,7 +53,7 @@ pub fn new_node(hostname: &str, ip: &str, cluster_id: Option<i64>) -> NewNode {
         hostname: hostname.to_string(),
         ip: ip.to_string(),
         ssh_port: 22,
-        os: OsFamily::Ubuntu,
+        os: PackageManager::Apt,
         cluster_id,
         status: "ready".to_string(),
         host_key: host_key("ed25519").0,
@@ -73,7 +74,7 @@ async fn node_create_read_list_update_delete(backend: Backend) {
             hostname: "node-2.domain.tld".into(),
             ip: "10.20.0.3".into(),
             ssh_port: 2222,
-            os: OsFamily::Centos,
+            os: PackageManager::Dnf,
             cluster_id: Some(env.id),
             status: "ready".into(),
             host_key: key.clone(),
@@ -89,11 +90,11 @@ async fn node_create_read_list_update_delete(backend: Backend) {
             hostname: "node-2.domain.tld".into(),
             ip: "10.20.0.3".into(),
             ssh_port: 2222,
-            os: OsFamily::Centos,
+            os: PackageManager::Dnf,
             cluster_id: Some(env.id),
             status: "ready".into(),
             // Stored without the comment; the fingerprint is ssh-keygen's.
-            host_key: key.strip_suffix(" root@node").unwrap().to_string(),
+            host_key: key.strip_suffix(" root@node").unwrap().parse().unwrap(),
             host_key_fingerprint: fingerprint,
             roles: vec!["controller".into()],
         }

@@ -10,11 +10,8 @@ use fuel_cli::{NodeSelection, Table};
 use crate::output::{self, Format};
 use crate::session::Session;
 
-/// Exit status of `--drift` when something differs: monitoring scripts tell
-/// it from 1 (the command failed).
-pub const DRIFT_EXIT: u8 = 3;
-
-/// `--drift` found drift: already printed; `main` exits [`DRIFT_EXIT`].
+/// `--drift` found drift: already printed; `main` exits `Exit::Drift` (3,
+/// so monitoring scripts tell it from 1, the command failed).
 #[derive(Debug, thiserror::Error)]
 #[error("environment {0} has drift")]
 pub struct Drift(pub i64);
@@ -263,7 +260,8 @@ fn unix_seconds(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fuel_api_client::{InventoryNode, InventoryVersion, Observation, ObservationRun, OsFamily};
+    use fuel_api_client::{InventoryNode, InventoryVersion, Observation, ObservationRun};
+    use fuel_node::PackageManager;
 
     fn inventory(drift: Option<bool>) -> PackageInventory {
         PackageInventory {
@@ -272,7 +270,7 @@ mod tests {
                 .map(|id| InventoryNode {
                     id,
                     hostname: format!("node-{id}"),
-                    os: OsFamily::Ubuntu,
+                    os: PackageManager::Apt,
                     last_observation: (id < 5).then_some(id),
                 })
                 .collect(),

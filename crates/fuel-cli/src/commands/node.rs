@@ -3,10 +3,11 @@
 //! execute_pm`).
 
 use anyhow::anyhow;
-use fuel_api_client::{ClientError, HostKey, NewNode, Node, OsFamily};
+use fuel_api_client::{ClientError, NewNode, Node};
+use fuel_node::HostKey;
 use fuel_cli::{keyscan, NodeSelection, Table};
 
-use crate::cli::{NodeArgs, NodeCommand, NodeCreateArgs, OsArg};
+use crate::cli::{NodeArgs, NodeCommand, NodeCreateArgs};
 use crate::output;
 use crate::session::Session;
 
@@ -119,10 +120,7 @@ async fn create(session: &Session, args: &NodeCreateArgs, json: bool) -> anyhow:
         hostname: args.hostname.clone(),
         ip: args.ip.to_string(),
         ssh_port: args.port,
-        os: match args.os {
-            OsArg::Ubuntu => OsFamily::Ubuntu,
-            OsArg::Centos => OsFamily::Centos,
-        },
+        os: args.os,
         cluster_id: args.env,
         status: "ready".to_string(),
         host_key: key.line(),
@@ -167,7 +165,7 @@ fn table(nodes: &[Node]) -> Table {
             n.hostname.clone(),
             n.ip.clone(),
             n.ssh_port.to_string(),
-            n.os.as_str().to_string(),
+            n.os.os_family().to_string(),
             output::optional(n.cluster_id),
             if n.roles.is_empty() {
                 "-".to_string()

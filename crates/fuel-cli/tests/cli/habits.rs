@@ -74,7 +74,7 @@ async fn global_options_before_the_command_and_list_words_work_as_in_fuelclient(
         hostname: "node-1".into(),
         ip: "10.20.0.3".into(),
         ssh_port: 22,
-        os: fuel_api_client::OsFamily::Ubuntu,
+        os: fuel_node::PackageManager::Apt,
         cluster_id: Some(env.id),
         status: "ready".into(),
         host_key: crate::nodes::HOST_KEY.into(),

@@ -3,9 +3,9 @@
 //! xtask test` prepares).
 
 // fuel-api's own harness: one way to start a server on a fresh database.
-#[allow(dead_code)]
-#[path = "../../../fuel-api/tests/api/support.rs"]
-mod support;
+mod support {
+    pub use fuel_api::test_support::*;
+}
 
 mod fuel;
 

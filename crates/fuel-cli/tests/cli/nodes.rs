@@ -5,7 +5,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command};
 
-use fuel_api_client::{NewCluster, Node, OsFamily};
+use fuel_api_client::{NewCluster, Node};
+use fuel_node::PackageManager;
 use fuel_test_bed::require_tool;
 
 use crate::fuel::Fuel;
@@ -48,11 +49,11 @@ async fn a_node_registered_with_its_host_key_is_listed_and_selected(backend: Bac
             node.ssh_port,
             node.os
         ),
-        ("node-2", "10.20.0.5", 22, OsFamily::Ubuntu)
+        ("node-2", "10.20.0.5", 22, PackageManager::Apt)
     );
     assert_eq!(node.cluster_id, Some(env.id));
     assert_eq!(node.host_key_fingerprint, FINGERPRINT);
-    assert!(HOST_KEY.starts_with(&node.host_key), "{}", node.host_key);
+    assert!(HOST_KEY.starts_with(&node.host_key.line()), "{}", node.host_key);
 
     let centos = ["--port", "2222", "--os", "centos", "--json"];
     let other: Node = fuel
@@ -61,7 +62,7 @@ async fn a_node_registered_with_its_host_key_is_listed_and_selected(backend: Bac
         .json();
     assert_eq!(
         (other.ssh_port, other.os, other.cluster_id),
-        (2222, OsFamily::Centos, None)
+        (2222, PackageManager::Dnf, None)
     );
 
     let table = fuel.ok(&["node"]).await.stdout;
@@ -216,7 +217,7 @@ async fn a_node_registered_without_a_key_gets_its_sshds_key_and_shows_the_finger
         .ok(&[scanned("local", &port), vec!["--json"]].concat())
         .await;
     let node: Node = ran.json();
-    assert!(sshd.public_key.starts_with(&node.host_key), "{node:?}");
+    assert!(sshd.public_key.starts_with(&node.host_key.line()), "{node:?}");
     assert_eq!(node.host_key_fingerprint, sshd.fingerprint);
     assert!(ran.stderr.contains(&sshd.fingerprint), "{ran:?}");
     assert!(

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::{
-    dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
+    dedup, until_unlocked, Attempt, Available, Backend, BackendError, Change, Installed,
     Interrupted, PackageManager, Simulation, Step, Transaction,
 };
 use crate::command::{Invocation, Ran};
@@ -211,9 +211,9 @@ impl Apt {
     }
 }
 
-impl PackageManager for Apt {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Apt
+impl Backend for Apt {
+    fn kind(&self) -> PackageManager {
+        PackageManager::Apt
     }
 
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::dnf_session::Session;
 use super::{
-    dedup, until_unlocked, Attempt, Available, BackendError, BackendKind, Change, Installed,
+    dedup, until_unlocked, Attempt, Available, Backend, BackendError, Change, Installed,
     Interrupted, PackageManager, Simulation, Step, Transaction,
 };
 use crate::command::{Invocation, Ran, SpawnError};
@@ -351,9 +351,9 @@ fn io_error(source: std::io::Error) -> BackendError {
     })
 }
 
-impl PackageManager for Dnf {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Dnf
+impl Backend for Dnf {
+    fn kind(&self) -> PackageManager {
+        PackageManager::Dnf
     }
 
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {

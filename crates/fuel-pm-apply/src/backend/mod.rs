@@ -10,6 +10,8 @@ mod dnf_session;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+pub use fuel_node::PackageManager;
+
 use crate::command::{Ran, SpawnError};
 use crate::version::Scheme;
 
@@ -19,46 +21,11 @@ pub type Installed = BTreeMap<String, String>;
 /// repositories' spelling (epoch included when there is one).
 pub type Available = BTreeMap<String, Vec<String>>;
 
-/// Which package manager drives the node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    Apt,
-    Dnf,
-}
-
-impl BackendKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendKind::Apt => "apt",
-            BackendKind::Dnf => "dnf",
-        }
-    }
-
-    pub fn scheme(self) -> Scheme {
-        match self {
-            BackendKind::Apt => Scheme::Dpkg,
-            BackendKind::Dnf => Scheme::Rpm,
-        }
-    }
-
-    /// The backend /etc/os-release names: its `ID`, else the first of its
-    /// `ID_LIKE` that is a known family.
-    pub fn from_os_release(text: &str) -> Option<BackendKind> {
-        let field = |key: &str| {
-            text.lines()
-                .filter_map(|l| l.trim().split_once('='))
-                .find(|(k, _)| k.trim() == key)
-                .map(|(_, v)| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
-                .unwrap_or_default()
-        };
-        let family = |id: &str| match id {
-            "debian" | "ubuntu" => Some(BackendKind::Apt),
-            "rhel" | "centos" | "fedora" | "rocky" | "almalinux" | "ol" => Some(BackendKind::Dnf),
-            _ => None,
-        };
-        let id = field("ID");
-        let like = field("ID_LIKE");
-        family(&id).or_else(|| like.split_whitespace().find_map(family))
+/// The version ordering of a package manager's packages.
+pub fn scheme(pm: PackageManager) -> Scheme {
+    match pm {
+        PackageManager::Apt => Scheme::Dpkg,
+        PackageManager::Dnf => Scheme::Rpm,
     }
 }
 
@@ -141,9 +108,9 @@ impl BackendError {
     }
 }
 
-/// The node's package manager.
-pub trait PackageManager {
-    fn kind(&self) -> BackendKind;
+/// The driver of the node's package manager.
+pub trait Backend {
+    fn kind(&self) -> PackageManager;
     /// Installed versions of those of `names` that are installed.
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError>;
     /// Refreshes the repositories' metadata, then lists what they offer of `names`.
@@ -165,18 +132,14 @@ pub trait PackageManager {
     fn recover(&self, found: &Interrupted) -> Result<Ran, BackendError>;
 }
 
-/// The package manager of `kind`, waiting at most `lock_timeout` for its
-/// lock each time; `allow_erasing`: dnf's resolver may remove installed
-/// packages to satisfy the transaction (apt's always may: the applier
-/// refuses what the document did not allow from its simulation).
-pub fn for_kind(
-    kind: BackendKind,
-    lock_timeout: Duration,
-    allow_erasing: bool,
-) -> Box<dyn PackageManager> {
+/// The driver of `kind`, waiting at most `lock_timeout` for its lock each
+/// time; `allow_erasing`: dnf's resolver may remove installed packages to
+/// satisfy the transaction (apt's always may: the applier refuses what the
+/// document did not allow from its simulation).
+pub fn for_kind(kind: PackageManager, lock_timeout: Duration, allow_erasing: bool) -> Box<dyn Backend> {
     match kind {
-        BackendKind::Apt => Box::new(apt::Apt { lock_timeout }),
-        BackendKind::Dnf => Box::new(dnf::Dnf::new(lock_timeout, allow_erasing)),
+        PackageManager::Apt => Box::new(apt::Apt { lock_timeout }),
+        PackageManager::Dnf => Box::new(dnf::Dnf::new(lock_timeout, allow_erasing)),
     }
 }
 
@@ -233,31 +196,6 @@ fn dedup(mut available: Available) -> Available {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn os_release_picks_the_backend_by_id_then_id_like() {
-        let cases = [
-            ("ID=debian\nVERSION_ID=\"12\"\n", Some(BackendKind::Apt)),
-            ("ID=ubuntu\nID_LIKE=debian\n", Some(BackendKind::Apt)),
-            (
-                "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\n",
-                Some(BackendKind::Dnf),
-            ),
-            (
-                "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n",
-                Some(BackendKind::Dnf),
-            ),
-            (
-                "ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n",
-                Some(BackendKind::Apt),
-            ),
-            ("ID=arch\n", None),
-            ("", None),
-        ];
-        for (text, want) in cases {
-            assert_eq!(BackendKind::from_os_release(text), want, "{text:?}");
-        }
-    }
 
     #[test]
     fn waiting_for_the_lock_gives_up_naming_the_holder() {

@@ -75,7 +75,7 @@ impl ArchiveHasher {
                 for span in &piece.spans {
                     file.update(&piece.bytes[span.range.clone()]);
                     if span.last {
-                        files.push(hex(&file.finalize_reset()));
+                        files.push(fuel_atomic::hex(&file.finalize_reset()));
                     }
                 }
                 // The writer may have stopped (an error): nothing to reuse then.
@@ -83,7 +83,7 @@ impl ArchiveHasher {
             }
             ArchiveDigests {
                 files,
-                archive: hex(&archive.finalize()),
+                archive: fuel_atomic::hex(&archive.finalize()),
             }
         });
         ArchiveHasher {
@@ -129,14 +129,4 @@ impl Drop for ArchiveHasher {
             let _ = handle.join();
         }
     }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

@@ -246,7 +246,7 @@ impl BuiltPackage {
     pub fn sha256(&self) -> io::Result<String> {
         let mut hasher = Sha256::new();
         io::copy(&mut File::open(&self.path)?, &mut hasher)?;
-        Ok(digest::hex(&hasher.finalize()))
+        Ok(fuel_atomic::hex(&hasher.finalize()))
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
 
-use super::digest::{hex, ArchiveHasher, Piece, Span, QUEUE};
+use super::digest::{ArchiveHasher, Piece, Span, QUEUE};
 use crate::package::{Compression, CompressionKind};
 
 /// zstd multi-threaded jobs of a fixed size: with the size pinned (and at
@@ -299,7 +299,7 @@ impl PayloadWriter {
         Ok((
             sink.file,
             PayloadSummary {
-                sha256: hex(&sink.hasher.finalize()),
+                sha256: fuel_atomic::hex(&sink.hasher.finalize()),
                 archive_sha256: digests.archive,
                 size: sink.len,
             },

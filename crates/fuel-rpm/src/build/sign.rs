@@ -2,7 +2,6 @@
 //! line, or a development key generated once under target/ and reused.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pgp::composed::{
@@ -156,14 +155,5 @@ fn generate_development_key(dir: &Path) -> Result<(), BuildError> {
 /// Writes `dir/name` unless it already exists (another build won the race:
 /// its key is kept, ours is dropped).
 fn write_new(dir: &Path, name: &str, contents: &str, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
-    tmp.write_all(contents.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    match fs::hard_link(tmp.path(), dir.join(name)) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(()),
-    }
+    fuel_atomic::write_new(&dir.join(name), contents.as_bytes(), mode).map(|_| ())
 }

@@ -9,12 +9,12 @@ use std::path::Path;
 
 use futures_util::future::join_all;
 
-use crate::context::Context;
-use crate::engine::Engine;
-use crate::files;
-use crate::health;
-use crate::journal::{Action, Journal, Prior, Progress};
+use crate::adapters::engine::Engine;
+use crate::adapters::files;
+use crate::adapters::health;
 use crate::plan::Healthcheck;
+use crate::run::context::Context;
+use crate::state::journal::{Action, Journal, Prior, Progress};
 
 /// What differs from the starting state after an undo.
 pub(crate) async fn after_rollback(ctx: &Context<'_>, journal: &Journal) -> Vec<String> {

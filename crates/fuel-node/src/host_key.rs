@@ -1,7 +1,8 @@
 //! SSH host keys as OpenSSH writes them (`TYPE BASE64 [comment]`, the lines
 //! of `ssh-keyscan` and `/etc/ssh/ssh_host_*_key.pub`): checked, so a node
 //! cannot be registered with a key the task runner could never match, and
-//! fingerprinted as `ssh-keygen -l` prints.
+//! fingerprinted as `ssh-keygen -l` prints. Serde goes through the same
+//! parser (`TryFrom<String>`), so a bad key cannot be deserialized.
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
@@ -18,8 +19,15 @@ pub const HOST_KEY_TYPES: &[&str] = &[
     "sk-ecdsa-sha2-nistp256@openssh.com",
 ];
 
-/// A checked host key: its type and the decoded key blob.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with a host key line, and what a good one looks like.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HostKeyError(String);
+
+/// A checked host key: its type and the decoded key blob. Written (and
+/// serialized) as its canonical line, `TYPE BASE64`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct HostKey {
     key_type: String,
     blob: Vec<u8>,
@@ -28,7 +36,11 @@ pub struct HostKey {
 impl HostKey {
     /// Parses one OpenSSH public key line; the comment, if any, is dropped.
     /// The error says what is wrong and what a good line looks like.
-    pub fn parse(line: &str) -> Result<HostKey, String> {
+    pub fn parse(line: &str) -> Result<HostKey, HostKeyError> {
+        Self::parse_line(line).map_err(HostKeyError)
+    }
+
+    fn parse_line(line: &str) -> Result<HostKey, String> {
         const SHAPE: &str = "expected an OpenSSH public key line `TYPE BASE64 [comment]`, e.g. the node's /etc/ssh/ssh_host_ed25519_key.pub or a line of `ssh-keyscan HOST`";
         let mut words = line.split_ascii_whitespace();
         let (Some(key_type), Some(encoded)) = (words.next(), words.next()) else {
@@ -67,6 +79,33 @@ impl HostKey {
             "SHA256:{}",
             STANDARD_NO_PAD.encode(Sha256::digest(&self.blob))
         )
+    }
+}
+
+impl std::str::FromStr for HostKey {
+    type Err = HostKeyError;
+    fn from_str(line: &str) -> Result<Self, HostKeyError> {
+        HostKey::parse(line)
+    }
+}
+
+impl TryFrom<String> for HostKey {
+    type Error = HostKeyError;
+    fn try_from(line: String) -> Result<Self, HostKeyError> {
+        HostKey::parse(&line)
+    }
+}
+
+impl From<HostKey> for String {
+    fn from(key: HostKey) -> String {
+        key.line()
+    }
+}
+
+/// The canonical line, `TYPE BASE64`.
+impl std::fmt::Display for HostKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line())
     }
 }
 
@@ -186,8 +225,18 @@ mod tests {
             ),
         ];
         for (line, words) in cases {
-            let error = HostKey::parse(line).unwrap_err();
+            let error = HostKey::parse(line).unwrap_err().to_string();
             assert!(error.contains(words), "{line}: {error}");
         }
+    }
+
+    #[test]
+    fn serde_takes_the_canonical_line_and_refuses_a_bad_one() {
+        let key = HostKey::parse(ED25519).unwrap();
+        let json = serde_json::to_string(&key).unwrap();
+        assert_eq!(json, format!("\"{}\"", key.line()));
+        assert_eq!(serde_json::from_str::<HostKey>(&json).unwrap(), key);
+        let error = serde_json::from_str::<HostKey>("\"ssh-ed25519\"").unwrap_err();
+        assert!(error.to_string().contains("not a public key line"), "{error}");
     }
 }

@@ -5,9 +5,8 @@
 //! while a test starts a second run).
 
 use std::path::Path;
-use std::time::Duration;
 
-use crate::journal::{Action, StepId};
+use crate::state::journal::{Action, StepId};
 
 pub const CRASH_ENV: &str = "FUEL_UPGRADE_CRASH_AT";
 pub const FAIL_ENV: &str = "FUEL_UPGRADE_FAIL_AT";
@@ -21,21 +20,9 @@ pub struct InjectedFailure(pub String);
 
 /// Called at every named point of a run.
 pub fn point(name: &str, state_dir: &Path) -> Result<(), InjectedFailure> {
-    if std::env::var(CRASH_ENV).as_deref() == Ok(name) {
-        eprintln!("fuel-upgrade: {CRASH_ENV}={name}: killing myself with SIGKILL");
-        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
-    }
-    if std::env::var(PAUSE_ENV).as_deref() == Ok(name) {
-        let marker = state_dir.join(PAUSE_MARKER);
-        let _ = std::fs::write(&marker, name);
-        while marker.exists() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    if std::env::var(FAIL_ENV).as_deref() == Ok(name) {
+    fuel_atomic::fault::crash_if_armed(CRASH_ENV, name, "fuel-upgrade");
+    fuel_atomic::fault::pause_if_armed(PAUSE_ENV, name, &state_dir.join(PAUSE_MARKER));
+    if fuel_atomic::fault::armed(FAIL_ENV, name) {
         return Err(InjectedFailure(name.to_string()));
     }
     Ok(())

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use fuel_e2e::http::free_port;
-use fuel_e2e::{require_tool, workspace_root};
+use crate::http::free_port;
+use crate::{require_tool, workspace_root};
 use fuel_rpm::release::ReleaseBuild;
 
 use super::{build_archive, fixture, run, Env};
@@ -63,7 +63,8 @@ pub fn shipped_plan(release: &str) -> ShippedPlan {
         .arg("--root")
         .arg(&root)
         .args(["-i", "--nodeps", "--noscripts"])
-        .arg(&package.path));
+        .arg(&package.path))
+    .unwrap_or_else(|e| panic!("installing the fuel-upgrade rpm: {e:#}"));
     let text = std::fs::read_to_string(root.join("usr/share/fuel-upgrade/plans/upgrade.yaml"))
         .expect("the fuel-upgrade rpm installs /usr/share/fuel-upgrade/plans/upgrade.yaml");
     ShippedPlan {

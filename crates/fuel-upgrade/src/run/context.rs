@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::engine::Engine;
-use crate::master::Master;
+use crate::adapters::engine::Engine;
+use crate::adapters::master::Master;
 use crate::report::ProgressLog;
 use crate::state::StateDir;
 

@@ -3,7 +3,6 @@
 //! repositories and cached under target/ by content; and a master root driven
 //! with the real rpm, rpmkeys, dnf, the installed fuel-upgrade and
 //! fuel-version, on the real Docker engine and a real fuel-api.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -11,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use fuel_e2e::build_cache::{cached, content_hash};
-use fuel_e2e::{require_tool, workspace_root};
+use crate::build_cache::{cached, content_hash};
+use crate::{require_tool, workspace_root};
 use fuel_rpm::build::SigningKey;
 use fuel_rpm::package::FileKind;
 use fuel_rpm::release::{ReleaseBuild, DEVELOPMENT_KEY_DIR};
 use fuel_version::VersionReport;
 
-use crate::upgrade_support::{build_archive, text, Env};
+use super::{build_archive, json_report, text, Env};
 
 /// The release a master runs first, and the one it is upgraded to.
 pub const OLD: &str = "7.0.0";
@@ -324,22 +323,12 @@ impl Master {
 
     /// The installed fuel-upgrade, with the plan it installed, on this master.
     pub fn upgrade(&self, args: &[&str]) -> Output {
-        let env = &self.env;
-        Command::new(self.path("usr/bin/fuel-upgrade"))
-            .args(args)
-            .arg("--plan")
-            .arg(self.path("usr/share/fuel-upgrade/plans/upgrade.yaml"))
-            .arg("--root")
-            .arg(self.root())
-            .arg("--namespace")
-            .arg(&env.namespace)
-            .arg("--api-url")
-            .arg(&env.api.url)
-            .arg("--api-token")
-            .arg(&env.api.token)
-            .env_remove("FUEL_UPGRADE_CRASH_AT")
-            .env_remove("FUEL_UPGRADE_FAIL_AT")
-            .env_remove("FUEL_UPGRADE_PAUSE_AT")
+        self.env
+            .fuel_upgrade(
+                &self.path("usr/bin/fuel-upgrade"),
+                &self.path("usr/share/fuel-upgrade/plans/upgrade.yaml"),
+                args,
+            )
             .output()
             .unwrap()
     }
@@ -348,9 +337,8 @@ impl Master {
     pub fn upgrade_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
         all.push("--json");
-        let out = self.ok(self.upgrade(&all));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("report is not JSON ({e}): {}", text(&out)))
+        json_report(&self.upgrade(&all))
+            .unwrap_or_else(|e| panic!("fuel-upgrade {}: {e:#}", args.join(" ")))
     }
 
     /// The installed fuel-version's answer for this root.

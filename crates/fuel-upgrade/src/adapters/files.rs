@@ -8,9 +8,9 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::atomic;
-use crate::journal::{PathPrior, PathState, Prior};
+use crate::adapters::atomic;
 use crate::plan::{parse_mode, FileAction};
+use crate::state::journal::{PathPrior, PathState, Prior};
 
 /// `path` (absolute in the plan) under `root`.
 pub fn under(root: &Path, path: &Path) -> PathBuf {

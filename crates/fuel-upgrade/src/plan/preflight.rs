@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::Engine;
-use crate::files::under;
-use crate::fixtures;
-use crate::journal::Journal;
-use crate::master::Master;
+use crate::adapters::engine::Engine;
+use crate::adapters::files::under;
+use crate::adapters::fixtures;
+use crate::adapters::master::Master;
 use crate::plan::{FileAction, Plan};
+use crate::state::journal::Journal;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {

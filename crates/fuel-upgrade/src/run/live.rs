@@ -1,9 +1,9 @@
 //! The live state a plan is computed from: the deployed-release record and
 //! the namespace's containers as the engine reports them.
 
-use crate::engine::{Engine, LiveContainer};
+use crate::adapters::engine::{Engine, LiveContainer};
 use crate::error::RunError;
-use crate::journal::Deployed;
+use crate::state::journal::Deployed;
 use crate::state::StateDir;
 
 pub(crate) struct Live {

@@ -14,12 +14,12 @@ use std::time::Instant;
 
 use futures_util::future::try_join_all;
 
-use crate::context::Context;
+use crate::adapters::files;
 use crate::error::{ActionError, RunError};
-use crate::files;
-use crate::journal::{Action, ActionRecord, Journal, Prior, Progress, RunStatus};
-use crate::settle::{repeat_until, window_end};
-use crate::verify;
+use crate::run::context::Context;
+use crate::run::settle::{repeat_until, window_end};
+use crate::run::verify;
+use crate::state::journal::{Action, ActionRecord, Journal, Prior, Progress, RunStatus};
 
 /// Undoes the run and verifies the starting state; returns what could not
 /// be undone or restored (the journal then stays `rolling-back`, so

@@ -1,8 +1,9 @@
-//! Starts a `fuel_api` server per test on a fresh database of either backend.
+//! Starts a `fuel_api` server per test on a fresh database of either backend:
+//! the harness of fuel-api's tests and fuel-cli's (feature `test-support`).
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use fuel_api::{Config, RunningServer, User};
+use crate::{Config, RunningServer, User};
 use fuel_api_client::{
     Client, Cluster, NewCluster, NewRelease, NewTask, Release, ReleaseState, TaskStatus,
 };
@@ -18,23 +19,24 @@ pub enum Backend {
 }
 
 /// Generates `mod NAME { sqlite, postgres }` tests calling `NAME(Backend)`.
+#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name($crate::support::Backend::Sqlite).await
+                    super::$name($crate::test_support::Backend::Sqlite).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    super::$name($crate::support::Backend::Postgres).await
+                    super::$name($crate::test_support::Backend::Postgres).await
                 }
             }
         )*
     };
 }
-pub(crate) use on_both_backends;
+pub use crate::on_both_backends;
 
 /// An argon2 hash with small parameters: the server verifies with the
 /// parameters in the hash, and unoptimised test builds stay fast.
@@ -93,7 +95,7 @@ impl TestApi {
             }
         };
         tweak(&mut config);
-        let server = fuel_api::serve(config.clone())
+        let server = crate::serve(config.clone())
             .await
             .expect("the server starts");
         TestApi {
@@ -140,7 +142,7 @@ impl TestApi {
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".parse().unwrap();
         self.server = Some(
-            fuel_api::serve(config)
+            crate::serve(config)
                 .await
                 .expect("the server starts again"),
         );

@@ -3,10 +3,16 @@
 //! Parsed strictly (unknown fields are errors) and checked before use; every
 //! error names the file, the line and the field.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+mod check;
+mod order;
+pub(crate) mod preflight;
+
+pub use order::dependency_levels;
 
 /// Default place of the plan the fuel-upgrade rpm ships.
 pub const DEFAULT_PLAN: &str = "/usr/share/fuel-upgrade/plans/upgrade.yaml";
@@ -272,270 +278,9 @@ impl Plan {
         }
     }
 
-    /// Semantic checks serde cannot express.
-    fn check(&self, text: &str, file: &Path) -> Vec<PlanError> {
-        let mut errors = Vec::new();
-        let fail = |errors: &mut Vec<PlanError>, needle: &str, message: String| {
-            errors.push(PlanError::Invalid {
-                file: file.to_path_buf(),
-                line: line_of(text, needle),
-                message,
-            });
-        };
-        if self.release.trim().is_empty() {
-            fail(
-                &mut errors,
-                "release:",
-                "field `release` is empty: name the release the plan installs".into(),
-            );
-        }
-        let mut names = BTreeSet::new();
-        for (i, s) in self.services.iter().enumerate() {
-            let at = format!("name: {}", s.name);
-            if !valid_name(&s.name) {
-                fail(
-                    &mut errors,
-                    &at,
-                    format!(
-                        "services[{i}].name `{}`: use letters, digits, `-` and `_` only",
-                        s.name
-                    ),
-                );
-            }
-            if !names.insert(s.name.as_str()) {
-                fail(
-                    &mut errors,
-                    &at,
-                    format!(
-                        "services[{i}].name: duplicate service `{}`: service names must be unique",
-                        s.name
-                    ),
-                );
-            }
-            if !s.image.archive.is_absolute() {
-                fail(
-                    &mut errors,
-                    &at,
-                    format!(
-                        "services[{i}] ({}).image.archive `{}` is relative: give an absolute path",
-                        s.name,
-                        s.image.archive.display()
-                    ),
-                );
-            }
-            if s.image.tag.is_empty() || !s.image.tag.contains(':') {
-                fail(
-                    &mut errors,
-                    &at,
-                    format!(
-                        "services[{i}] ({}).image.tag `{}`: give repository:tag",
-                        s.name, s.image.tag
-                    ),
-                );
-            }
-            for v in &s.volumes {
-                let host = v.split(':').next().unwrap_or("");
-                if !host.starts_with('/') || v.split(':').count() < 2 {
-                    fail(
-                        &mut errors,
-                        &at,
-                        format!(
-                            "services[{i}] ({}).volumes `{v}`: use /HOST/PATH:/CONTAINER/PATH[:ro]",
-                            s.name
-                        ),
-                    );
-                }
-            }
-            for p in &s.ports {
-                let ok = p
-                    .split_once(':')
-                    .map(|(h, c)| h.parse::<u16>().is_ok() && c.parse::<u16>().is_ok());
-                if ok != Some(true) {
-                    fail(
-                        &mut errors,
-                        &at,
-                        format!(
-                            "services[{i}] ({}).ports `{p}`: use HOSTPORT:CONTAINERPORT",
-                            s.name
-                        ),
-                    );
-                }
-            }
-            let h = &s.healthcheck;
-            let probes = h.exec.is_some() as u8
-                + h.tcp.is_some() as u8
-                + h.http.is_some() as u8
-                + h.running.is_some() as u8;
-            match s.network_mode.as_deref() {
-                None | Some("bridge") => {}
-                Some("host") if !s.ports.is_empty() => fail(
-                    &mut errors,
-                    &at,
-                    format!("services[{i}] ({}).ports: a host-network service publishes no ports: drop them", s.name),
-                ),
-                Some("host") => {}
-                Some(other) => fail(
-                    &mut errors,
-                    &at,
-                    format!("services[{i}] ({}).network_mode `{other}`: use host or bridge", s.name),
-                ),
-            }
-            if probes != 1 {
-                fail(&mut errors, &at, format!("services[{i}] ({}).healthcheck: give exactly one of exec, tcp, http, running", s.name));
-            }
-            if matches!(&h.exec, Some(c) if c.is_empty()) {
-                fail(
-                    &mut errors,
-                    &at,
-                    format!(
-                        "services[{i}] ({}).healthcheck.exec is empty: give the command",
-                        s.name
-                    ),
-                );
-            }
-        }
-        for (i, s) in self.services.iter().enumerate() {
-            for d in &s.depends_on {
-                if !names.contains(d.as_str()) {
-                    fail(
-                        &mut errors,
-                        &format!("name: {}", s.name),
-                        format!(
-                            "services[{i}] ({}).depends_on: unknown service `{d}`",
-                            s.name
-                        ),
-                    );
-                }
-            }
-        }
-        if errors.is_empty() {
-            if let Err(cycle) = self.start_levels() {
-                fail(
-                    &mut errors,
-                    &format!("name: {}", cycle[0]),
-                    format!(
-                        "services: depends_on cycle {}: break it",
-                        cycle.join(" -> ")
-                    ),
-                );
-            }
-        }
-        for (i, f) in self.files.iter().enumerate() {
-            let paths: Vec<&Path> = match f {
-                FileAction::Copy { from, to, .. } | FileAction::Move { from, to } => vec![from, to],
-                FileAction::Symlink { link, .. } => vec![link],
-                FileAction::Write { path, .. } => vec![path],
-            };
-            for p in paths {
-                if !p.is_absolute() {
-                    fail(
-                        &mut errors,
-                        &p.display().to_string(),
-                        format!(
-                            "files[{i}] ({}): path `{}` is relative: give an absolute path",
-                            f.describe(),
-                            p.display()
-                        ),
-                    );
-                }
-            }
-            if let Some(m) = f.mode() {
-                if parse_mode(m).is_none() {
-                    fail(
-                        &mut errors,
-                        m,
-                        format!("files[{i}].mode `{m}`: give an octal mode such as \"0644\""),
-                    );
-                }
-            }
-            if let Some(o) = f.owner() {
-                if o.split(':').count() != 2 {
-                    fail(
-                        &mut errors,
-                        o,
-                        format!("files[{i}].owner `{o}`: give USER:GROUP"),
-                    );
-                }
-            }
-        }
-        if let Some(fx) = &self.fixtures {
-            if !fx.openstack_yaml.is_absolute() {
-                fail(
-                    &mut errors,
-                    "openstack_yaml",
-                    "fixtures.openstack_yaml is relative: give an absolute path".into(),
-                );
-            }
-        }
-        errors
-    }
-
-    /// Services grouped by dependency level: level 0 depends on nothing,
-    /// level n only on lower levels. Err holds a cycle.
-    pub fn start_levels(&self) -> Result<Vec<Vec<String>>, Vec<String>> {
-        let deps: HashMap<&str, &Vec<String>> = self
-            .services
-            .iter()
-            .map(|s| (s.name.as_str(), &s.depends_on))
-            .collect();
-        dependency_levels(
-            &self
-                .services
-                .iter()
-                .map(|s| s.name.clone())
-                .collect::<Vec<_>>(),
-            |n| deps.get(n).map(|d| d.to_vec()).unwrap_or_default(),
-        )
-    }
-
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
     }
-}
-
-/// Groups `names` into levels so that each name comes after what it
-/// depends on (dependencies outside `names` are ignored).
-pub fn dependency_levels(
-    names: &[String],
-    deps: impl Fn(&str) -> Vec<String>,
-) -> Result<Vec<Vec<String>>, Vec<String>> {
-    let known: BTreeSet<&str> = names.iter().map(|s| s.as_str()).collect();
-    let mut level: BTreeMap<String, usize> = BTreeMap::new();
-    fn visit(
-        n: &str,
-        known: &BTreeSet<&str>,
-        deps: &dyn Fn(&str) -> Vec<String>,
-        level: &mut BTreeMap<String, usize>,
-        stack: &mut Vec<String>,
-    ) -> Result<usize, Vec<String>> {
-        if let Some(l) = level.get(n) {
-            return Ok(*l);
-        }
-        if let Some(pos) = stack.iter().position(|s| s == n) {
-            let mut cycle = stack[pos..].to_vec();
-            cycle.push(n.to_string());
-            return Err(cycle);
-        }
-        stack.push(n.to_string());
-        let mut l = 0;
-        for d in deps(n) {
-            if known.contains(d.as_str()) {
-                l = l.max(visit(&d, known, deps, level, stack)? + 1);
-            }
-        }
-        stack.pop();
-        level.insert(n.to_string(), l);
-        Ok(l)
-    }
-    for n in names {
-        visit(n, &known, &deps, &mut level, &mut Vec::new())?;
-    }
-    let depth = level.values().max().map(|m| m + 1).unwrap_or(0);
-    let mut levels = vec![Vec::new(); depth];
-    for n in names {
-        levels[level[n]].push(n.clone());
-    }
-    Ok(levels)
 }
 
 /// Octal mode text ("0644", "755") to bits.
@@ -560,21 +305,6 @@ fn unrendered_token(text: &str) -> Option<(usize, String)> {
         }
     }
     None
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// 1-based line of the first occurrence of `needle` (0 when absent).
-fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .map(|i| i + 1)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::engine::{Engine, EngineError};
+use crate::adapters::engine::{Engine, EngineError};
 use crate::plan::Healthcheck;
 
 /// Probes start 5 ms apart and back off to 50 ms: a new busybox service is

@@ -1,8 +1,6 @@
 //! Generated sample documents, shared by fuel-pm's tests and
-//! `cargo xtask bench pm-doc` (included there with `#[path]`), so both look
-//! at the same hostile and large inputs.
-// Each includer uses a part of these.
-#![allow(dead_code)]
+//! `cargo xtask bench pm-doc` (feature `test-support`), so both look at the
+//! same hostile and large inputs.
 
 /// Ten levels of ten aliases each: 10^10 nodes if expanded. The first alias
 /// is at line 2, column 10.

@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::engine::{Engine, EngineError};
-use crate::journal::{now_ms, ActionRecord, Progress};
+use crate::adapters::engine::{Engine, EngineError};
+use crate::state::journal::{now_ms, ActionRecord, Progress};
 
 /// How long after an action set out a request it sent may still be served.
 /// Docker serves a create in tens of milliseconds; the margin covers a

@@ -1,24 +1,20 @@
 //! The state directory (/var/lib/fuel-upgrade under `--root`): the journal
 //! file, the deployed-release record, backups of overwritten files and the
-//! run lock. Every file here is written by temp file, fsync and rename.
+//! run lock; the attempt marker (`attempt`) and the journal's types
+//! (`journal`). Every file here is written by temp file, fsync and rename.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::atomic;
-use crate::journal::{Deployed, Journal};
+use crate::adapters::atomic;
+use journal::{Deployed, Journal};
 
-/// Written by `apply` first thing after it takes the lock, before its
-/// journal: an attempt whose run id the journal does not carry was killed
-/// before it changed anything (the journal still holds the previous run).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Attempt {
-    pub run_id: String,
-    pub pid: u32,
-    pub started_unix_ms: u64,
-}
+mod attempt;
+pub(crate) mod journal;
+
+pub(crate) use attempt::{Attempt, AttemptGuard};
 
 /// The state directory (/var/lib/fuel-upgrade under the root).
 #[derive(Debug, Clone)]
@@ -42,7 +38,7 @@ pub enum StateError {
     Locked { path: PathBuf, holder: String },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.to_path_buf(),
         source,
@@ -62,10 +58,6 @@ impl StateDir {
 
     fn deployed_path(&self) -> PathBuf {
         self.dir.join("deployed.json")
-    }
-
-    fn attempt_path(&self) -> PathBuf {
-        self.dir.join("attempt.json")
     }
 
     pub fn backup_dir(&self, run_id: &str) -> PathBuf {
@@ -98,19 +90,6 @@ impl StateDir {
         atomic::remove(&p).map_err(io(&p))
     }
 
-    pub fn begin_attempt(&self, attempt: &Attempt) -> Result<(), StateError> {
-        write_json(&self.attempt_path(), attempt)
-    }
-
-    pub fn load_attempt(&self) -> Result<Option<Attempt>, StateError> {
-        read_json(&self.attempt_path())
-    }
-
-    pub fn clear_attempt(&self) -> Result<(), StateError> {
-        let p = self.attempt_path();
-        atomic::remove(&p).map_err(io(&p))
-    }
-
     pub fn load_deployed(&self) -> Result<Option<Deployed>, StateError> {
         read_json(&self.deployed_path())
     }
@@ -132,12 +111,12 @@ impl StateDir {
             "pid {} running `fuel-upgrade {command}`",
             std::process::id()
         );
-        let held = fuel_atomic::lock_naming_holder(&path, &me).map_err(|e| match e {
-            fuel_atomic::LockError::Held { holder, .. } => StateError::Locked {
-                path: path.clone(),
-                holder,
+        let lock = fuel_atomic::PidLock::acquire(&path, &me).map_err(|e| match e {
+            fuel_atomic::LockError::Held { path, holder } => StateError::Locked {
+                path,
+                holder: holder.unwrap_or_else(|| "unknown process".into()),
             },
-            fuel_atomic::LockError::Io { source, .. } => io(&path)(source),
+            fuel_atomic::LockError::Io { path, source } => StateError::Io { path, source },
         })?;
         // A run killed while writing one of the state files left its
         // temporary file; no one else writes here while we hold the lock.
@@ -150,16 +129,18 @@ impl StateDir {
                 atomic::remove(&t).map_err(io(&t))?;
             }
         }
-        Ok(RunLock { _held: held })
+        Ok(RunLock { _lock: lock })
     }
 }
 
 /// Held for the whole run.
 pub(crate) struct RunLock {
-    _held: fuel_atomic::HolderLock,
+    _lock: fuel_atomic::PidLock,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
+pub(super) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Option<T>, StateError> {
     match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
@@ -172,7 +153,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, S
     }
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }

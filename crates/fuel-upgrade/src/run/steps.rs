@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use fuel_api_client::ClientError;
 
-use crate::engine::LiveContainer;
-use crate::files;
-use crate::fixtures::{self, FixtureError};
-use crate::journal::{Action, ContainerRef, StepId};
-use crate::live::Live;
-use crate::master::Master;
+use crate::adapters::engine::LiveContainer;
+use crate::adapters::files;
+use crate::adapters::fixtures::{self, FixtureError};
+use crate::adapters::master::Master;
 use crate::plan::{dependency_levels, Plan};
+use crate::run::live::Live;
+use crate::state::journal::{Action, ContainerRef, StepId};
 
 /// The steps in order, each with its actions.
 pub(crate) type Steps = Vec<(StepId, Vec<Action>)>;

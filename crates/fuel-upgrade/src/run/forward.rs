@@ -9,15 +9,15 @@ use std::time::Instant;
 
 use futures_util::future::try_join_all;
 
-use crate::context::Context;
-use crate::engine::{ContainerSpec, Engine, EngineError};
+use crate::adapters::engine::{ContainerSpec, Engine, EngineError};
+use crate::adapters::files;
+use crate::adapters::fixtures;
+use crate::adapters::health;
 use crate::error::{ActionError, RunError};
-use crate::fault;
-use crate::files;
-use crate::fixtures;
-use crate::health;
-use crate::journal::{now_ms, Action, Deployed, Journal, Prior, Progress};
-use crate::settle;
+use crate::run::context::Context;
+use crate::run::fault;
+use crate::run::settle;
+use crate::state::journal::{now_ms, Action, Deployed, Journal, Prior, Progress};
 
 /// Runs every step not yet done (the caller verifies the result and
 /// records the run `applied`).
