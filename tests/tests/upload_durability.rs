@@ -88,8 +88,12 @@ fn uploads_answered_before_a_sigkill_are_served_after_the_restart(database_url: 
     let (answered, answers) = mpsc::channel::<(i64, String)>();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|client| {
-            let (path, token, killed, answered) =
-                (path.clone(), token.clone(), killed.clone(), answered.clone());
+            let (path, token, killed, answered) = (
+                path.clone(),
+                token.clone(),
+                killed.clone(),
+                answered.clone(),
+            );
             std::thread::spawn(move || {
                 for n in 0.. {
                     if killed.load(Ordering::SeqCst) {
@@ -134,7 +138,10 @@ fn uploads_answered_before_a_sigkill_are_served_after_the_restart(database_url: 
             Some(&token),
             "",
         );
-        assert_eq!(status, 200, "revision {revision} answered as stored is gone: {body}");
+        assert_eq!(
+            status, 200,
+            "revision {revision} answered as stored is gone: {body}"
+        );
         assert_eq!(&body, doc, "revision {revision} came back different");
     }
     api.stop().unwrap_or_else(|e| panic!("{e:#}"));

@@ -235,11 +235,14 @@ fn crate_dependencies_follow_the_layers() {
     let members = members();
     let mut offenders = Vec::new();
     for (name, allowed) in FOUNDATIONS {
-        let member = members
+        let member = members.iter().find(|m| m.name == *name).unwrap_or_else(|| {
+            panic!("{name} is no longer a workspace member: update FOUNDATIONS")
+        });
+        for dep in member
+            .depends_on
             .iter()
-            .find(|m| m.name == *name)
-            .unwrap_or_else(|| panic!("{name} is no longer a workspace member: update FOUNDATIONS"));
-        for dep in member.depends_on.iter().filter(|d| !allowed.contains(&d.as_str())) {
+            .filter(|d| !allowed.contains(&d.as_str()))
+        {
             offenders.push(format!(
                 "{name} depends on {dep}: it is a foundation crate (xtask/src/tidy.rs FOUNDATIONS); \
                  move what it needs down or the code up"
@@ -316,7 +319,10 @@ fn shipped_binaries() -> Vec<String> {
 /// match arms (`Exit::Name => N`), in source order.
 fn exit_enum_codes(crate_dir: &Path) -> Option<(String, Vec<u8>)> {
     let src = crate_dir.join("src");
-    let mut sources: Vec<PathBuf> = rust_files().into_iter().filter(|p| p.starts_with(&src)).collect();
+    let mut sources: Vec<PathBuf> = rust_files()
+        .into_iter()
+        .filter(|p| p.starts_with(&src))
+        .collect();
     sources.sort();
     for file in sources {
         let text = fs::read_to_string(&file).unwrap();
@@ -359,8 +365,13 @@ fn every_shipped_binary_lists_its_exit_statuses_from_one_enum() {
     );
     let sh = Shell::new().unwrap();
     sh.change_dir(project_root());
-    let bin_args: Vec<String> = binaries.iter().flat_map(|b| ["--bin".to_string(), b.clone()]).collect();
-    cmd!(sh, "cargo build --release --quiet {bin_args...}").run().unwrap();
+    let bin_args: Vec<String> = binaries
+        .iter()
+        .flat_map(|b| ["--bin".to_string(), b.clone()])
+        .collect();
+    cmd!(sh, "cargo build --release --quiet {bin_args...}")
+        .run()
+        .unwrap();
     let mut offenders = Vec::new();
     for binary in &binaries {
         let member = members

@@ -156,7 +156,12 @@ impl PackageInventory {
             listed
                 .versions
                 .iter()
-                .map(|v| (v.version.clone(), v.nodes.iter().map(|c| c.node()).collect()))
+                .map(|v| {
+                    (
+                        v.version.clone(),
+                        v.nodes.iter().map(|c| c.node()).collect(),
+                    )
+                })
                 .collect(),
         )
     }

@@ -182,7 +182,10 @@ mod tests {
     fn node_os_is_its_package_manager_written_as_the_os_family() {
         let update: NodeUpdate = serde_json::from_str(r#"{"os": "centos"}"#).unwrap();
         assert_eq!(update.os, Some(PackageManager::Dnf));
-        assert_eq!(serde_json::to_string(&update).unwrap(), r#"{"os":"centos"}"#);
+        assert_eq!(
+            serde_json::to_string(&update).unwrap(),
+            r#"{"os":"centos"}"#
+        );
         assert!(serde_json::from_str::<NodeUpdate>(r#"{"os": "dnf"}"#).is_err());
     }
 

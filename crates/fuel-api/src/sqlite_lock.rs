@@ -37,7 +37,8 @@ pub fn acquire(url: &str) -> Result<Option<fuel_atomic::PidLock>, HeldError> {
         Ok(held) => Ok(Some(held)),
         Err(fuel_atomic::LockError::Held { holder, .. }) => Err(HeldError {
             database,
-            holder: holder.unwrap_or_else(|| "a process that has not yet said who it is".to_string()),
+            holder: holder
+                .unwrap_or_else(|| "a process that has not yet said who it is".to_string()),
             lock,
         }),
         // A directory we cannot write to: opening the database fails next,

@@ -1,9 +1,9 @@
 //! Starts a `fuel_api` server per test on a fresh database of either backend:
 //! the harness of fuel-api's tests and fuel-cli's (feature `test-support`).
 
+use crate::{Config, RunningServer, User};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use crate::{Config, RunningServer, User};
 use fuel_api_client::{
     Client, Cluster, NewCluster, NewRelease, NewTask, Release, ReleaseState, TaskStatus,
 };
@@ -141,11 +141,7 @@ impl TestApi {
         server.shutdown().await.expect("graceful shutdown");
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".parse().unwrap();
-        self.server = Some(
-            crate::serve(config)
-                .await
-                .expect("the server starts again"),
-        );
+        self.server = Some(crate::serve(config).await.expect("the server starts again"));
     }
 
     /// Stops the server and drops a PostgreSQL test database.

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, ArgGroup, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use fuel_cli::NodeSelection;
 use fuel_man::{exit_status_help, ExitStatus};
 use fuel_node::{HostKey, PackageManager, OS_FAMILIES};
-use fuel_cli::NodeSelection;
 
 const AFTER_HELP: &str = "\
 Connection (each value from the first place that sets it):

@@ -237,6 +237,9 @@ mod tests {
         assert_eq!(json, format!("\"{}\"", key.line()));
         assert_eq!(serde_json::from_str::<HostKey>(&json).unwrap(), key);
         let error = serde_json::from_str::<HostKey>("\"ssh-ed25519\"").unwrap_err();
-        assert!(error.to_string().contains("not a public key line"), "{error}");
+        assert!(
+            error.to_string().contains("not a public key line"),
+            "{error}"
+        );
     }
 }

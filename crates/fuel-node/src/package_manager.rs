@@ -173,10 +173,18 @@ mod tests {
             assert_eq!(PackageManager::from_os_family(pm.os_family()).unwrap(), pm);
             assert!(OS_FAMILIES.contains(&pm.os_family()));
         }
-        assert_eq!(PackageManager::from_os_family("ubuntu"), Ok(PackageManager::Apt));
-        assert_eq!(PackageManager::from_os_family("centos"), Ok(PackageManager::Dnf));
+        assert_eq!(
+            PackageManager::from_os_family("ubuntu"),
+            Ok(PackageManager::Apt)
+        );
+        assert_eq!(
+            PackageManager::from_os_family("centos"),
+            Ok(PackageManager::Dnf)
+        );
         assert!("yum".parse::<PackageManager>().is_err());
-        let error = PackageManager::from_os_family("debian").unwrap_err().to_string();
+        let error = PackageManager::from_os_family("debian")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("expected ubuntu or centos"), "{error}");
     }
 
@@ -186,16 +194,25 @@ mod tests {
         struct Node {
             #[serde(with = "os_family")]
             os: PackageManager,
-            #[serde(default, with = "os_family::option", skip_serializing_if = "Option::is_none")]
+            #[serde(
+                default,
+                with = "os_family::option",
+                skip_serializing_if = "Option::is_none"
+            )]
             update: Option<PackageManager>,
         }
-        let node = Node { os: PackageManager::Dnf, update: Some(PackageManager::Apt) };
+        let node = Node {
+            os: PackageManager::Dnf,
+            update: Some(PackageManager::Apt),
+        };
         let json = serde_json::to_string(&node).unwrap();
         assert_eq!(json, r#"{"os":"centos","update":"ubuntu"}"#);
         assert_eq!(serde_json::from_str::<Node>(&json).unwrap(), node);
         let absent: Node = serde_json::from_str(r#"{"os":"ubuntu"}"#).unwrap();
         assert_eq!(absent.update, None);
-        let error = serde_json::from_str::<Node>(r#"{"os":"debian"}"#).unwrap_err().to_string();
+        let error = serde_json::from_str::<Node>(r#"{"os":"debian"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unknown OS family `debian`"), "{error}");
     }
 }

@@ -12,7 +12,7 @@ use fuel_pm::{Document, Provider};
 
 use crate::actions::{self, Planned, Tools};
 use crate::backend::{
-    self, Available, BackendError, Change, PackageManager, Installed, Step, Transaction,
+    self, Available, BackendError, Change, Installed, PackageManager, Step, Transaction,
 };
 use crate::collateral;
 use crate::fault;

@@ -35,8 +35,14 @@ extern "C" fn on_term(signal: libc::c_int) {
 pub fn end_bounded_group_on_term() {
     // SAFETY: installs a handler that only calls async-signal-safe functions.
     unsafe {
-        libc::signal(libc::SIGTERM, on_term as extern "C" fn(libc::c_int) as libc::sighandler_t);
-        libc::signal(libc::SIGHUP, on_term as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(
+            libc::SIGTERM,
+            on_term as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGHUP,
+            on_term as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
     }
 }
 

@@ -141,7 +141,12 @@ fn main() -> ExitCode {
             let usage_error = e.use_stderr();
             let _ = e.print();
             // --help and --version print through clap's "error" too.
-            return if usage_error { Exit::Usage } else { Exit::NothingChanged }.into();
+            return if usage_error {
+                Exit::Usage
+            } else {
+                Exit::NothingChanged
+            }
+            .into();
         }
     };
     fuel_pm_apply::command::end_bounded_group_on_term();
@@ -153,7 +158,12 @@ fn main() -> ExitCode {
                 e.downcast_ref::<RunError>(),
                 Some(RunError::Lock(LockError::Held { .. }))
             );
-            if busy { Exit::NodeBusy } else { Exit::CouldNotRun }.into()
+            if busy {
+                Exit::NodeBusy
+            } else {
+                Exit::CouldNotRun
+            }
+            .into()
         }
     }
 }
@@ -229,6 +239,9 @@ mod tests {
 
     #[test]
     fn a_held_node_lock_exits_with_the_status_the_executor_reads_as_node_busy() {
-        assert_eq!(i32::from(Exit::NodeBusy.code()), Report::NODE_BUSY_EXIT_CODE);
+        assert_eq!(
+            i32::from(Exit::NodeBusy.code()),
+            Report::NODE_BUSY_EXIT_CODE
+        );
     }
 }

@@ -193,7 +193,9 @@ pub async fn execute_pm(
     let code = out.status.code();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stderr_tail = tail(&stderr, 2000);
-    if code == Some(Report::NODE_BUSY_EXIT_CODE) || (code == Some(1) && stderr.contains(LOCKED_MESSAGE)) {
+    if code == Some(Report::NODE_BUSY_EXIT_CODE)
+        || (code == Some(1) && stderr.contains(LOCKED_MESSAGE))
+    {
         return Err(NodeError::new(
             NodeFailure::NodeBusy,
             format!("{}: {stderr_tail}", target.hostname),

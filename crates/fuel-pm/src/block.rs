@@ -157,7 +157,12 @@ impl<'t> Reader<'t> {
 
     /// A block sequence whose `-` are at `indent`; `indentless` when at the
     /// indentation of the mapping it is a value of.
-    fn sequence(&mut self, indent: usize, indentless: bool, depth: usize) -> Result<Node<'t>, Stop> {
+    fn sequence(
+        &mut self,
+        indent: usize,
+        indentless: bool,
+        depth: usize,
+    ) -> Result<Node<'t>, Stop> {
         if depth > MAX_DEPTH {
             return Err(Stop::Leave);
         }
@@ -254,8 +259,7 @@ impl<'t> Reader<'t> {
                 match self.lines.get(self.at) {
                     Some(next)
                         if next.indent > indent
-                            || (next.indent == indent
-                                && is_seq_entry(self.content(next))) =>
+                            || (next.indent == indent && is_seq_entry(self.content(next))) =>
                     {
                         self.node(indent, depth + 1)?
                     }
@@ -447,7 +451,10 @@ fn resolve(text: &str) -> Option<Kind<'_>> {
     let bytes = text.as_bytes();
     if bytes == b"0" || (bytes[0] != b'0' && bytes.iter().all(u8::is_ascii_digit)) {
         // A plain decimal: the number as written, if it fits u64 as YAML reads it.
-        return text.parse::<u64>().ok().map(|_| Kind::Number(text.to_owned()));
+        return text
+            .parse::<u64>()
+            .ok()
+            .map(|_| Kind::Number(text.to_owned()));
     }
     if could_be_number(bytes) {
         return None;
@@ -471,16 +478,16 @@ fn could_be_number(bytes: &[u8]) -> bool {
     if bytes.iter().filter(|&&b| b == b'.').count() > 1 {
         return false;
     }
-    let signs_in_place = bytes.iter().enumerate().all(|(i, &b)| {
-        !matches!(b, b'+' | b'-') || i == 0 || matches!(bytes[i - 1], b'e' | b'E')
-    });
+    let signs_in_place = bytes
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| !matches!(b, b'+' | b'-') || i == 0 || matches!(bytes[i - 1], b'e' | b'E'));
     if !signs_in_place {
         return false;
     }
     // A letter outside hex digits and the x/o/b/inf/nan spellings.
-    let letters_in_numbers = |b: &u8| {
-        !b.is_ascii_alphabetic() || b"abcdefABCDEFxXoObBiInNtT".contains(b)
-    };
+    let letters_in_numbers =
+        |b: &u8| !b.is_ascii_alphabetic() || b"abcdefABCDEFxXoObBiInNtT".contains(b);
     bytes.iter().all(letters_in_numbers)
 }
 
@@ -591,7 +598,9 @@ mod tests {
             "packages:\n- name: a\n  version: '1.0-1'\n  after:\n  - provider: exec\n    name: echo a # c\n    timeout: 30\nallow_removals: false\n",
             "packages:\n  - name: b\n    version: \"2:1.0\"\n    after: []\n",
         ];
-        let edits = [' ', '-', ':', '#', '\'', '"', 'x', '\n', '1', '.', '[', '&', '!', '|', 'y', '~'];
+        let edits = [
+            ' ', '-', ':', '#', '\'', '"', 'x', '\n', '1', '.', '[', '&', '!', '|', 'y', '~',
+        ];
         let (mut read, mut left) = (0, 0);
         for seed in seeds {
             for at in 0..=seed.len() {
@@ -602,7 +611,11 @@ mod tests {
                         false => seed.to_owned(),
                     };
                     for doc in [inserted, replaced] {
-                        if same(&doc) { read += 1 } else { left += 1 }
+                        if same(&doc) {
+                            read += 1
+                        } else {
+                            left += 1
+                        }
                     }
                 }
             }

@@ -225,7 +225,12 @@ impl Checker<'_> {
             }
             _ => {
                 let hint = "start the document with `packages:` and list the packages under it";
-                self.expected(root, &Path::Root, "a mapping with `packages`", Some(hint.to_owned()));
+                self.expected(
+                    root,
+                    &Path::Root,
+                    "a mapping with `packages`",
+                    Some(hint.to_owned()),
+                );
                 return None;
             }
         };

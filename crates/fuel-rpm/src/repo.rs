@@ -466,7 +466,6 @@ fn sha256_hex(data: &[u8]) -> String {
     fuel_atomic::hex(&Sha256::digest(data))
 }
 
-
 /// sha256 and size of a file, streamed.
 fn sha256_file(path: &Path) -> Result<(String, u64), RepoError> {
     let mut file = fs::File::open(path).map_err(io_error(path))?;

@@ -533,7 +533,10 @@ fn two_builds_are_byte_identical() {
     let (def, first) = built();
     let out = tempfile::tempdir_in(tmp_root()).unwrap();
     let second = write_package(def, Some(key()), out.path()).unwrap();
-    assert_eq!(sha256_hex(&fs::read(first).unwrap()), second.sha256().unwrap());
+    assert_eq!(
+        sha256_hex(&fs::read(first).unwrap()),
+        second.sha256().unwrap()
+    );
     assert_eq!(fs::read(first).unwrap(), fs::read(&second.path).unwrap());
 }
 
@@ -579,7 +582,10 @@ fn zstd_output_does_not_depend_on_the_thread_count() {
     let mut one_thread = def.clone();
     one_thread.compression.threads = 1;
     let single = write_package(&one_thread, Some(key()), out.path()).unwrap();
-    assert_eq!(single.sha256().unwrap(), sha256_hex(&fs::read(first).unwrap()));
+    assert_eq!(
+        single.sha256().unwrap(),
+        sha256_hex(&fs::read(first).unwrap())
+    );
 }
 
 #[test]

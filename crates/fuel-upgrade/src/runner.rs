@@ -336,7 +336,9 @@ impl Runner {
         // master is at its starting state and only `apply` moves it.
         let Some(mut journal) = journal else {
             let mut report = self.report("resume", Outcome::NotStarted);
-            report.message = Some("no upgrade run is on record: nothing to resume: run `fuel-upgrade apply`".into());
+            report.message = Some(
+                "no upgrade run is on record: nothing to resume: run `fuel-upgrade apply`".into(),
+            );
             return Ok(report);
         };
         match journal.status {

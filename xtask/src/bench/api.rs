@@ -151,7 +151,10 @@ pub fn run() -> anyhow::Result<()> {
         "\npackage document ({DOCUMENT_PACKAGES} packages, {document_size} bytes), wrk -t2 -c{DOCUMENT_CONNECTIONS} -d10s:"
     );
     print_rows(&document_rows);
-    let uploads: Vec<&Row> = document_rows.iter().filter(|r| r.1.starts_with("PUT")).collect();
+    let uploads: Vec<&Row> = document_rows
+        .iter()
+        .filter(|r| r.1.starts_with("PUT"))
+        .collect();
     let slowest_upload = uploads.iter().map(|r| r.3.p99_ms).fold(0.0, f64::max);
     println!(
         "target (upload p99 < {TARGET_UPLOAD_P99_MS} ms on SQLite and on PostgreSQL): {} (slowest p99 {slowest_upload:.1} ms); load average {}",

@@ -177,7 +177,11 @@ pub fn run() -> anyhow::Result<()> {
     }
     let verdict = if met { "met" } else { "NOT met" };
     println!("  target (each hostile document refused in < {TARGET_MS} ms CPU and < {TARGET_MIB} MiB peak): {verdict}");
-    let verdict = if large_rate >= TARGET_MB_PER_S { "met" } else { "NOT met" };
+    let verdict = if large_rate >= TARGET_MB_PER_S {
+        "met"
+    } else {
+        "NOT met"
+    };
     println!(
         "  target (1,000 packages read and checked at >= {TARGET_MB_PER_S} MB/s of CPU time): {verdict} ({large_rate:.1} MB/s); load average {}",
         super::api::load_average()

@@ -105,7 +105,11 @@ pub fn run() -> anyhow::Result<()> {
     let rounds = result?;
     println!("bench upgrade: 12 services, {ROUNDS} switches 7.0.0 <-> 8.0.0, each beside its own baseline (docker CLI stop + start of the same 12 containers one by one):");
     for (i, (downtime_ms, baseline_ms)) in rounds.iter().enumerate() {
-        let (from, to) = if i % 2 == 0 { ("7.0.0", "8.0.0") } else { ("8.0.0", "7.0.0") };
+        let (from, to) = if i % 2 == 0 {
+            ("7.0.0", "8.0.0")
+        } else {
+            ("8.0.0", "7.0.0")
+        };
         println!(
             "  {from} -> {to}: fuel-upgrade downtime (first old stopped -> every new healthy) {downtime_ms} ms, baseline {baseline_ms} ms, ratio {:.2}",
             *downtime_ms as f64 / (*baseline_ms).max(1) as f64

@@ -269,8 +269,9 @@ mod tests {
     }
 
     fn environment(packages: Vec<InventoryPackage>) -> PackageInventory {
-        let nodes: Vec<InventoryNode> =
-            (1..=4).map(|id| node(id, PackageManager::Apt, true)).collect();
+        let nodes: Vec<InventoryNode> = (1..=4)
+            .map(|id| node(id, PackageManager::Apt, true))
+            .collect();
         let observations = nodes
             .iter()
             .map(|n| Observation {

@@ -39,18 +39,20 @@ async fn progress(
     let mut since = 0;
     for (key, value) in parse_query(query.as_deref())? {
         match key.as_str() {
-            "since" => since = value
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| {
-                    Failure::invalid(
-                        "since",
-                        format!(
+            "since" => {
+                since = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| {
+                        Failure::invalid(
+                            "since",
+                            format!(
                             "`{value}` is not a cursor: pass the `cursor` of the last answer, or 0"
                         ),
-                    )
-                })?,
+                        )
+                    })?
+            }
             other => {
                 return Err(Failure::invalid(
                     other,

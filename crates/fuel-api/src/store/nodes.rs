@@ -91,7 +91,11 @@ impl Store {
     /// parsed from `node.host_key` (stored as its canonical line and
     /// fingerprint). `Duplicate` for a taken hostname or address + port (see
     /// [`Store::node_clash`]), `Reference` when the cluster does not exist.
-    pub async fn insert_node(&self, node: &NewNode, host_key: &HostKey) -> Result<Node, WriteError> {
+    pub async fn insert_node(
+        &self,
+        node: &NewNode,
+        host_key: &HostKey,
+    ) -> Result<Node, WriteError> {
         let mut tx = self.pool.begin().await?;
         let inserted = insert_one(&mut tx, node, host_key).await?;
         tx.commit().await?;

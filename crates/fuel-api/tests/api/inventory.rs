@@ -5,9 +5,7 @@
 //! nodes are in tests/tests/pm_inventory.rs.
 
 use fuel_api::ReportedNode;
-use fuel_api_client::{
-    ClientError, DriftReason, NodeSeen, ObservationRun, PackageInventory,
-};
+use fuel_api_client::{ClientError, DriftReason, NodeSeen, ObservationRun, PackageInventory};
 use fuel_pm::report::{PackageAction, PackageResult, Report, Totals};
 
 use crate::nodes::new_node;

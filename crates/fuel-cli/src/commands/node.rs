@@ -4,8 +4,8 @@
 
 use anyhow::anyhow;
 use fuel_api_client::{ClientError, NewNode, Node};
-use fuel_node::HostKey;
 use fuel_cli::{keyscan, NodeSelection, Table};
+use fuel_node::HostKey;
 
 use crate::cli::{NodeArgs, NodeCommand, NodeCreateArgs};
 use crate::output;

@@ -53,7 +53,11 @@ async fn a_node_registered_with_its_host_key_is_listed_and_selected(backend: Bac
     );
     assert_eq!(node.cluster_id, Some(env.id));
     assert_eq!(node.host_key_fingerprint, FINGERPRINT);
-    assert!(HOST_KEY.starts_with(&node.host_key.line()), "{}", node.host_key);
+    assert!(
+        HOST_KEY.starts_with(&node.host_key.line()),
+        "{}",
+        node.host_key
+    );
 
     let centos = ["--port", "2222", "--os", "centos", "--json"];
     let other: Node = fuel
@@ -217,7 +221,10 @@ async fn a_node_registered_without_a_key_gets_its_sshds_key_and_shows_the_finger
         .ok(&[scanned("local", &port), vec!["--json"]].concat())
         .await;
     let node: Node = ran.json();
-    assert!(sshd.public_key.starts_with(&node.host_key.line()), "{node:?}");
+    assert!(
+        sshd.public_key.starts_with(&node.host_key.line()),
+        "{node:?}"
+    );
     assert_eq!(node.host_key_fingerprint, sshd.fingerprint);
     assert!(ran.stderr.contains(&sshd.fingerprint), "{ran:?}");
     assert!(

@@ -136,7 +136,11 @@ pub trait Backend {
 /// time; `allow_erasing`: dnf's resolver may remove installed packages to
 /// satisfy the transaction (apt's always may: the applier refuses what the
 /// document did not allow from its simulation).
-pub fn for_kind(kind: PackageManager, lock_timeout: Duration, allow_erasing: bool) -> Box<dyn Backend> {
+pub fn for_kind(
+    kind: PackageManager,
+    lock_timeout: Duration,
+    allow_erasing: bool,
+) -> Box<dyn Backend> {
     match kind {
         PackageManager::Apt => Box::new(apt::Apt { lock_timeout }),
         PackageManager::Dnf => Box::new(dnf::Dnf::new(lock_timeout, allow_erasing)),

@@ -136,17 +136,15 @@ impl Encoder {
                 mut encoder,
                 mut out,
                 mut sink,
-            } => {
-                loop {
-                    let mut target = OutBuffer::around(out.as_mut_slice());
-                    let remaining = encoder.finish(&mut target, true)?;
-                    let written = target.pos();
-                    sink.write_all(&out[..written])?;
-                    if remaining == 0 {
-                        return Ok(sink);
-                    }
+            } => loop {
+                let mut target = OutBuffer::around(out.as_mut_slice());
+                let remaining = encoder.finish(&mut target, true)?;
+                let written = target.pos();
+                sink.write_all(&out[..written])?;
+                if remaining == 0 {
+                    return Ok(sink);
                 }
-            }
+            },
         };
         buffered.into_inner().map_err(|e| e.into_error())
     }
