@@ -42,6 +42,8 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     // (fuel_e2e::fuelclient); python3-venv ships ensurepip, no command.
     ("/usr/bin/python3", "python3"),
     ("/usr/lib/python3.11/ensurepip/__init__.py", "python3-venv"),
+    // The package-task tests count the master's ssh processes with ps.
+    ("ps", "procps"),
     // The fleet test reads `fuel`'s terminal output through a pseudo-terminal.
     ("script", "bsdutils"),
     // The benchmarks (not the suite) also use these.

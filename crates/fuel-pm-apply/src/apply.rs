@@ -379,7 +379,7 @@ fn not_applied(resolved: &[Resolved]) -> Vec<PackageResult> {
                 reason: Some(reason::NOT_APPLIED.to_string()),
                 message: Some(format!(
                     "would be {}{}, but nothing was changed because {} could not be resolved (--keep-going applies the rest)",
-                    action_word(*action),
+                    action.as_str(),
                     target(step).map(|v| format!(" to {v}")).unwrap_or_default(),
                     blockers.join(", ")
                 )),
@@ -387,17 +387,6 @@ fn not_applied(resolved: &[Resolved]) -> Vec<PackageResult> {
             },
         })
         .collect()
-}
-
-fn action_word(action: PackageAction) -> &'static str {
-    match action {
-        PackageAction::Installed => "installed",
-        PackageAction::Upgraded => "upgraded",
-        PackageAction::Downgraded => "downgraded",
-        PackageAction::Removed => "removed",
-        PackageAction::Unchanged => "unchanged",
-        PackageAction::Failed => "failed",
-    }
 }
 
 /// Check mode: what would change; a simulation the package manager refused

@@ -153,17 +153,7 @@ impl Invocation {
             line: self.line(),
             source,
         };
-        let (mut reader, writer) = std::io::pipe().map_err(spawn_error)?;
-        let mut cmd = self.command();
-        cmd.stdout(writer.try_clone().map_err(spawn_error)?)
-            .stderr(writer);
-        let mut child = cmd.spawn().map_err(spawn_error)?;
-        // Our copies of the write end must go, or the read below never ends.
-        drop(cmd);
-        if let Some(input) = &self.stdin {
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            let _ = pipe.write_all(input.as_bytes());
-        }
+        let (mut child, mut reader) = self.spawn_merged(false)?;
         let mut output = Vec::new();
         reader.read_to_end(&mut output).map_err(spawn_error)?;
         let status = child.wait().map_err(spawn_error)?;
@@ -183,27 +173,47 @@ pub struct Bounded {
 }
 
 impl Invocation {
-    /// Like [`Invocation::run_merged`], in a process group of its own, for
-    /// at most `limit`: past it the whole group (the command and whatever
-    /// it started without leaving the group) is SIGKILLed.
-    pub fn run_merged_within(&self, limit: Duration) -> Result<Bounded, SpawnError> {
+    /// Starts it with stdout and stderr on one pipe (so their order is kept)
+    /// and its stdin fed; with `own_group`, in a process group of its own,
+    /// recorded for [`end_bounded_group_on_term`] before anything else runs.
+    fn spawn_merged(
+        &self,
+        own_group: bool,
+    ) -> Result<(std::process::Child, std::io::PipeReader), SpawnError> {
         use std::os::unix::process::CommandExt;
         let spawn_error = |source| SpawnError {
             line: self.line(),
             source,
         };
-        let (mut reader, writer) = std::io::pipe().map_err(spawn_error)?;
+        let (reader, writer) = std::io::pipe().map_err(spawn_error)?;
         let mut cmd = self.command();
         cmd.stdout(writer.try_clone().map_err(spawn_error)?)
-            .stderr(writer)
-            .process_group(0);
+            .stderr(writer);
+        if own_group {
+            cmd.process_group(0);
+        }
         let mut child = cmd.spawn().map_err(spawn_error)?;
-        BOUNDED_GROUP.store(child.id() as i32, Ordering::SeqCst);
+        if own_group {
+            BOUNDED_GROUP.store(child.id() as i32, Ordering::SeqCst);
+        }
+        // Our copies of the write end must go, or reading never ends.
         drop(cmd);
         if let Some(input) = &self.stdin {
             let mut pipe = child.stdin.take().expect("stdin is piped");
             let _ = pipe.write_all(input.as_bytes());
         }
+        Ok((child, reader))
+    }
+
+    /// Like [`Invocation::run_merged`], in a process group of its own, for
+    /// at most `limit`: past it the whole group (the command and whatever
+    /// it started without leaving the group) is SIGKILLed.
+    pub fn run_merged_within(&self, limit: Duration) -> Result<Bounded, SpawnError> {
+        let spawn_error = |source| SpawnError {
+            line: self.line(),
+            source,
+        };
+        let (mut child, mut reader) = self.spawn_merged(true)?;
         let output = Arc::new(Mutex::new(Vec::new()));
         let (done, finished) = mpsc::channel();
         let collected = Arc::clone(&output);
