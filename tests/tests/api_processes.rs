@@ -7,7 +7,6 @@
 //! processes (the release binaries), the suite's PostgreSQL server (a
 //! database per test), real apt node containers over SSH.
 
-mod pm_tasks_support;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -19,7 +18,7 @@ use fuel_api_client::{Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::api::{package_tasks_table, ApiConfig, PackagedApi};
 use fuel_e2e::node::{Flavour, TestNode};
 use fuel_e2e::{postgres_url, release_binary, require_tool};
-use pm_tasks_support::{node_list, start_nodes, subtask, text, PASSWORD};
+use fuel_e2e::package_tasks::{node_list, start_nodes, subtask, text, PASSWORD};
 
 /// The lease the tests configure: short, so a takeover comes quickly.
 const LEASE_SECS: u64 = 3;
@@ -367,7 +366,7 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
         &["task", "--task-id", &id.to_string()],
     );
     assert!(shown.contains("ready"), "{shown}");
-    pm_tasks_support::remove_ssh_leftovers(&nodes);
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
 }
 
 #[test]
@@ -539,7 +538,7 @@ fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interr
         node.installed_version("fuel-test-tool").as_deref(),
         Some("2.0-1")
     );
-    pm_tasks_support::remove_ssh_leftovers(&nodes);
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
 }
 
 #[test]

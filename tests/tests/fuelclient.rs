@@ -7,7 +7,6 @@
 //! settings file fuelclient wrote.
 
 #[allow(dead_code)]
-mod pm_tasks_support;
 
 use std::process::{Command, Output, Stdio};
 
@@ -16,7 +15,7 @@ use fuel_e2e::api::USER;
 use fuel_e2e::fuelclient::{fuelclient, Fuelclient};
 use fuel_e2e::node::{Flavour, TestNode};
 use fuel_e2e::release_binary;
-use pm_tasks_support::*;
+use fuel_e2e::package_tasks::*;
 
 /// One package change, so the nodes' end state is easy to tell.
 const DOCUMENT: &str = "packages:
