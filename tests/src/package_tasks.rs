@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fuel_api_client::{Task, TaskNode, TaskNodeStatus};
 use crate::api::{package_tasks_table, ApiConfig, PackagedApi, USER};
 use crate::http::exchange;
 use crate::node::{test_ssh_identity, Flavour, TestNode};
 use crate::node_repo::DAEMON_STATE;
 use crate::release_binary;
+use fuel_api_client::{Task, TaskNode, TaskNodeStatus};
 use fuel_pm::report::Report;
 
 pub const PASSWORD: &str = "pm-tasks-e2e";

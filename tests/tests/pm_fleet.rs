@@ -6,15 +6,14 @@
 
 // Shared with pm_tasks.rs, which uses the rest of it.
 #[allow(dead_code)]
-
 use std::process::Command;
 use std::time::Instant;
 
 use fuel_api_client::{Node, Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::fleet::Fleet;
 use fuel_e2e::node::{test_ssh_identity, Flavour};
-use fuel_e2e::release_binary;
 use fuel_e2e::package_tasks::*;
+use fuel_e2e::release_binary;
 
 const FLEET: usize = 30;
 

@@ -4,7 +4,6 @@
 //! containers; `fuel package --env 1 --drift` then names what differs, with
 //! exit 3, and exit 0 once every node is alike and as the document asks.
 
-
 use std::process::Output;
 
 use fuel_api_client::{DriftReason, PackageInventory};
