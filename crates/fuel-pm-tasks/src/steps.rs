@@ -12,21 +12,20 @@ use sha2::{Digest, Sha256};
 use crate::failure::{NodeError, NodeFailure};
 use crate::session::{NodeSession, Target, Tied};
 
-/// Writes stdin to the document's place: temporary file, 0600, fsync, rename, directory fsync.
+/// Writes stdin to the document's place (temporary file, 0600, fsync,
+/// rename, directory fsync), then prints the node's applier's sha256
+/// (nothing when it has none): one command, so one ssh session, for both.
 fn write_document() -> String {
     format!(
         "set -e; umask 077; mkdir -p {dir}; \
          t={tmp}; cat > \"$t\"; chmod 0600 \"$t\"; \
-         sync \"$t\"; mv -f \"$t\" {document}; sync {dir}",
+         sync \"$t\"; mv -f \"$t\" {document}; sync {dir}; \
+         sha256sum {applier} 2>/dev/null || true",
         dir = paths::DOCUMENT_DIR,
         tmp = paths::DOCUMENT_TMP,
         document = paths::DOCUMENT,
+        applier = paths::APPLIER,
     )
-}
-
-/// The node's applier's sha256 (nothing when it has none).
-fn applier_checksum() -> String {
-    format!("sha256sum {} 2>/dev/null || true", paths::APPLIER)
 }
 
 /// Writes stdin to the applier's temporary file (0755, fsynced) and prints its sha256.
@@ -107,8 +106,6 @@ pub async fn upload_pm(
 ) -> Result<(), NodeError> {
     let out = remote(session, target, &write_document(), &[], Some(document)).await?;
     expect_success(target, "writing the package document", &out)?;
-
-    let out = remote(session, target, &applier_checksum(), &[], None).await?;
     let present = String::from_utf8_lossy(&out.stdout);
     if present.split_whitespace().next() == Some(applier.sha256.as_str()) {
         return Ok(());
