@@ -275,9 +275,12 @@ fn run(
         None if changes.is_empty() => None,
         None => {
             let attempt = pm.transaction_keeping_all(&changes);
+            // A lock held past --lock-timeout is reported as it is: the
+            // careful path would only wait for it again.
             let refused = match &attempt {
                 Some(Ok(t)) => !t.ok,
-                Some(Err(_)) | None => true,
+                Some(Err(_)) => false,
+                None => true,
             };
             if refused && Some(pm.installed_all()?) == everything_before {
                 // Nothing changed: nothing is owed by this attempt.

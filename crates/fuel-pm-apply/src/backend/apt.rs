@@ -1,12 +1,13 @@
-//! apt-get and dpkg: `dpkg-query` for what is installed, `apt-get update` and
-//! `apt-cache madison` for what the repositories offer, one `apt-get install`
-//! carrying `name=version` for installs, upgrades and downgrades and `name-`
-//! for removals; `apt-get -s` of the same command for what it would do,
-//! dependencies included. What is installed is read from dpkg's status file
-//! in-process ([`super::dpkg_status`]; `dpkg-query` only while dpkg's journal
-//! holds entries). A dpkg run killed mid-way (`dpkg was interrupted`) is
-//! found from dpkg's status and its journal and finished with
-//! `dpkg --configure -a`.
+//! apt-get and dpkg: dpkg's status file for what is installed, read
+//! in-process ([`super::dpkg_status`]; `dpkg-query` only while dpkg's
+//! journal holds entries), `apt-get update` and `apt-cache madison` for what
+//! the repositories offer, one `apt-get install` carrying `name=version` for
+//! installs, upgrades and downgrades and `name-` for removals; `apt-get -s`
+//! of the same command for what it would do, dependencies included, or, on
+//! the direct path, `--no-remove` on the install itself, so that apt's own
+//! planning refuses any removal before changing anything. A dpkg run killed
+//! mid-way (`dpkg was interrupted`) is found from dpkg's status and its
+//! journal and finished with `dpkg --configure -a`.
 
 use std::time::Duration;
 
