@@ -1,16 +1,14 @@
 //! Several packaged fuel-api processes on one PostgreSQL database (issue 20):
 //! one package task per environment whichever process is asked, a task
 //! whose process is SIGKILLed completed by another with every after-action
-//! run once, a restarted process disturbing nobody, a rollout whose process
-//! is SIGKILLed between batches finished by another (later batches once, in
-//! order, `--max-failures` counting the first process's failures), a task
-//! abandoned past
-//! the resume window interrupted, releases and tokens the same on every
+//! run once, a restarted process disturbing nobody, a task abandoned past
+//! the resume window interrupted, a rollout taken over between its batches
+//! keeping its order and its stop (killed in its first batch, and killed
+//! between batches with `--max-failures` counting the first process's
+//! failure), releases and tokens the same on every
 //! process at once; and a second process refused on one SQLite file. Real
 //! processes (the release binaries), the suite's PostgreSQL server (a
 //! database per test), real apt node containers over SSH.
-
-mod pm_tasks_support;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -22,8 +20,10 @@ use fuel_api_client::{Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::api::{package_tasks_table, ApiConfig, PackagedApi};
 use fuel_e2e::fleet::{Fleet, LightNode};
 use fuel_e2e::node::{test_ssh_identity, Flavour, TestNode};
+use fuel_e2e::package_tasks::{
+    assert_batches_in_order, node_list, package_database, start_nodes, subtask, text, PASSWORD,
+};
 use fuel_e2e::{postgres_url, release_binary, require_tool};
-use pm_tasks_support::{assert_batches_in_order, node_list, start_nodes, subtask, text, PASSWORD};
 
 /// The lease the tests configure: short, so a takeover comes quickly.
 const LEASE_SECS: u64 = 3;
@@ -191,8 +191,9 @@ fn register(api: &PackagedApi, hostname: &str, ip: &str, port: u16, key: &str, e
         .unwrap()
 }
 
-/// Uploads `document` through process C and starts `execute_pm` on `ids`
-/// through process A (`--no-wait`, then `extra` flags): the task's id.
+/// Uploads `document` through the last process (C of three) and starts
+/// `execute_pm` on `ids` through process A (`--no-wait`, then `extra`
+/// flags): the task as A answered.
 fn start_through_a(
     processes: &Processes,
     operator: &Path,
@@ -200,12 +201,12 @@ fn start_through_a(
     document: &str,
     ids: &[i64],
     extra: &[&str],
-) -> i64 {
+) -> Task {
     std::fs::write(operator.join("document.yaml"), document).unwrap();
     let env_s = env.to_string();
     // The CLI talks to any process: upload through C, start through A.
     fuel_ok(
-        &processes.apis[2],
+        processes.apis.last().expect("a process"),
         operator,
         &["package", "--env", &env_s, "--upload", "document.yaml"],
     );
@@ -221,8 +222,7 @@ fn start_through_a(
     ];
     args.extend_from_slice(extra);
     let out = fuel_ok(&processes.apis[0], operator, &args);
-    let started: Task = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    started.id
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 /// The task once it ended, read through B, which must happen before
@@ -299,7 +299,7 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
         .collect();
     let slow = &nodes[2];
     slow.sh_ok("touch /root/slow");
-    let id = start_through_a(&processes, operator.path(), env, SLOW_DOCUMENT, &ids, &[]);
+    let id = start_through_a(&processes, operator.path(), env, SLOW_DOCUMENT, &ids, &[]).id;
     let owner_a = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
     assert!(
         owner_a.contains(&format!(":{}:", processes.apis[0].pid().unwrap())),
@@ -393,13 +393,157 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
         &["task", "--task-id", &id.to_string()],
     );
     assert!(shown.contains("ready"), "{shown}");
-    pm_tasks_support::remove_ssh_leftovers(&nodes);
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
+}
+
+/// The tool package, then a one-liner that records its start and end in
+/// /root/after-runs, sleeps on a node holding /root/slow and fails on a node
+/// holding /root/fail (the package is installed, the node's run fails).
+const ROLLOUT_DOCUMENT: &str = "packages:
+- name: fuel-test-tool
+  version: 2.0-1
+  after:
+  - provider: exec
+    name: echo start >> /root/after-runs; if test -e /root/slow; then sleep 8; fi; echo end >> /root/after-runs; test ! -e /root/fail
+";
+
+#[test]
+fn a_rollout_whose_process_is_killed_mid_batch_is_continued_by_another_batch_after_batch_and_still_stops_after_max_failures(
+) {
+    let mut processes = Processes::start(2, 600);
+    let operator = tempfile::tempdir().unwrap();
+    let env = create_env(&processes.apis[0], "rollout-takeover");
+    let nodes = start_nodes(&[Flavour::Apt; 4]);
+    let ids: Vec<i64> = nodes
+        .iter()
+        .map(|n| {
+            register(
+                &processes.apis[0],
+                n.name(),
+                &n.ip(),
+                22,
+                &n.host_key(),
+                env,
+            )
+        })
+        .collect();
+    let databases: Vec<String> = nodes.iter().map(package_database).collect();
+    // Batch 1 (node 0) is slow: A dies while it runs. Batch 2 (node 1) fails:
+    // with --max-failures 0 the rollout must stop there, under B.
+    nodes[0].sh_ok("touch /root/slow");
+    nodes[1].sh_ok("touch /root/fail");
+    let started = start_through_a(
+        &processes,
+        operator.path(),
+        env,
+        ROLLOUT_DOCUMENT,
+        &ids,
+        &["--batch", "1,1,2", "--max-failures", "0"],
+    );
+    let id = started.id;
+    let expected = vec![vec![ids[0]], vec![ids[1]], vec![ids[2], ids[3]]];
+    assert_eq!(started.batches, expected);
+
+    // A dies while the first batch's one-liner sleeps.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while count_lines(&nodes[0], "/root/after-runs", "start") == 0 {
+        let t = task(&processes.apis[1], id);
+        assert!(!t.status.is_final(), "{t:#?}\n{}", processes.logs());
+        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = task(&processes.apis[1], id);
+    for &later in &ids[1..] {
+        assert_eq!(
+            subtask(&before, later, "execute_pm").started_at,
+            None,
+            "a later batch started before the first ended: {before:#?}"
+        );
+    }
+    processes.apis[0].kill();
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(LEASE_SECS + SLOW_SECS + 60);
+    let done = loop {
+        let t = task(&processes.apis[1], id);
+        if t.status.is_final() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+    let b = processes.apis[1].pid().unwrap();
+    assert!(
+        owner.contains(&format!(":{b}:")),
+        "B (pid {b}) took it over: {owner}"
+    );
+
+    // B kept the plan: the same batches, and it stopped after the failing
+    // second batch, sparing the third.
+    assert_eq!(
+        done.status,
+        TaskStatus::Error,
+        "{done:#?}\n{}",
+        processes.logs()
+    );
+    assert_eq!(done.batches, expected);
+    assert_eq!(done.max_failures.as_deref(), Some("0"));
+    let first = subtask(&done, ids[0], "execute_pm");
+    assert_eq!(first.status, TaskNodeStatus::Ready, "{first:#?}");
+    let second = subtask(&done, ids[1], "execute_pm");
+    assert_eq!(
+        (second.status, second.reason.as_deref()),
+        (TaskNodeStatus::Error, Some("apply_failed")),
+        "{second:#?}"
+    );
+    assert!(
+        first.finished_at <= second.started_at,
+        "the second batch started before the first ended: {done:#?}"
+    );
+    for (node, &spared) in nodes.iter().zip(&ids).skip(2) {
+        for name in ["upload_pm", "execute_pm"] {
+            let sub = subtask(&done, spared, name);
+            assert_eq!(
+                (sub.status, sub.reason.as_deref(), sub.started_at.as_deref()),
+                (TaskNodeStatus::Skipped, Some("rollout_stopped"), None),
+                "{sub:#?}"
+            );
+        }
+        assert_eq!(
+            count_lines(node, "/root/after-runs", "start"),
+            0,
+            "{}",
+            node.name()
+        );
+    }
+    for (i, (node, before)) in nodes.iter().zip(&databases).enumerate().skip(2) {
+        assert_eq!(
+            &package_database(node),
+            before,
+            "spared node {i} was changed"
+        );
+    }
+    // Each tried node's one-liner completed once, the first batch's across the takeover.
+    for node in &nodes[..2] {
+        assert_eq!(
+            count_lines(node, "/root/after-runs", "end"),
+            1,
+            "{}: {}",
+            node.name(),
+            node.sh_ok("cat /root/after-runs")
+        );
+        assert_eq!(
+            node.installed_version("fuel-test-tool").as_deref(),
+            Some("2.0-1")
+        );
+    }
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
 }
 
 /// The tool package, then a one-liner recording on the node when it ran
 /// (nanoseconds), waiting while /root/hold exists, and failing on a node
 /// holding /root/fail.
-const ROLLOUT_DOCUMENT: &str = "packages:
+const HELD_ROLLOUT_DOCUMENT: &str = "packages:
 - name: fuel-test-tool
   version: 2.0-1
   after:
@@ -455,10 +599,11 @@ fn a_rollout_whose_process_is_killed_between_batches_is_finished_by_another_once
         &processes,
         operator.path(),
         env,
-        ROLLOUT_DOCUMENT,
+        HELD_ROLLOUT_DOCUMENT,
         &ids,
         &["--batch", "1,2", "--max-failures", "1"],
-    );
+    )
+    .id;
     let owner_a = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
 
     // The first batch failed, c is done, b's one-liner holds the second batch.
@@ -738,7 +883,7 @@ fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interr
         node.installed_version("fuel-test-tool").as_deref(),
         Some("2.0-1")
     );
-    pm_tasks_support::remove_ssh_leftovers(&nodes);
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
 }
 
 #[test]
