@@ -20,7 +20,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use inventory::{ReportedNode, StoredInventory};
+pub use inventory::{InventoryStamp, ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
 pub use package_tasks::{NewPackageTask, PlannedRollout, PlannedSubTask, SubTaskUpdate};
@@ -64,6 +64,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "package inventory",
         include_str!("../../migrations/sqlite/0006_package_inventory.sql"),
     ),
+    (
+        7,
+        "inventory stamp",
+        include_str!("../../migrations/sqlite/0007_inventory_stamp.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -95,6 +100,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "package inventory",
         include_str!("../../migrations/postgres/0006_package_inventory.sql"),
+    ),
+    (
+        7,
+        "inventory stamp",
+        include_str!("../../migrations/postgres/0007_inventory_stamp.sql"),
     ),
 ];
 
