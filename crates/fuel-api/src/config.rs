@@ -33,7 +33,7 @@ pub struct Config {
     pub version_refresh_secs: u64,
     /// At most this many bytes of package-inventory answers are kept in
     /// memory (least recently used go first; 0 keeps none). An answer for
-    /// 200 nodes × 1,000 packages is about 2.5 MB.
+    /// 200 nodes × 1,000 packages is about 1.9 MB.
     #[serde(default = "default_inventory_cache_bytes")]
     pub inventory_cache_bytes: usize,
     #[serde(default)]
