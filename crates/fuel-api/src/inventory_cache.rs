@@ -8,6 +8,9 @@
 //! the database, so a write by any fuel-api process on the same PostgreSQL
 //! database invalidates every process's copy: nothing stale is ever served.
 //!
+//! After a write, requests for the same answer take turns building it (a
+//! few striped locks): the first builds, the others find it kept.
+//!
 //! Memory is bounded by `inventory_cache_bytes` (configuration): bodies plus
 //! a fixed overhead per entry; the least recently used entries go first,
 //! an answer larger than the whole bound is not kept, and 0 keeps nothing.
@@ -59,9 +62,14 @@ impl Entries {
     }
 }
 
+/// Locks that builders of one key take turns on; keys share one at random
+/// (a fixed number, so nothing is left to clean up).
+const BUILD_TURNS: usize = 16;
+
 pub struct InventoryCache {
     limit: usize,
     entries: Mutex<Entries>,
+    turns: [tokio::sync::Mutex<()>; BUILD_TURNS],
 }
 
 impl InventoryCache {
@@ -70,7 +78,20 @@ impl InventoryCache {
         InventoryCache {
             limit,
             entries: Mutex::new(Entries::default()),
+            turns: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         }
+    }
+
+    /// Held while building `key`'s answer: a request arriving meanwhile
+    /// waits, then finds the answer kept instead of building it again.
+    pub async fn build_turn(&self, key: &InventoryKey) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        // Fixed keys: the same key always takes the same lock.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        self.turns[hasher.finish() as usize % BUILD_TURNS]
+            .lock()
+            .await
     }
 
     /// The answer for `key` built at exactly `stamp`; an entry built at any
@@ -206,6 +227,18 @@ mod tests {
         cache.put(key(5, false), stamp(1), body(3 * entry));
         assert!(cache.get(&key(5, false), stamp(1)).is_none());
         assert_eq!(cache.bytes(), 3 * entry);
+    }
+
+    #[tokio::test]
+    async fn a_second_builder_of_the_same_answer_waits_for_the_first() {
+        let cache = InventoryCache::new(1 << 20);
+        let first = cache.build_turn(&key(1, true)).await;
+        let wait = std::time::Duration::from_millis(100);
+        let second = tokio::time::timeout(wait, cache.build_turn(&key(1, true))).await;
+        assert!(second.is_err(), "the second builder did not wait");
+        drop(first);
+        let second = tokio::time::timeout(wait * 50, cache.build_turn(&key(1, true))).await;
+        assert!(second.is_ok(), "the turn was not passed on");
     }
 
     #[test]

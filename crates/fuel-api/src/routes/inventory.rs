@@ -92,6 +92,13 @@ async fn show(
     if let Some(body) = state.inventory.get(&key, stamp.for_answer(drift)) {
         return Ok(json(body));
     }
+    let _turn = state.inventory.build_turn(&key).await;
+    // Another request may have built it while this one waited its turn.
+    if let Some(stamp) = state.store.inventory_stamp(cluster_id).await? {
+        if let Some(body) = state.inventory.get(&key, stamp.for_answer(drift)) {
+            return Ok(json(body));
+        }
+    }
     let stored = state
         .store
         .package_inventory(cluster_id, package.as_deref(), drift)
