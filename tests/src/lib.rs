@@ -13,6 +13,7 @@ pub mod install_root;
 pub mod logins;
 pub mod node;
 pub mod node_repo;
+pub mod package_tasks;
 pub mod upgrade;
 
 pub use fuel_test_bed::{postgres_url, require_tool};

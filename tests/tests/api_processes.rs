@@ -2,12 +2,11 @@
 //! one package task per environment whichever process is asked, a task
 //! whose process is SIGKILLed completed by another with every after-action
 //! run once, a restarted process disturbing nobody, a task abandoned past
-//! the resume window interrupted, releases and tokens the same on every
+//! the resume window interrupted, a rollout taken over between its batches
+//! keeping its order and its stop, releases and tokens the same on every
 //! process at once; and a second process refused on one SQLite file. Real
 //! processes (the release binaries), the suite's PostgreSQL server (a
 //! database per test), real apt node containers over SSH.
-
-mod pm_tasks_support;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -18,8 +17,8 @@ use std::time::{Duration, Instant};
 use fuel_api_client::{Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::api::{package_tasks_table, ApiConfig, PackagedApi};
 use fuel_e2e::node::{Flavour, TestNode};
+use fuel_e2e::package_tasks::{node_list, package_database, start_nodes, subtask, text, PASSWORD};
 use fuel_e2e::{postgres_url, release_binary, require_tool};
-use pm_tasks_support::{node_list, start_nodes, subtask, text, PASSWORD};
 
 /// The lease the tests configure: short, so a takeover comes quickly.
 const LEASE_SECS: u64 = 3;
@@ -367,7 +366,168 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
         &["task", "--task-id", &id.to_string()],
     );
     assert!(shown.contains("ready"), "{shown}");
-    pm_tasks_support::remove_ssh_leftovers(&nodes);
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
+}
+
+/// The tool package, then a one-liner that records its start and end in
+/// /root/after-runs, sleeps on a node holding /root/slow and fails on a node
+/// holding /root/fail (the package is installed, the node's run fails).
+const ROLLOUT_DOCUMENT: &str = "packages:
+- name: fuel-test-tool
+  version: 2.0-1
+  after:
+  - provider: exec
+    name: echo start >> /root/after-runs; if test -e /root/slow; then sleep 8; fi; echo end >> /root/after-runs; test ! -e /root/fail
+";
+
+#[test]
+fn a_rollout_whose_process_is_killed_mid_batch_is_continued_by_another_batch_after_batch_and_still_stops_after_max_failures(
+) {
+    let mut processes = Processes::start(2, 600);
+    let operator = tempfile::tempdir().unwrap();
+    let env = create_env(&processes.apis[0], "rollout-takeover");
+    let nodes = start_nodes(&[Flavour::Apt; 4]);
+    let ids: Vec<i64> = nodes
+        .iter()
+        .map(|n| {
+            register(
+                &processes.apis[0],
+                n.name(),
+                &n.ip(),
+                22,
+                &n.host_key(),
+                env,
+            )
+        })
+        .collect();
+    let databases: Vec<String> = nodes.iter().map(package_database).collect();
+    // Batch 1 (node 0) is slow: A dies while it runs. Batch 2 (node 1) fails:
+    // with --max-failures 0 the rollout must stop there, under B.
+    nodes[0].sh_ok("touch /root/slow");
+    nodes[1].sh_ok("touch /root/fail");
+    std::fs::write(operator.path().join("rollout.yaml"), ROLLOUT_DOCUMENT).unwrap();
+    let env_s = env.to_string();
+    fuel_ok(
+        &processes.apis[1],
+        operator.path(),
+        &["package", "--env", &env_s, "--upload", "rollout.yaml"],
+    );
+    let out = fuel_ok(
+        &processes.apis[0],
+        operator.path(),
+        &[
+            "--json",
+            "node",
+            "--node",
+            &node_list(&ids),
+            "--tasks",
+            "execute_pm",
+            "--batch",
+            "1,1,2",
+            "--max-failures",
+            "0",
+            "--no-wait",
+        ],
+    );
+    let started: Task = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let id = started.id;
+    let expected = vec![vec![ids[0]], vec![ids[1]], vec![ids[2], ids[3]]];
+    assert_eq!(started.batches, expected);
+
+    // A dies while the first batch's one-liner sleeps.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while count_lines(&nodes[0], "/root/after-runs", "start") == 0 {
+        let t = task(&processes.apis[1], id);
+        assert!(!t.status.is_final(), "{t:#?}\n{}", processes.logs());
+        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = task(&processes.apis[1], id);
+    for &later in &ids[1..] {
+        assert_eq!(
+            subtask(&before, later, "execute_pm").started_at,
+            None,
+            "a later batch started before the first ended: {before:#?}"
+        );
+    }
+    processes.apis[0].kill();
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(LEASE_SECS + SLOW_SECS + 60);
+    let done = loop {
+        let t = task(&processes.apis[1], id);
+        if t.status.is_final() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+    let b = processes.apis[1].pid().unwrap();
+    assert!(
+        owner.contains(&format!(":{b}:")),
+        "B (pid {b}) took it over: {owner}"
+    );
+
+    // B kept the plan: the same batches, and it stopped after the failing
+    // second batch, sparing the third.
+    assert_eq!(
+        done.status,
+        TaskStatus::Error,
+        "{done:#?}\n{}",
+        processes.logs()
+    );
+    assert_eq!(done.batches, expected);
+    assert_eq!(done.max_failures.as_deref(), Some("0"));
+    let first = subtask(&done, ids[0], "execute_pm");
+    assert_eq!(first.status, TaskNodeStatus::Ready, "{first:#?}");
+    let second = subtask(&done, ids[1], "execute_pm");
+    assert_eq!(
+        (second.status, second.reason.as_deref()),
+        (TaskNodeStatus::Error, Some("apply_failed")),
+        "{second:#?}"
+    );
+    assert!(
+        first.finished_at <= second.started_at,
+        "the second batch started before the first ended: {done:#?}"
+    );
+    for (node, &spared) in nodes.iter().zip(&ids).skip(2) {
+        for name in ["upload_pm", "execute_pm"] {
+            let sub = subtask(&done, spared, name);
+            assert_eq!(
+                (sub.status, sub.reason.as_deref(), sub.started_at.as_deref()),
+                (TaskNodeStatus::Skipped, Some("rollout_stopped"), None),
+                "{sub:#?}"
+            );
+        }
+        assert_eq!(
+            count_lines(node, "/root/after-runs", "start"),
+            0,
+            "{}",
+            node.name()
+        );
+    }
+    for (i, (node, before)) in nodes.iter().zip(&databases).enumerate().skip(2) {
+        assert_eq!(
+            &package_database(node),
+            before,
+            "spared node {i} was changed"
+        );
+    }
+    // Each tried node's one-liner completed once, the first batch's across the takeover.
+    for node in &nodes[..2] {
+        assert_eq!(
+            count_lines(node, "/root/after-runs", "end"),
+            1,
+            "{}: {}",
+            node.name(),
+            node.sh_ok("cat /root/after-runs")
+        );
+        assert_eq!(
+            node.installed_version("fuel-test-tool").as_deref(),
+            Some("2.0-1")
+        );
+    }
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
 }
 
 #[test]
@@ -539,7 +699,7 @@ fn a_task_abandoned_by_every_process_for_longer_than_the_resume_window_is_interr
         node.installed_version("fuel-test-tool").as_deref(),
         Some("2.0-1")
     );
-    pm_tasks_support::remove_ssh_leftovers(&nodes);
+    fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
 }
 
 #[test]

@@ -6,16 +6,14 @@
 
 // Shared with pm_tasks.rs, which uses the rest of it.
 #[allow(dead_code)]
-mod pm_tasks_support;
-
 use std::process::Command;
 use std::time::Instant;
 
 use fuel_api_client::{Node, Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::fleet::Fleet;
 use fuel_e2e::node::{test_ssh_identity, Flavour};
+use fuel_e2e::package_tasks::*;
 use fuel_e2e::release_binary;
-use pm_tasks_support::*;
 
 const FLEET: usize = 30;
 

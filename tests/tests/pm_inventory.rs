@@ -4,13 +4,11 @@
 //! containers; `fuel package --env 1 --drift` then names what differs, with
 //! exit 3, and exit 0 once every node is alike and as the document asks.
 
-mod pm_tasks_support;
-
 use std::process::Output;
 
 use fuel_api_client::{DriftReason, PackageInventory};
 use fuel_e2e::node::{Flavour, TestNode};
-use pm_tasks_support::*;
+use fuel_e2e::package_tasks::*;
 
 const DAEMON: &str = "fuel-test-daemon";
 

@@ -5,17 +5,15 @@
 //! the nodes end up with is read inside the containers (dpkg-query, rpm),
 //! not taken from the API's word.
 
-mod pm_tasks_support;
-
 use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fuel_api_client::{Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::node::{Flavour, TestNode};
+use fuel_e2e::package_tasks::*;
 use fuel_e2e::release_binary;
 use fuel_pm::report::{ActionOutcome, PackageAction};
-use pm_tasks_support::*;
 
 /// The design's example (apache2 pinned with a restart, wget latest with an
 /// exec one-liner, tmux with no version, screen absent) on the test

@@ -1,5 +1,10 @@
 //! `cargo xtask bench [NAME…]`: each benchmark prints its figure beside a
-//! baseline measured in the same run, as a ratio.
+//! baseline measured in the same run, as a ratio, and its section of
+//! BENCHMARKS.md is rewritten from what it printed.
+
+// First, so that `out!` is in scope in every benchmark below.
+#[macro_use]
+mod report;
 
 mod api;
 mod api_logins;
@@ -50,6 +55,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.names
     };
     for name in names {
+        let label = name
+            .to_possible_value()
+            .expect("no bench is skipped")
+            .get_name()
+            .to_string();
+        let run = report::begin(&label);
         match name {
             Bench::Rpm => rpm::run()?,
             Bench::Version => version::run()?,
@@ -60,8 +71,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::PmTasks => pm_tasks::run()?,
             Bench::PmFleet => pm_fleet::run()?,
         }
+        let order: Vec<String> = Bench::value_variants()
+            .iter()
+            .filter_map(|b| b.to_possible_value().map(|v| v.get_name().to_string()))
+            .collect();
+        let order: Vec<&str> = order.iter().map(String::as_str).collect();
+        run.finish(&report::document(), &order)?;
     }
     Ok(())
+}
+
+/// /proc/loadavg's three figures, to read the run's ratios against.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// The median of some timings (the upper one of an even count).

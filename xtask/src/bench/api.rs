@@ -166,15 +166,15 @@ pub fn run() -> anyhow::Result<()> {
     // Several processes on one PostgreSQL database (issue 20).
     let processes = super::api_processes::run(&sh, &postgres, work.path(), &document, &put_script)?;
 
-    println!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
+    out!("\nfuel-api, wrk -t2 -c64 -d10s, release binary, {RELEASES} releases:");
     print_rows(&rows);
     let sqlite_list = &rows[1].3;
     let met = sqlite_list.requests_per_sec >= TARGET_RPS && sqlite_list.p99_ms < TARGET_P99_MS;
-    println!(
+    out!(
         "target (SQLite release list: >= {TARGET_RPS:.0} req/s, p99 < {TARGET_P99_MS} ms): {}",
         if met { "met" } else { "MISSED" }
     );
-    println!(
+    out!(
         "\npackage document ({DOCUMENT_PACKAGES} packages, {document_size} bytes), wrk -t2 -c{DOCUMENT_CONNECTIONS} -d10s:"
     );
     print_rows(&document_rows);
@@ -183,18 +183,18 @@ pub fn run() -> anyhow::Result<()> {
         .filter(|r| r.1.starts_with("PUT"))
         .collect();
     let slowest_upload = uploads.iter().map(|r| r.3.p99_ms).fold(0.0, f64::max);
-    println!(
+    out!(
         "target (upload p99 < {TARGET_UPLOAD_P99_MS} ms on SQLite and on PostgreSQL): {} (slowest p99 {slowest_upload:.1} ms); load average {}",
         if slowest_upload < TARGET_UPLOAD_P99_MS { "met" } else { "MISSED" },
-        load_average()
+        super::load_average()
     );
-    println!(
+    out!(
         "\npackage inventory ({} nodes × {} packages), wrk -t2 -c2 -d10s:",
         super::inventory::NODES,
         super::inventory::PACKAGES
     );
     print_rows(&inventory_rows);
-    println!(
+    out!(
         "(warm: wrk on an unchanged environment; cold: the first read after a write, \
          one request at a time, max of {} as p99, beside health timed the same way)",
         super::inventory::COLD_ROUNDS
@@ -204,33 +204,30 @@ pub fn run() -> anyhow::Result<()> {
         .filter(|r| r.1.ends_with(", warm"))
         .map(|r| r.3.p99_ms)
         .fold(0.0, f64::max);
-    println!(
+    out!(
         "target (every warm inventory answer p99 < {} ms): {} (slowest p99 {slowest:.1} ms); load average {}",
         super::inventory::TARGET_MS,
         if slowest < super::inventory::TARGET_MS { "met" } else { "MISSED" },
-        load_average()
+        super::load_average()
     );
     processes.print();
     super::api_logins::run(&sh, &work.path().join("logins"))
 }
 
-/// /proc/loadavg's three figures, to read the run's ratios against.
-pub(crate) fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 type Row = (&'static str, &'static str, f64, Figures);
 
 fn print_rows(rows: &[Row]) {
-    println!(
-        "{:<11} {:<34} {:>10} {:>9} {:>12}",
-        "backend", "request", "req/s", "p99 ms", "vs baseline"
+    out!(
+        "{:<11} {:<38} {:>10} {:>9} {:>12}",
+        "backend",
+        "request",
+        "req/s",
+        "p99 ms",
+        "vs baseline"
     );
     for (backend, request, base_rps, figures) in rows {
-        println!(
-            "{:<11} {:<34} {:>10.0} {:>9.2} {:>11.3}x",
+        out!(
+            "{:<11} {:<38} {:>10.0} {:>9.2} {:>11.3}x",
             backend,
             request,
             figures.requests_per_sec,

@@ -252,16 +252,19 @@ fn takeovers(sh: &Shell, url: &str, apis: &mut [PackagedApi]) -> anyhow::Result<
 
 impl Results {
     pub fn print(&self) {
-        println!(
+        out!(
             "\n{PROCESSES} fuel-api processes on one PostgreSQL database beside one, the package document, wrk -t1 at {CONNECTIONS} connections in total, 10 s (load average {}):",
             self.load
         );
-        println!(
+        out!(
             "{:<38} {:>10} {:>9} {:>12}",
-            "request", "req/s", "p99 ms", "vs one"
+            "request",
+            "req/s",
+            "p99 ms",
+            "vs one"
         );
         let row = |name: &str, figures: &Figures, base: f64| {
-            println!(
+            out!(
                 "{:<38} {:>10.0} {:>9.2} {:>11.3}x",
                 name,
                 figures.requests_per_sec,
@@ -290,7 +293,7 @@ impl Results {
         let mut times = self.takeovers.clone();
         times.sort();
         let median = times[times.len() / 2];
-        println!(
+        out!(
             "takeover: SIGKILL of the task's process to another holding its lease, median of {} {:.2} s (min {:.2}, max {:.2}), lease_secs = {LEASE_SECS} ({:.2}x the lease)",
             times.len(),
             median.as_secs_f64(),

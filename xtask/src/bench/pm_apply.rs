@@ -33,13 +33,13 @@ pub fn run() -> anyhow::Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(crate::project_root());
     cmd!(sh, "cargo build --quiet --release -p fuel-pm-apply").run()?;
-    println!("\npm-apply: fuel-pm-apply on node containers, median of {RUNS} interleaved runs, timed inside the node:");
+    out!("\npm-apply: fuel-pm-apply on node containers, median of {RUNS} interleaved runs, timed inside the node:");
     let mut met = true;
     for flavour in [Flavour::Apt, Flavour::Dnf] {
         met &= bench(flavour)?;
     }
-    println!(
-        "  targets (20-package change ≤ {TARGET_RATIO}× the bare command; nothing to change ≤ {} s): {}",
+    out!(
+        "  target (20-package change ≤ {TARGET_RATIO}× the bare command; nothing to change ≤ {} s): {}",
         TARGET_NO_CHANGE.as_secs_f64(),
         if met { "met" } else { "NOT met" }
     );
@@ -161,13 +161,13 @@ fn bench(flavour: Flavour) -> anyhow::Result<bool> {
     let ratio = a.as_secs_f64() / b.as_secs_f64();
     let (e, l, i) = (median(exact), median(latest), median(idle));
     let bare_line = bare[..install.len()].join(" ");
-    println!(
+    out!(
         "  {}: 20-package change: fuel-pm-apply {:.0} ms vs `{bare_line} …` {:.0} ms: {ratio:.2}×",
         flavour.as_str(),
         a.as_secs_f64() * 1e3,
         b.as_secs_f64() * 1e3,
     );
-    println!(
+    out!(
         "  {}: nothing to change: exact versions {:.0} ms, `latest` (metadata refreshed) {:.0} ms ({:.2}× and {:.2}× the 0.5 s budget); the bare install with nothing to do {:.0} ms",
         flavour.as_str(),
         e.as_secs_f64() * 1e3,

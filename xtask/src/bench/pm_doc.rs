@@ -139,10 +139,16 @@ pub fn run() -> anyhow::Result<()> {
         }
     }
 
-    println!("\npm-doc: fuel_pm::parse, median per parse of {ROUNDS} interleaved rounds; peak memory of a fresh process that parsed once:");
-    println!(
+    out!("\npm-doc: fuel_pm::parse, median per parse of {ROUNDS} interleaved rounds; peak memory of a fresh process that parsed once:");
+    out!(
         "  {:<42} {:>9} {:>11} {:>11} {:>8} {:>9} {:>8}  outcome",
-        "document", "bytes", "wall", "CPU", "CPU/base", "peak RSS", "/base"
+        "document",
+        "bytes",
+        "wall",
+        "CPU",
+        "CPU/base",
+        "peak RSS",
+        "/base"
     );
     let mut base: Option<(Duration, f64)> = None;
     let mut met = true;
@@ -154,7 +160,7 @@ pub fn run() -> anyhow::Result<()> {
         let cpu = median(samples.iter().map(|s| s.cpu).collect());
         let (peak_mib, growth_mib) = peak_memory(&file)?;
         let (base_cpu, base_peak) = *base.get_or_insert((cpu, peak_mib));
-        println!(
+        out!(
             "  {:<42} {:>9} {:>8.3} ms {:>8.3} ms {:>7.1}x {:>5.1} MiB {:>7.2}x  {outcome} (the parse added {growth_mib:.1} MiB)",
             case.name,
             case.yaml.len(),
@@ -169,22 +175,22 @@ pub fn run() -> anyhow::Result<()> {
         }
         if !case.hostile {
             let rate = case.yaml.len() as f64 / cpu.as_secs_f64() / 1e6;
-            println!("  {:<42} {rate:>9.1} MB/s of CPU time", "");
+            out!("  {:<42} {rate:>9.1} MB/s of CPU time", "");
             if case.name.starts_with("1,000") {
                 large_rate = rate;
             }
         }
     }
     let verdict = if met { "met" } else { "NOT met" };
-    println!("  target (each hostile document refused in < {TARGET_MS} ms CPU and < {TARGET_MIB} MiB peak): {verdict}");
+    out!("  target (each hostile document refused in < {TARGET_MS} ms CPU and < {TARGET_MIB} MiB peak): {verdict}");
     let verdict = if large_rate >= TARGET_MB_PER_S {
         "met"
     } else {
         "NOT met"
     };
-    println!(
+    out!(
         "  target (1,000 packages read and checked at >= {TARGET_MB_PER_S} MB/s of CPU time): {verdict} ({large_rate:.1} MB/s); load average {}",
-        super::api::load_average()
+        super::load_average()
     );
     Ok(())
 }

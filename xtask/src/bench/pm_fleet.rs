@@ -555,15 +555,17 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 
 fn print_round(r: &Round) {
     let n = r.size as f64;
-    println!(
+    out!(
         "\npm-fleet, {} light nodes, concurrency {CONCURRENCY} (load average {} before, {} after):",
-        r.size, r.load_before, r.load_after
+        r.size,
+        r.load_before,
+        r.load_after
     );
     for (i, what) in ["change (1.0-1 → 2.0-1)", "no change"].iter().enumerate() {
         let (f, p, a) = (r.fuel[i], r.pssh[i], r.ansible[i]);
         let extra = r.fuel_extra[i];
-        println!("  {what}:");
-        println!(
+        out!("  {what}:");
+        out!(
             "    wall: execute_pm {:.1} s, pssh {:.1} s, ansible {:.1} s → {:.2}× pssh, {:.2}× ansible",
             f.wall.as_secs_f64(),
             p.wall.as_secs_f64(),
@@ -571,7 +573,7 @@ fn print_round(r: &Round) {
             ratio(f.wall, p.wall),
             ratio(f.wall, a.wall)
         );
-        println!(
+        out!(
             "    master CPU per node (tool + every process it starts): execute_pm {:.1} ms \
              (fuel-api itself {:.1} ms, its ssh clients {:.1} ms; the following `fuel` {:.1} ms), \
              pssh {:.1} ms, ansible {:.1} ms → {:.2}× pssh, {:.2}× ansible",
@@ -584,14 +586,14 @@ fn print_round(r: &Round) {
             ratio(f.master_cpu, p.master_cpu),
             ratio(f.master_cpu, a.master_cpu)
         );
-        println!(
+        out!(
             "    nodes' CPU per node: execute_pm {:.1} ms, pssh {:.1} ms, ansible {:.1} ms → {:.2}× pssh",
             ms(f.nodes_cpu) / n,
             ms(p.nodes_cpu) / n,
             ms(a.nodes_cpu) / n,
             ratio(f.nodes_cpu, p.nodes_cpu)
         );
-        println!(
+        out!(
             "    fuel-api: peak RSS (VmHWM) {:.1} MiB, at most {} open descriptors and {} processes \
              (fuel-api + its ssh clients) at once",
             extra.peak_rss_kib as f64 / 1024.0,
@@ -607,13 +609,13 @@ fn print_summary(
     registered: usize,
     listing: &[Duration; 3],
 ) {
-    println!(
+    out!(
         "\n  registration: {registered} nodes with their host keys in one POST /api/v1/nodes: {:.0} ms \
          ({:.2} ms a node)",
         ms(registration),
         ms(registration) / registered as f64
     );
-    println!(
+    out!(
         "  with {LISTED} nodes registered (median of {LIST_RUNS}): `fuel node` {:.0} ms, \
          `fuel node --env N` {:.0} ms, beside `fuel env` {:.0} ms ({:.2}×, {:.2}×); target < 200 ms: {}",
         ms(listing[0]),
@@ -632,7 +634,7 @@ fn print_summary(
     };
     let per_node = |r: &Round| ms(r.fuel_extra[0].own_cpu) / r.size as f64;
     let met = |ok: bool| if ok { "met" } else { "NOT met" };
-    println!(
+    out!(
         "  targets at {} nodes: execute_pm ≤ 1.0× pssh (change {:.2}×: {}, no change {:.2}×: {}); \
          ≤ 0.5× ansible (change {:.2}×: {}); master CPU ≤ 40 ms a node ({:.1} ms: {}); \
          fuel-api peak RSS ≤ 64 MiB ({:.1} MiB: {}); fuel-api's own CPU a node {:.2} ms at {} \

@@ -143,12 +143,12 @@ pub fn run() -> anyhow::Result<()> {
     let medians: Vec<Duration> = timings.into_iter().map(median).collect();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let one = medians[0];
-    println!(
+    out!(
         "\npm-tasks: `fuel node --node 1-N --tasks execute_pm`, {PACKAGE} 1.0-1 → 2.0-1 on N apt node \
          containers (release fuel + fuel-api over ssh), median of {RUNS} interleaved runs:"
     );
     for (size, took) in SIZES.iter().zip(&medians) {
-        println!(
+        out!(
             "  {size:>2} node(s): {:>7.0} ms  ({:.2}× one node)",
             ms(*took),
             took.as_secs_f64() / one.as_secs_f64()
@@ -161,7 +161,7 @@ pub fn run() -> anyhow::Result<()> {
         busy.sort_by(f64::total_cmp);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let work = median(nodes_cpu[i].clone());
-        println!(
+        out!(
             "  {size:>2} node(s): the nodes used {:.0} ms of CPU (≥ {:.0} ms of wall time on {cores} cores), \
              fuel-api {:.0} ms; machine CPUs {:.0}% busy (other work included)",
             ms(work),
@@ -170,18 +170,18 @@ pub fn run() -> anyhow::Result<()> {
             busy[busy.len() / 2] * 100.0,
         );
     }
-    println!(
+    out!(
         "  baseline: `ssh NODE '{by_hand}'` over the 20 nodes one after another: {:.0} ms \
          ({:.2}× the 20-node task)",
         ms(baseline),
         baseline.as_secs_f64() / twenty.as_secs_f64()
     );
-    println!(
+    out!(
         "  first upload_pm on the 20 nodes (document and applier copied): {:.0} ms",
         ms(first_upload)
     );
     let mib = |kib: u64| kib as f64 / 1024.0;
-    println!(
+    out!(
         "  fuel-api peak memory (VmHWM) during the 1-, 5- and 20-node runs: {:.1}, {:.1}, {:.1} MiB \
          (VmRSS {:.1} MiB before the runs, {:.1} MiB after them; the CLI used a token: one \
          password login adds {:.1} MiB at its peak)",
@@ -192,8 +192,8 @@ pub fn run() -> anyhow::Result<()> {
         mib(after_kib),
         mib(login_kib)
     );
-    println!(
-        "  target (20 nodes ≤ {TARGET_RATIO}× one node): {ratio:.2}×, {}",
+    out!(
+        "  target (20 nodes ≤ {TARGET_RATIO}× one node): {} ({ratio:.2}×)",
         if ratio <= TARGET_RATIO {
             "met"
         } else {

@@ -57,7 +57,7 @@ pub fn run() -> anyhow::Result<()> {
     let small = ensure_payload(&work.join("payload-small.bin"), SMALL_PAYLOAD_MIB)?;
     let out = work.join("out");
 
-    println!("\nrpm: {PAYLOAD_MIB} MiB payload (random and repetitive blocks), zstd level {LEVEL}, best of {RUNS}:");
+    out!("\nrpm: {PAYLOAD_MIB} MiB payload (random and repetitive blocks), zstd level {LEVEL}, best of {RUNS}:");
     let args = |payload: &Path, extra: &[&str]| -> Vec<String> {
         let mut args = vec![
             payload.display().to_string(),
@@ -92,7 +92,7 @@ pub fn run() -> anyhow::Result<()> {
 
     let baseline = &rpmbuild_2;
     let row = |name: &str, f: &Figures| {
-        println!(
+        out!(
             "  {name:<44} {:>6.2} s {:>7.1} MiB peak   {:>5.2}x time of zstd -T2   {:>5.2}x time, {:>5.2}x memory of rpmbuild -T2",
             f.seconds,
             f.peak_mib,
@@ -111,13 +111,16 @@ pub fn run() -> anyhow::Result<()> {
     row("rpmbuild, zstd 2 threads", &rpmbuild_2);
     row("zstd -T2 alone (no rpm, the baseline)", &zstd_raw);
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
-    println!(
-        "  target time <= {MAX_VS_ZSTD:.1}x zstd -T2: {} ({:.2}x); memory <= rpmbuild -T2: {} ({:.2}x); load average {}",
+    out!(
+        "  target (packaging time <= {MAX_VS_ZSTD:.1}x zstd -T2 alone): {} ({:.2}x); load average {}",
         verdict(ours.seconds <= MAX_VS_ZSTD * zstd_raw.seconds),
         ours.seconds / zstd_raw.seconds,
+        super::load_average()
+    );
+    out!(
+        "  target (packaging memory <= rpmbuild -T2's): {} ({:.2}x)",
         verdict(ours.peak_mib <= baseline.peak_mib),
-        ours.peak_mib / baseline.peak_mib,
-        super::api::load_average()
+        ours.peak_mib / baseline.peak_mib
     );
     Ok(())
 }

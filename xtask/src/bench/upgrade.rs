@@ -103,14 +103,14 @@ pub fn run() -> anyhow::Result<()> {
             .run()?;
     }
     let rounds = result?;
-    println!("bench upgrade: 12 services, {ROUNDS} switches 7.0.0 <-> 8.0.0, each beside its own baseline (docker CLI stop + start of the same 12 containers one by one):");
+    out!("bench upgrade: 12 services, {ROUNDS} switches 7.0.0 <-> 8.0.0, each beside its own baseline (docker CLI stop + start of the same 12 containers one by one):");
     for (i, (downtime_ms, baseline_ms)) in rounds.iter().enumerate() {
         let (from, to) = if i % 2 == 0 {
             ("7.0.0", "8.0.0")
         } else {
             ("8.0.0", "7.0.0")
         };
-        println!(
+        out!(
             "  {from} -> {to}: fuel-upgrade downtime (first old stopped -> every new healthy) {downtime_ms} ms, baseline {baseline_ms} ms, ratio {:.2}",
             *downtime_ms as f64 / (*baseline_ms).max(1) as f64
         );
@@ -125,11 +125,14 @@ pub fn run() -> anyhow::Result<()> {
     downtimes.sort();
     let downtime_ms = downtimes[downtimes.len() / 2];
     let verdict = |met: bool| if met { "met" } else { "MISSED" };
-    println!(
-        "  median ratio downtime / baseline: {median:.2} (target <= {TARGET_RATIO}: {}); median downtime {downtime_ms} ms (target <= {TARGET_MS} ms: {}); load average {}",
+    out!(
+        "  target (median downtime <= {TARGET_RATIO}x the docker CLI's stop + start): {} ({median:.2}x); load average {}",
         verdict(median <= TARGET_RATIO),
-        verdict(downtime_ms <= TARGET_MS),
-        super::api::load_average()
+        super::load_average()
+    );
+    out!(
+        "  target (median downtime <= {TARGET_MS} ms): {} ({downtime_ms} ms)",
+        verdict(downtime_ms <= TARGET_MS)
     );
     Ok(())
 }

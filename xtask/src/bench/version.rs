@@ -100,13 +100,13 @@ pub fn run() -> anyhow::Result<()> {
     let (bare, bare_dbpath, ours) = (median(bare), median(bare_dbpath), median(ours));
     let ratio = ours.as_secs_f64() / bare.as_secs_f64();
     let row = |name: &str, d: Duration| {
-        println!(
+        out!(
             "  {name:<58} {:>8.2} ms   {:.2}x",
             ms(d),
             d.as_secs_f64() / bare.as_secs_f64()
         )
     };
-    println!("\nversion: install root with {PACKAGES} packages, median of {RUNS} runs each (interleaved):");
+    out!("\nversion: install root with {PACKAGES} packages, median of {RUNS} runs each (interleaved):");
     row("rpm --root R -qa --qf '%{NAME}\\n' (baseline)", bare);
     row(
         &format!(
@@ -116,7 +116,7 @@ pub fn run() -> anyhow::Result<()> {
         bare_dbpath,
     );
     row("fuel-version --root R --format json", ours);
-    println!(
+    out!(
         "  fuel-version / rpm with --dbpath: {:.2}x",
         ours.as_secs_f64() / bare_dbpath.as_secs_f64()
     );
@@ -125,7 +125,7 @@ pub fn run() -> anyhow::Result<()> {
     } else {
         "NOT met"
     };
-    println!("  target (at most {TARGET_RATIO}x the bare query): {verdict}");
+    out!("  target (at most {TARGET_RATIO}x the bare query): {verdict}");
     Ok(())
 }
 
@@ -162,9 +162,7 @@ fn ensure_root(work: &Path) -> anyhow::Result<PathBuf> {
     if root.join(ROOT_MARKER).is_file() {
         return Ok(root);
     }
-    println!(
-        "building the bench root: {PACKAGES} packages with fuel-rpm, installed with rpm --root …"
-    );
+    out!("building the bench root: {PACKAGES} packages with fuel-rpm, installed with rpm --root …");
     let building = work.join("root.building");
     for dir in [&building, &root] {
         if dir.exists() {

@@ -1,5 +1,5 @@
 //! The master side of the package-task tests: the packaged `fuel-api`
-//! (fuel_e2e::api: SQLite, one user, `[package_tasks]` pointing at the test
+//! (crate::api: SQLite, one user, `[package_tasks]` pointing at the test
 //! SSH identity and the release `fuel-pm-apply`), killable and restartable on
 //! the same database and port, driven by the packaged `fuel` binary and raw
 //! HTTP; and the node-side checks those tests share.
@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::api::{package_tasks_table, ApiConfig, PackagedApi, USER};
+use crate::http::exchange;
+use crate::node::{test_ssh_identity, Flavour, TestNode};
+use crate::node_repo::DAEMON_STATE;
+use crate::release_binary;
 use fuel_api_client::{Task, TaskNode, TaskNodeStatus};
-use fuel_e2e::api::{package_tasks_table, ApiConfig, PackagedApi, USER};
-use fuel_e2e::http::exchange;
-use fuel_e2e::node::{test_ssh_identity, Flavour, TestNode};
-use fuel_e2e::node_repo::DAEMON_STATE;
-use fuel_e2e::release_binary;
 use fuel_pm::report::Report;
 
 pub const PASSWORD: &str = "pm-tasks-e2e";
