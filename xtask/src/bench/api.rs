@@ -51,7 +51,8 @@ pub fn run() -> anyhow::Result<()> {
 
     let postgres = std::env::var(fuel_test_bed::POSTGRES_URL_ENV)
         .unwrap_or_else(|_| fuel_test_bed::POSTGRES_URL.to_string());
-    let bench_db = "fuel_api_bench";
+    // Named per run: another worktree's bench on the same server keeps its own.
+    let bench_db = format!("fuel_api_bench_{}", std::process::id());
     let drop_db = format!("DROP DATABASE IF EXISTS {bench_db}");
     let create_db = format!("CREATE DATABASE {bench_db}");
     cmd!(sh, "psql {postgres} -q -c {drop_db}").run()?;
@@ -60,7 +61,7 @@ pub fn run() -> anyhow::Result<()> {
         ("SQLite", None),
         (
             "PostgreSQL",
-            Some(fuel_test_bed::database_url(&postgres, bench_db)),
+            Some(fuel_test_bed::database_url(&postgres, &bench_db)),
         ),
     ];
     let document = work.path().join("package_manipulation.yaml");
@@ -104,6 +105,7 @@ pub fn run() -> anyhow::Result<()> {
             .unwrap_or_else(|| format!("sqlite://{}", dir.join("fuel-api.db").display()));
         let seeded = super::inventory::seed(&sh, &server, &store_url, work.path())?;
         let inventory = &seeded.url;
+        super::inventory::warm_up(&server, &seeded)?;
         let inventory_baseline = wrk(&sh, &live, None, 2, None)?;
         let whole = wrk(&sh, inventory, Some(&token), 2, None)?;
         let drift = wrk(&sh, &format!("{inventory}?drift=1"), Some(&token), 2, None)?;
