@@ -107,8 +107,9 @@ pub fn run() -> anyhow::Result<()> {
         let inventory = &seeded.url;
         super::inventory::warm_up(&server, &seeded)?;
         let inventory_baseline = wrk(&sh, &live, None, 2, None)?;
-        let whole = wrk(&sh, inventory, Some(&token), 2, None)?;
-        let drift = wrk(&sh, &format!("{inventory}?drift=1"), Some(&token), 2, None)?;
+        let whole = super::inventory::median_run(|| wrk(&sh, inventory, Some(&token), 2, None))?;
+        let drift_url = format!("{inventory}?drift=1");
+        let drift = super::inventory::median_run(|| wrk(&sh, &drift_url, Some(&token), 2, None))?;
         let (cold_whole, cold_base) = super::inventory::cold(&server, &seeded, "")?;
         let (cold_drift, _) = super::inventory::cold(&server, &seeded, "?drift=1")?;
         server.stop()?;
@@ -197,8 +198,9 @@ pub fn run() -> anyhow::Result<()> {
     );
     print_rows(&inventory_rows);
     out!(
-        "(warm: wrk on an unchanged environment; cold: the first read after a write, \
-         one request at a time, max of {} as p99, beside health timed the same way)",
+        "(warm: wrk on an unchanged environment, the run of median p99 of {}; cold: the first \
+         read after a write, one request at a time, max of {} as p99, beside health timed the same way)",
+        super::inventory::WARM_RUNS,
         super::inventory::COLD_ROUNDS
     );
     let slowest = inventory_rows
