@@ -63,6 +63,10 @@ pub(crate) fn load_general(text: &str) -> Result<Node<'_>, Problem> {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         // `<<` is an ordinary (unknown) key, not a merge.
         merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
+        // The problem carries the line and column; a rendered snippet is
+        // never shown, and building one scans the whole line (a hostile
+        // document is one line of megabytes).
+        with_snippet: false,
     };
     serde_saphyr::from_str_with_options::<Node<'_>>(text, options).map_err(|e| yaml_problem(&e))
 }

@@ -280,13 +280,17 @@ async fn upload(
             failure
         }
     })?;
-    require_cluster(&state, cluster_id).await?;
     // Parsing a large document is CPU work: keep it off the async workers.
     let parsed = body.clone();
-    tokio::task::spawn_blocking(move || fuel_pm::parse(&parsed).map(drop))
+    let checked = tokio::task::spawn_blocking(move || fuel_pm::parse(&parsed).map(drop))
         .await
-        .map_err(Failure::internal)?
-        .map_err(refused)?;
+        .map_err(Failure::internal)?;
+    if let Err(problems) = checked {
+        // An unknown environment is said first; a valid document needs no
+        // lookup: the write itself refuses an unknown environment.
+        require_cluster(&state, cluster_id).await?;
+        return Err(refused(problems));
+    }
     let wanted = if_match(&headers);
     let (revision, replaced) = write_revision(
         &state,

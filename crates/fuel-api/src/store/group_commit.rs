@@ -1,6 +1,7 @@
 //! Group commit of package-document revisions: one writer task takes every
-//! write waiting when it is free and makes them one transaction, each in its
-//! own savepoint, so a burst of uploads pays one commit (one fsync of
+//! write waiting when it is free and makes them one transaction (uploads two
+//! statements each; deletions, and a group one of whose statements failed,
+//! each in its own savepoint), so a burst of uploads pays one commit (one fsync of
 //! SQLite's WAL, one WAL flush of PostgreSQL) instead of one each, and
 //! uploads of one environment stop queueing on its head row one commit at a
 //! time. Every write is answered after the commit that holds it: durability
@@ -13,7 +14,7 @@
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::package_revisions::{append, Appended, NewRevision};
+use super::package_revisions::{append, append_upload, Appended, NewRevision};
 use super::WriteError;
 
 /// Most writes in one transaction: bounds how long the first of them waits.
@@ -93,16 +94,48 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
+/// One transaction for the whole group. A group of uploads is written
+/// without savepoints (two statements each, [`append_upload`]); if one of
+/// its statements fails (an environment deleted meanwhile), the transaction
+/// is rolled back and the group written again with a savepoint per write.
+async fn write_group(pool: &AnyPool, group: &[Job]) -> Vec<Result<Appended, WriteError>> {
+    if group.iter().all(|job| job.content.is_some()) {
+        if let Some(results) = write_uploads(pool, group).await {
+            return results;
+        }
+    }
+    write_savepointed(pool, group).await
+}
+
+/// The uploads of `group` in one transaction; `None` (nothing written) when
+/// a statement before the commit failed. A failed commit fails the group:
+/// whether it took effect may be unknown, so it is not written again.
+async fn write_uploads(pool: &AnyPool, group: &[Job]) -> Option<Vec<Result<Appended, WriteError>>> {
+    let mut tx = pool.begin().await.ok()?;
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        // Dropping `tx` on the way out rolls it back.
+        results.push(Ok(append_upload(&mut tx, &job.revision()).await.ok()?));
+    }
+    Some(match tx.commit().await {
+        Ok(()) => results,
+        Err(e) => failed_all(group, &e),
+    })
+}
+
+/// Every write of `group` failed with `e`.
+fn failed_all(group: &[Job], e: &sqlx::Error) -> Vec<Result<Appended, WriteError>> {
+    group
+        .iter()
+        .map(|_| Err(WriteError::Database(sqlx::Error::Protocol(e.to_string()))))
+        .collect()
+}
+
 /// One transaction for the whole group; a write that fails or does not
 /// store is rolled back to its savepoint, the others stay. If the commit
 /// fails, every write of the group fails with it.
-async fn write_group(pool: &AnyPool, group: &[Job]) -> Vec<Result<Appended, WriteError>> {
-    let failed_all = |e: &sqlx::Error| {
-        group
-            .iter()
-            .map(|_| Err(WriteError::Database(sqlx::Error::Protocol(e.to_string()))))
-            .collect()
-    };
+async fn write_savepointed(pool: &AnyPool, group: &[Job]) -> Vec<Result<Appended, WriteError>> {
+    let failed_all = |e: &sqlx::Error| failed_all(group, e);
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
         Err(e) => return failed_all(&e),

@@ -69,6 +69,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "inventory stamp",
         include_str!("../../migrations/sqlite/0007_inventory_stamp.sql"),
     ),
+    (
+        8,
+        "package revision compression",
+        include_str!("../../migrations/sqlite/0008_package_revision_compression.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -105,6 +110,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "inventory stamp",
         include_str!("../../migrations/postgres/0007_inventory_stamp.sql"),
+    ),
+    (
+        8,
+        "package revision compression",
+        include_str!("../../migrations/postgres/0008_package_revision_compression.sql"),
     ),
 ];
 
@@ -172,8 +182,11 @@ impl Store {
                 // WAL lets readers run beside the one writer; busy_timeout makes
                 // writers queue instead of failing; FULL sync keeps every
                 // acknowledged write across a power loss.
+                // A connection to a file in this process cannot be lost:
+                // no ping (a round trip to its worker thread) before each use.
                 options
                     .max_connections(4)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(

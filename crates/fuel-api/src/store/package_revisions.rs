@@ -135,6 +135,85 @@ pub(super) async fn append(
     conn: &mut sqlx::AnyConnection,
     new: &NewRevision<'_>,
 ) -> Result<Appended, WriteError> {
+    let Some(revision) = move_head(conn, new).await? else {
+        return Ok(Appended::Stale);
+    };
+    let had_document = sqlx::query(
+        "SELECT 1 AS present FROM package_revisions \
+         WHERE cluster_id = $1 AND revision = $2 AND content IS NOT NULL",
+    )
+    .bind(new.cluster_id)
+    .bind(revision - 1)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if new.content.is_none() && !had_document {
+        return Ok(Appended::NothingToDelete);
+    }
+    let sql = insert_sql("");
+    let row = insert(&sql, new, revision).fetch_one(&mut *conn).await?;
+    Ok(Appended::Stored {
+        revision: from_row(&row)?,
+        had_document,
+    })
+}
+
+/// An upload (`content` present) in two statements and no savepoint: the
+/// head move, then the insert, which also answers whether the revision
+/// before held a document. Neither leaves anything to undo when it does
+/// not store (a stale head moves nothing), so a group of uploads needs no
+/// savepoints; a statement that fails fails the group, which is then
+/// written again the savepointed way ([`append`]).
+pub(super) async fn append_upload(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewRevision<'_>,
+) -> Result<Appended, WriteError> {
+    debug_assert!(new.content.is_some());
+    let Some(revision) = move_head(conn, new).await? else {
+        return Ok(Appended::Stale);
+    };
+    let sql = insert_sql(
+        ", (SELECT COUNT(*) FROM package_revisions p WHERE p.cluster_id = $1 \
+         AND p.revision = $2 - 1 AND p.content IS NOT NULL) AS had_document",
+    );
+    let row = insert(&sql, new, revision).fetch_one(&mut *conn).await?;
+    Ok(Appended::Stored {
+        revision: from_row(&row)?,
+        had_document: row.try_get::<i64, _>("had_document")? != 0,
+    })
+}
+
+/// The revision's insert, answering its columns and `returning_more`.
+fn insert_sql(returning_more: &str) -> String {
+    format!(
+        "INSERT INTO package_revisions \
+         (cluster_id, revision, author, created_at, content, sha256, size) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}{returning_more}"
+    )
+}
+
+/// [`insert_sql`] bound to `new` as revision number `revision`.
+fn insert<'q>(
+    sql: &'q str,
+    new: &NewRevision<'q>,
+    revision: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(new.cluster_id)
+        .bind(revision)
+        .bind(new.author)
+        .bind(new.created_at)
+        .bind(new.content)
+        .bind(new.sha256)
+        .bind(new.content.map_or(0, |c| c.len() as i64))
+}
+
+/// Moves the environment's head to the next revision: its number, or
+/// `None` when the head is no longer the revision `new.after` follows.
+async fn move_head(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewRevision<'_>,
+) -> Result<Option<i64>, WriteError> {
     // The first statement writes, so SQLite takes its write lock before
     // anything is read (no stale snapshot to upgrade).
     let head = match new.after {
@@ -159,40 +238,9 @@ pub(super) async fn append(
             .await?,
         ),
     };
-    let Some(head) = head else {
-        return Ok(Appended::Stale);
-    };
-    let revision: i64 = head.try_get("revision")?;
-    let had_document = sqlx::query(
-        "SELECT 1 AS present FROM package_revisions \
-         WHERE cluster_id = $1 AND revision = $2 AND content IS NOT NULL",
-    )
-    .bind(new.cluster_id)
-    .bind(revision - 1)
-    .fetch_optional(&mut *conn)
-    .await?
-    .is_some();
-    if new.content.is_none() && !had_document {
-        return Ok(Appended::NothingToDelete);
-    }
-    let row = sqlx::query(&format!(
-        "INSERT INTO package_revisions \
-         (cluster_id, revision, author, created_at, content, sha256, size) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-    ))
-    .bind(new.cluster_id)
-    .bind(revision)
-    .bind(new.author)
-    .bind(new.created_at)
-    .bind(new.content)
-    .bind(new.sha256)
-    .bind(new.content.map_or(0, |c| c.len() as i64))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Appended::Stored {
-        revision: from_row(&row)?,
-        had_document,
-    })
+    head.map(|row| row.try_get("revision"))
+        .transpose()
+        .map_err(WriteError::from)
 }
 
 /// What [`Store::append_package_revision`] did.

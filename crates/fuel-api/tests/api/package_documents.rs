@@ -16,6 +16,7 @@ on_both_backends!(
     oversize_document_is_413,
     wrong_content_type_is_415,
     unknown_environment_is_404,
+    uploads_to_a_missing_environment_among_others_fail_alone,
     writes_need_a_token_and_reads_follow_the_configuration,
     deleting_the_environment_deletes_its_document
 );
@@ -330,15 +331,20 @@ async fn concurrent_writers_with_one_etag_store_one_revision_and_others_all_land
     for writer in writers {
         writer.await.unwrap().unwrap();
     }
-    let numbers: Vec<i64> = client
-        .list_package_revisions(env.id)
+    let numbers = revision_numbers(&client, env.id).await;
+    assert_eq!(numbers, (1..=18).collect::<Vec<_>>());
+    api.stop().await;
+}
+
+/// The environment's revision numbers, oldest first.
+async fn revision_numbers(client: &Client, env: i64) -> Vec<i64> {
+    client
+        .list_package_revisions(env)
         .await
         .unwrap()
         .iter()
         .map(|r| r.revision)
-        .collect();
-    assert_eq!(numbers, (1..=18).collect::<Vec<_>>());
-    api.stop().await;
+        .collect()
 }
 
 async fn delete_is_a_revision_and_then_get_is_404(backend: Backend) {
@@ -600,6 +606,41 @@ async fn unknown_environment_is_404(backend: Backend) {
     no_environment(client.get_package_revision(4242, 1).await);
     // Even a bad document: the environment is what is wrong first.
     no_environment(client.put_package_manipulation(4242, b"- x\n", None).await);
+    api.stop().await;
+}
+
+/// Uploads arriving together are written as one group; one to a missing
+/// environment fails its group's statements, and the group is written
+/// again write by write: only that upload is refused.
+async fn uploads_to_a_missing_environment_among_others_fail_alone(backend: Backend) {
+    let api = TestApi::start(backend, |_| {}).await;
+    let client = api.admin().await;
+    let (_, env) = release_and_cluster(&client, "env").await;
+    let uploads: Vec<_> = (0..24)
+        .map(|i| {
+            let client: Client = client.clone();
+            let target = if i % 6 == 5 { 4242 } else { env.id };
+            tokio::spawn(async move {
+                (
+                    target,
+                    client.put_package_manipulation(target, DESIGN, None).await,
+                )
+            })
+        })
+        .collect();
+    for upload in uploads {
+        match upload.await.unwrap() {
+            (4242, Err(ClientError::NotFound(error))) => {
+                assert!(error.message.contains("no environment 4242"), "{error}")
+            }
+            (4242, other) => panic!("expected 404, got {other:?}"),
+            (_, result) => {
+                result.unwrap();
+            }
+        }
+    }
+    let numbers = revision_numbers(&client, env.id).await;
+    assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
     api.stop().await;
 }
 
