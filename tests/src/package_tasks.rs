@@ -445,3 +445,25 @@ pub fn remove_ssh_leftovers(nodes: &[TestNode]) {
         }
     }
 }
+
+/// From the task record: no batch of `batches` started (any sub-task)
+/// before every sub-task of the previous one ended.
+pub fn assert_batches_in_order(task: &Task, batches: &[Vec<i64>]) {
+    let times = |batch: &[i64], pick: fn(&TaskNode) -> Option<String>| {
+        batch
+            .iter()
+            .flat_map(|&id| ["upload_pm", "execute_pm"].map(|s| pick(subtask(task, id, s))))
+            .map(|t| t.expect("a time"))
+            .collect::<Vec<String>>()
+    };
+    for pair in batches.windows(2) {
+        let ended = times(&pair[0], |s| s.finished_at.clone()).into_iter().max();
+        let next = times(&pair[1], |s| s.started_at.clone()).into_iter().min();
+        assert!(
+            ended <= next,
+            "batch {:?} started before {:?} ended: {task:#?}",
+            pair[1],
+            pair[0]
+        );
+    }
+}

@@ -3,7 +3,9 @@
 //! whose process is SIGKILLed completed by another with every after-action
 //! run once, a restarted process disturbing nobody, a task abandoned past
 //! the resume window interrupted, a rollout taken over between its batches
-//! keeping its order and its stop, releases and tokens the same on every
+//! keeping its order and its stop (killed in its first batch, and killed
+//! between batches with `--max-failures` counting the first process's
+//! failure), releases and tokens the same on every
 //! process at once; and a second process refused on one SQLite file. Real
 //! processes (the release binaries), the suite's PostgreSQL server (a
 //! database per test), real apt node containers over SSH.
@@ -16,8 +18,11 @@ use std::time::{Duration, Instant};
 
 use fuel_api_client::{Task, TaskNodeStatus, TaskStatus};
 use fuel_e2e::api::{package_tasks_table, ApiConfig, PackagedApi};
-use fuel_e2e::node::{Flavour, TestNode};
-use fuel_e2e::package_tasks::{node_list, package_database, start_nodes, subtask, text, PASSWORD};
+use fuel_e2e::fleet::{Fleet, LightNode};
+use fuel_e2e::node::{test_ssh_identity, Flavour, TestNode};
+use fuel_e2e::package_tasks::{
+    assert_batches_in_order, node_list, package_database, start_nodes, subtask, text, PASSWORD,
+};
 use fuel_e2e::{postgres_url, release_binary, require_tool};
 
 /// The lease the tests configure: short, so a takeover comes quickly.
@@ -186,6 +191,71 @@ fn register(api: &PackagedApi, hostname: &str, ip: &str, port: u16, key: &str, e
         .unwrap()
 }
 
+/// Uploads `document` through the last process (C of three) and starts
+/// `execute_pm` on `ids` through process A (`--no-wait`, then `extra`
+/// flags): the task as A answered.
+fn start_through_a(
+    processes: &Processes,
+    operator: &Path,
+    env: i64,
+    document: &str,
+    ids: &[i64],
+    extra: &[&str],
+) -> Task {
+    std::fs::write(operator.join("document.yaml"), document).unwrap();
+    let env_s = env.to_string();
+    // The CLI talks to any process: upload through C, start through A.
+    fuel_ok(
+        processes.apis.last().expect("a process"),
+        operator,
+        &["package", "--env", &env_s, "--upload", "document.yaml"],
+    );
+    let selection = node_list(ids);
+    let mut args = vec![
+        "--json",
+        "node",
+        "--node",
+        &selection,
+        "--tasks",
+        "execute_pm",
+        "--no-wait",
+    ];
+    args.extend_from_slice(extra);
+    let out = fuel_ok(&processes.apis[0], operator, &args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// The task once it ended, read through B, which must happen before
+/// `deadline` (A was killed at `killed`).
+fn finished_after_kill(processes: &Processes, id: i64, killed: Instant, deadline: Instant) -> Task {
+    loop {
+        let t = task(&processes.apis[1], id);
+        if t.status.is_final() {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not finished {:?} after A was killed: {t:#?}\n{}",
+            killed.elapsed(),
+            processes.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// B or C holds the task's lease.
+fn assert_taken_over_by_b_or_c(processes: &Processes, id: i64) {
+    let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+    let (b, c) = (
+        processes.apis[1].pid().unwrap(),
+        processes.apis[2].pid().unwrap(),
+    );
+    assert!(
+        owner.contains(&format!(":{b}:")) || owner.contains(&format!(":{c}:")),
+        "B (pid {b}) or C (pid {c}) took it over: {owner}"
+    );
+}
+
 /// Lines of a file on a node that equal `line` (0 when the file is missing).
 fn count_lines(node: &TestNode, path: &str, line: &str) -> usize {
     node.sh_ok(&format!("cat {path} 2>/dev/null || true"))
@@ -229,30 +299,7 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
         .collect();
     let slow = &nodes[2];
     slow.sh_ok("touch /root/slow");
-    std::fs::write(operator.path().join("slow.yaml"), SLOW_DOCUMENT).unwrap();
-    let env_s = env.to_string();
-    // The CLI talks to any process: upload through C, start through A.
-    fuel_ok(
-        &processes.apis[2],
-        operator.path(),
-        &["package", "--env", &env_s, "--upload", "slow.yaml"],
-    );
-    let selection = node_list(&ids);
-    let out = fuel_ok(
-        &processes.apis[0],
-        operator.path(),
-        &[
-            "--json",
-            "node",
-            "--node",
-            &selection,
-            "--tasks",
-            "execute_pm",
-            "--no-wait",
-        ],
-    );
-    let started: Task = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    let id = started.id;
+    let id = start_through_a(&processes, operator.path(), env, SLOW_DOCUMENT, &ids, &[]).id;
     let owner_a = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
     assert!(
         owner_a.contains(&format!(":{}:", processes.apis[0].pid().unwrap())),
@@ -290,19 +337,7 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
     processes.apis[0].kill();
     let killed = Instant::now();
     let deadline = killed + Duration::from_secs(LEASE_SECS + SLOW_SECS + 30);
-    let done = loop {
-        let t = task(&processes.apis[1], id);
-        if t.status.is_final() {
-            break t;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not completed {:?} after A was killed: {t:#?}\n{}",
-            killed.elapsed(),
-            processes.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let done = finished_after_kill(&processes, id, killed, deadline);
     let took = killed.elapsed();
     eprintln!("task {id} completed {took:?} after its process was SIGKILLed (lease {LEASE_SECS} s, slow node {SLOW_SECS} s)");
     assert_eq!(
@@ -315,15 +350,7 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
         took < Duration::from_secs(LEASE_SECS + SLOW_SECS + 15),
         "took {took:?}"
     );
-    let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
-    let (b, c) = (
-        processes.apis[1].pid().unwrap(),
-        processes.apis[2].pid().unwrap(),
-    );
-    assert!(
-        owner.contains(&format!(":{b}:")) || owner.contains(&format!(":{c}:")),
-        "B (pid {b}) or C (pid {c}) took it over: {owner}"
-    );
+    assert_taken_over_by_b_or_c(&processes, id);
 
     // Every node is at the document's version; finished nodes were not run again.
     for node in &nodes {
@@ -405,31 +432,14 @@ fn a_rollout_whose_process_is_killed_mid_batch_is_continued_by_another_batch_aft
     // with --max-failures 0 the rollout must stop there, under B.
     nodes[0].sh_ok("touch /root/slow");
     nodes[1].sh_ok("touch /root/fail");
-    std::fs::write(operator.path().join("rollout.yaml"), ROLLOUT_DOCUMENT).unwrap();
-    let env_s = env.to_string();
-    fuel_ok(
-        &processes.apis[1],
+    let started = start_through_a(
+        &processes,
         operator.path(),
-        &["package", "--env", &env_s, "--upload", "rollout.yaml"],
+        env,
+        ROLLOUT_DOCUMENT,
+        &ids,
+        &["--batch", "1,1,2", "--max-failures", "0"],
     );
-    let out = fuel_ok(
-        &processes.apis[0],
-        operator.path(),
-        &[
-            "--json",
-            "node",
-            "--node",
-            &node_list(&ids),
-            "--tasks",
-            "execute_pm",
-            "--batch",
-            "1,1,2",
-            "--max-failures",
-            "0",
-            "--no-wait",
-        ],
-    );
-    let started: Task = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let id = started.id;
     let expected = vec![vec![ids[0]], vec![ids[1]], vec![ids[2], ids[3]]];
     assert_eq!(started.batches, expected);
@@ -528,6 +538,180 @@ fn a_rollout_whose_process_is_killed_mid_batch_is_continued_by_another_batch_aft
         );
     }
     fuel_e2e::package_tasks::remove_ssh_leftovers(&nodes);
+}
+
+/// The tool package, then a one-liner recording on the node when it ran
+/// (nanoseconds), waiting while /root/hold exists, and failing on a node
+/// holding /root/fail.
+const HELD_ROLLOUT_DOCUMENT: &str = "packages:
+- name: fuel-test-tool
+  version: 2.0-1
+  after:
+  - provider: exec
+    name: echo start >> /root/runs; date +%s%N > /root/applied-at; while test -e /root/hold; do sleep 0.2; done; echo end >> /root/runs; test ! -e /root/fail
+";
+
+/// Lines of a light node's file that equal `line` (0 when it is missing).
+fn light_lines(node: &LightNode, path: &str, line: &str) -> usize {
+    let out = node.sh(&format!("cat {path} 2>/dev/null || true")).unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| *l == line)
+        .count()
+}
+
+#[test]
+fn a_rollout_whose_process_is_killed_between_batches_is_finished_by_another_once_in_order_with_max_failures_counting_the_first_processs_failures(
+) {
+    let (_, public) = test_ssh_identity();
+    let fleet = Fleet::start(6, &public).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut processes = Processes::start(3, 600);
+    let operator = tempfile::tempdir().unwrap();
+    let env = create_env(&processes.apis[0], "rollout-takeover");
+    let body = fleet.registration(env, |_| Vec::new());
+    let (status, answer) = http(
+        &processes.apis[1],
+        "POST",
+        "/api/v1/nodes",
+        &body.to_string(),
+    );
+    assert_eq!(status, 201, "{answer}");
+    let ids: Vec<i64> = serde_json::from_str::<Vec<serde_json::Value>>(&answer)
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    let node = |id: i64| &fleet.nodes[ids.iter().position(|&i| i == id).unwrap()];
+    // --batch 1,2 over six nodes: [a], [b, c], [d, e], [f]. a fails in the
+    // first batch (one failure: not more than --max-failures 1), b holds
+    // the second batch open while its process is killed, d fails in the
+    // third: two failures, so f is spared, whoever runs the rollout then.
+    let batches = vec![
+        vec![ids[0]],
+        vec![ids[1], ids[2]],
+        vec![ids[3], ids[4]],
+        vec![ids[5]],
+    ];
+    node(ids[0]).sh("touch /root/fail").unwrap();
+    node(ids[1]).sh("touch /root/hold").unwrap();
+    node(ids[3]).sh("touch /root/fail").unwrap();
+    let id = start_through_a(
+        &processes,
+        operator.path(),
+        env,
+        HELD_ROLLOUT_DOCUMENT,
+        &ids,
+        &["--batch", "1,2", "--max-failures", "1"],
+    )
+    .id;
+    let owner_a = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+
+    // The first batch failed, c is done, b's one-liner holds the second batch.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let before = loop {
+        let t = task(&processes.apis[1], id);
+        let done = |n: i64, status| subtask(&t, n, "execute_pm").status == status;
+        if done(ids[0], TaskNodeStatus::Error)
+            && done(ids[2], TaskNodeStatus::Ready)
+            && light_lines(node(ids[1]), "/root/runs", "start") == 1
+        {
+            break t;
+        }
+        assert!(!t.status.is_final(), "{t:#?}\n{}", processes.logs());
+        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for &later in &ids[3..] {
+        assert_eq!(
+            subtask(&before, later, "upload_pm").status,
+            TaskNodeStatus::Pending,
+            "the third batch waits for the second"
+        );
+    }
+
+    // A dies between its batches; b is let go once another process holds
+    // the task (A's run on b ended with A's ssh session).
+    processes.apis[0].kill();
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(LEASE_SECS + 40);
+    loop {
+        let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
+        if owner != owner_a {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody took the task over: {}",
+            processes.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    node(ids[1]).sh("rm -f /root/hold").unwrap();
+    let done = finished_after_kill(&processes, id, killed, deadline);
+    eprintln!(
+        "rollout {id} finished {:?} after its process was SIGKILLed",
+        killed.elapsed()
+    );
+    assert_taken_over_by_b_or_c(&processes, id);
+
+    // max_failures counted A's failure: the rollout stopped after the third batch.
+    assert_eq!(done.batches, batches);
+    assert_eq!(done.status, TaskStatus::Error, "{done:#?}");
+    let message = done.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("stopped after batch 3 of 4") && message.contains("1 node(s) not started"),
+        "{message}"
+    );
+    let exec = |n: i64| subtask(&done, n, "execute_pm");
+    assert_eq!(exec(ids[0]).status, TaskNodeStatus::Error);
+    assert_eq!(exec(ids[3]).status, TaskNodeStatus::Error);
+    for &n in &[ids[1], ids[2], ids[4]] {
+        assert_eq!(exec(n).status, TaskNodeStatus::Ready, "node {n}: {done:#?}");
+    }
+    let spared = exec(ids[5]);
+    assert_eq!(spared.status, TaskNodeStatus::Skipped);
+    assert_eq!(spared.reason.as_deref(), Some("rollout_stopped"));
+    assert_eq!(spared.started_at, None);
+    let f = node(ids[5]);
+    assert_ne!(
+        f.installed_version("fuel-test-tool").unwrap().as_deref(),
+        Some("2.0-1"),
+        "the spared node is untouched"
+    );
+    assert_eq!(
+        light_lines(f, "/root/runs", "start"),
+        0,
+        "nothing ran on the spared node"
+    );
+
+    // What A finished was not run again; the later batch ran once, each node's
+    // one-liner completing once.
+    for &n in &[ids[0], ids[2]] {
+        assert_eq!(
+            exec(n),
+            subtask(&before, n, "execute_pm"),
+            "node {n} not run again"
+        );
+    }
+    for &n in &ids[..5] {
+        assert_eq!(light_lines(node(n), "/root/runs", "end"), 1, "node {n}");
+    }
+    for &n in &[ids[2], ids[3], ids[4]] {
+        assert_eq!(light_lines(node(n), "/root/runs", "start"), 1, "node {n}");
+    }
+    // In order, by the record (the second batch, finished by the new owner,
+    // ended before the third started) and by the nodes' clocks.
+    assert_batches_in_order(&done, &batches[..3]);
+    let applied = |n: i64| -> u128 {
+        let out = node(n).sh("cat /root/applied-at").unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let second = batches[1].iter().map(|&n| applied(n)).max().unwrap();
+    let third = batches[2].iter().map(|&n| applied(n)).min().unwrap();
+    assert!(
+        second < third,
+        "the third batch ran before the second ended"
+    );
 }
 
 #[test]

@@ -231,23 +231,7 @@ fn batches_run_one_after_the_other_with_controllers_alone_and_first() {
         }
     }
     // From the task record: no batch starts before the previous one ended.
-    let times = |batch: &[i64], pick: fn(&fuel_api_client::TaskNode) -> Option<String>| {
-        batch
-            .iter()
-            .flat_map(|&id| ["upload_pm", "execute_pm"].map(|s| pick(subtask(&task, id, s))))
-            .map(|t| t.expect("a time"))
-            .collect::<Vec<String>>()
-    };
-    for pair in expected.windows(2) {
-        let ended = times(&pair[0], |s| s.finished_at.clone()).into_iter().max();
-        let next = times(&pair[1], |s| s.started_at.clone()).into_iter().min();
-        assert!(
-            ended <= next,
-            "batch {:?} started before {:?} ended: {task:#?}",
-            pair[1],
-            pair[0]
-        );
-    }
+    assert_batches_in_order(&task, &expected);
     // And from the nodes' clocks: each batch's changes after the previous batch's.
     let applied = |id: i64| -> u128 {
         let node = &nodes[ids.iter().position(|i| *i == id).unwrap()];

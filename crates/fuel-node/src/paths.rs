@@ -15,6 +15,9 @@ pub const APPLIER: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply";
 pub const APPLIER_DIR: &str = "/usr/local/libexec/fuel-pm";
 /// The temporary file [`APPLIER`] is copied to, checked and renamed from.
 pub const APPLIER_TMP: &str = "/usr/local/libexec/fuel-pm/.fuel-pm-apply.fuel-tmp";
+/// Beside [`APPLIER`]: its `sha256sum` line and what identifies the file it
+/// was computed from (so the node hashes the applier only when it changed).
+pub const APPLIER_SUM: &str = "/usr/local/libexec/fuel-pm/fuel-pm-apply.sha256";
 
 /// Where the applier keeps its pending after-actions (`pending.json`).
 pub const APPLIER_STATE_DIR: &str = "/var/lib/fuel-pm";
@@ -39,6 +42,7 @@ mod tests {
             (DOCUMENT_TMP, DOCUMENT_DIR),
             (APPLIER, APPLIER_DIR),
             (APPLIER_TMP, APPLIER_DIR),
+            (APPLIER_SUM, APPLIER_DIR),
             (APPLIER_LOCK, RUN_LOCK_DIR),
         ] {
             assert_eq!(Path::new(file).parent(), Some(Path::new(dir)), "{file}");

@@ -8,7 +8,7 @@ use fuel_pm::report::{
     reason, ActionOutcome, ActionResult, Collateral, PackageAction, PackageResult, Recovery,
     Report, Totals, SCHEMA,
 };
-use fuel_pm::{Document, Provider};
+use fuel_pm::{Document, Provider, Wanted};
 
 use crate::actions::{self, Planned, Tools};
 use crate::backend::{
@@ -66,17 +66,54 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
     }
     let _lock = lock::acquire_waiting(&options.lock_path, options.applier_wait)?;
     fault::point(fault::AFTER_LOCK, &options.state_dir);
-    let mut pending = Pending::load(&options.state_dir)?;
     let pm = backend::for_kind(
         options.backend,
         options.lock_timeout,
         document.any_removals_allowed(),
     );
+    if let Some(report) = run(document, options, pm.as_ref(), Path::Direct)? {
+        return Ok(report);
+    }
+    // The direct transaction was refused with nothing changed: the careful
+    // path finds out why (offers listed, simulation) and reports it.
+    run(
+        document,
+        options,
+        pm.as_ref(),
+        Path::Careful { refreshed: true },
+    )
+    .map(|report| report.expect("the careful path always reports"))
+}
+
+/// How a run reaches its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// A real run whose changes are all exact versions and no removal, on a
+    /// backend whose transaction refuses by itself, changing nothing, a
+    /// version not offered and any removal (apt-get `name=version
+    /// --no-remove`): no offer listing and no simulation before it. Refused,
+    /// the run goes the careful way, which says why exactly as before.
+    Direct,
+    /// Offers listed, every package resolved against them, the transaction
+    /// simulated and its collateral changes judged before it runs;
+    /// `refreshed`: the metadata was refreshed by a direct attempt already.
+    Careful { refreshed: bool },
+}
+
+/// One attempt at the run; `None` when the direct path was refused with
+/// nothing changed.
+fn run(
+    document: &Document,
+    options: &Options,
+    pm: &dyn backend::Backend,
+    path: Path,
+) -> Result<Option<Report>, RunError> {
+    let mut pending = Pending::load(&options.state_dir)?;
     let scheme = backend::scheme(options.backend);
     let names: Vec<&str> = document.packages.iter().map(|p| p.name.as_str()).collect();
     // A package manager killed mid-run (OOM killer, power cut) left the
     // database unfinished: repair it first, or every run after fails.
-    let recovery = recover(pm.as_ref(), options.check)?;
+    let recovery = recover(pm, options.check)?;
     // A repair changed the node (exit 2); one that failed is a failure (4).
     let repaired = recovery
         .as_ref()
@@ -91,43 +128,65 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
 
     let installed = pm.installed(&names)?;
     let wanted_from_repos = resolve::needs_repositories(scheme, &document.packages, &installed);
-    let available = if wanted_from_repos.is_empty() {
-        Available::new()
-    } else {
-        match pm.available(&wanted_from_repos) {
-            Ok(available) => available,
-            Err(BackendError::LockTimeout {
-                holder,
-                waited_secs,
-            }) => {
-                let message = format!("refreshing the repositories' metadata: the package manager's lock is held by {holder}; gave up after {waited_secs} s (--lock-timeout)");
-                let results = document
-                    .packages
-                    .iter()
-                    .map(|p| {
-                        failed(
-                            &p.name,
-                            p.version.as_str(),
-                            installed.get(&p.name),
-                            reason::LOCK_TIMEOUT,
-                            &message,
-                        )
-                    })
-                    .collect();
-                return Ok(finish(report(options, results, Vec::new()), Vec::new()));
+    let mut direct = path == Path::Direct
+        && !options.check
+        && !document.any_removals_allowed()
+        && document.packages.iter().all(|p| match &p.version {
+            Wanted::Exact(_) => true,
+            Wanted::Absent => !installed.contains_key(&p.name),
+            Wanted::Latest => false,
+        });
+    let listed = if wanted_from_repos.is_empty() {
+        Ok(Available::new())
+    } else if direct {
+        match pm.refresh() {
+            Some(refreshed) => refreshed.map(|()| as_offered(document, &wanted_from_repos)),
+            None => {
+                direct = false;
+                pm.available(&wanted_from_repos)
             }
-            Err(e) => return Err(e.into()),
         }
+    } else if path == (Path::Careful { refreshed: true }) {
+        pm.offered(&wanted_from_repos)
+    } else {
+        pm.available(&wanted_from_repos)
+    };
+    let available = match listed {
+        Ok(available) => available,
+        Err(BackendError::LockTimeout {
+            holder,
+            waited_secs,
+        }) => {
+            let message = format!("refreshing the repositories' metadata: the package manager's lock is held by {holder}; gave up after {waited_secs} s (--lock-timeout)");
+            let results = document
+                .packages
+                .iter()
+                .map(|p| {
+                    failed(
+                        &p.name,
+                        p.version.as_str(),
+                        installed.get(&p.name),
+                        reason::LOCK_TIMEOUT,
+                        &message,
+                    )
+                })
+                .collect();
+            return Ok(Some(finish(
+                report(options, results, Vec::new()),
+                Vec::new(),
+            )));
+        }
+        Err(e) => return Err(e.into()),
     };
     let resolved = resolve::resolve(scheme, &document.packages, &installed, &available);
     let any_failed = resolved
         .iter()
         .any(|r| matches!(r.outcome, Outcome::Failed { .. }));
     if any_failed && !options.keep_going {
-        return Ok(finish(
+        return Ok(Some(finish(
             report(options, not_applied(&resolved), Vec::new()),
             Vec::new(),
-        ));
+        )));
     }
     let changes: Vec<Change> = resolved
         .iter()
@@ -142,16 +201,20 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
     let tools = Tools::probe(options.action_timeout);
 
     // The package manager's own simulation: what the transaction would do
-    // to every package, named or not.
+    // to every package, named or not (the direct path leaves the refusal
+    // to the transaction's own planning).
     let mut everything_before = None;
     let mut collateral = Vec::new();
     let simulated = if changes.is_empty() {
+        None
+    } else if direct {
+        everything_before = Some(pm.installed_all()?);
         None
     } else {
         let all = pm.installed_all()?;
         let simulation = pm.simulate(&changes);
         if let Ok(simulation) = &simulation {
-            collateral = collateral::predicted(document, scheme, pm.as_ref(), &all, simulation)?;
+            collateral = collateral::predicted(document, scheme, pm, &all, simulation)?;
         }
         everything_before = Some(all);
         Some(simulation)
@@ -175,7 +238,10 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
                 Outcome::Unchanged => unchanged(r),
             })
             .collect();
-        return Ok(finish(report(options, results, Vec::new()), collateral));
+        return Ok(Some(finish(
+            report(options, results, Vec::new()),
+            collateral,
+        )));
     }
     let simulated = simulated.map(|s| s.map(|s| s.transaction));
 
@@ -191,7 +257,7 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
             .iter()
             .filter_map(|p| actions::simulate(p, tools))
             .collect();
-        return Ok(finish(report(options, results, actions), collateral));
+        return Ok(Some(finish(report(options, results, actions), collateral)));
     }
 
     // Record what the transaction may make owed before it runs: a run killed
@@ -206,22 +272,44 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
     pending.add(owed_now.iter().cloned())?;
 
     let transaction = match simulated {
-        None => None,
+        None if changes.is_empty() => None,
+        None => {
+            let attempt = pm.transaction_keeping_all(&changes);
+            // A lock held past --lock-timeout is reported as it is: the
+            // careful path would only wait for it again.
+            let refused = match &attempt {
+                Some(Ok(t)) => !t.ok,
+                Some(Err(_)) => false,
+                None => true,
+            };
+            if refused && Some(pm.installed_all()?) == everything_before {
+                // Nothing changed: nothing is owed by this attempt.
+                for action in &owed_now {
+                    if !previously_pending.contains(action) {
+                        pending.clear(action)?;
+                    }
+                }
+                return Ok(None);
+            }
+            attempt
+        }
         // What the simulation refused (or could not ask) is not tried.
         Some(Ok(t)) if !t.ok => Some(Ok(t)),
         Some(Err(e)) => Some(Err(e)),
         Some(Ok(_)) => Some(pm.transaction(&changes)),
     };
     fault::point(fault::AFTER_TRANSACTION, &options.state_dir);
-    let after = if transaction.is_some() {
-        pm.installed(&names)?
-    } else {
-        installed.clone()
+    let after = match (&transaction, &everything_before) {
+        (None, _) => installed.clone(),
+        (Some(_), Some(before)) => {
+            let now = pm.installed_all()?;
+            collateral = collateral::outcome(document, scheme, before, &now, &collateral);
+            now.into_iter()
+                .filter(|(name, _)| names.contains(&name.as_str()))
+                .collect()
+        }
+        (Some(_), None) => pm.installed(&names)?,
     };
-    if let Some(before) = &everything_before {
-        let now = pm.installed_all()?;
-        collateral = collateral::outcome(document, scheme, before, &now, &collateral);
-    }
     let results = verified(scheme, &resolved, &after, transaction);
 
     // Owed actions of packages that, in the end, did not change are not owed.
@@ -253,7 +341,24 @@ pub fn apply(document: &Document, options: &Options) -> Result<Report, RunError>
             }
         }
     }
-    Ok(finish(report(options, results, action_results), collateral))
+    Ok(Some(finish(
+        report(options, results, action_results),
+        collateral,
+    )))
+}
+
+/// The direct path's offer: exactly the versions the document asks of
+/// `names` (all exact), which the transaction itself then proves offered.
+fn as_offered(document: &Document, names: &[&str]) -> Available {
+    document
+        .packages
+        .iter()
+        .filter(|p| names.contains(&p.name.as_str()))
+        .filter_map(|p| match &p.version {
+            Wanted::Exact(v) => Some((p.name.clone(), vec![v.clone()])),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Finds what a killed package manager run left unfinished and, unless

@@ -1,7 +1,9 @@
 //! What a transaction does to packages the document does not name. The
 //! package manager's own simulation says it before anything changes
-//! (`apt-get -s`, dnf's `ts list`); a removal or downgrade among them is
-//! refused unless the document allows it (`allow_removals`), because a
+//! (`apt-get -s`, dnf's `ts list`; apt's direct path leaves it to the
+//! transaction's `--no-remove`, and simulates only once that refused); a
+//! removal or downgrade among them is refused unless the document allows it
+//! (`allow_removals`), because a
 //! dependent removed with no word is how a pinned library "destroys a running
 //! cluster". After the transaction, the package database read back says what
 //! it did, and that is what the report lists.

@@ -127,6 +127,14 @@ fn exact(
     if offered.is_empty() && before.is_none() {
         return not_found(name);
     }
+    // apt's `name=version` takes the version spelled exactly so: an offer
+    // spelled as asked is that one, whatever other epochs offer (the run
+    // that installs it without listing offers, and --check, agree).
+    if scheme == Scheme::Dpkg {
+        if let Some(spelled) = offered.iter().find(|o| o.as_str() == wanted) {
+            return install(scheme, spelled, before);
+        }
+    }
     let matching: Vec<&String> = offered
         .iter()
         .filter(|o| scheme.satisfies(o, wanted))
@@ -334,6 +342,22 @@ mod tests {
             message.contains("9.9-1") && message.contains("1.0-1, 2.0-1"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn on_apt_the_version_offered_as_spelled_wins_over_other_epochs() {
+        let av = offered(&[("e", &["1:2.0-1", "2.0-1"])]);
+        assert_eq!(
+            one(Scheme::Dpkg, package("e", "2.0-1"), &Installed::new(), &av),
+            change(Step::Install("2.0-1".into()), PackageAction::Installed)
+        );
+        let av = offered(&[("e", &["1:2.0-1", "2:2.0-1"])]);
+        let Outcome::Failed { reason, .. } =
+            one(Scheme::Dpkg, package("e", "2.0-1"), &Installed::new(), &av)
+        else {
+            panic!()
+        };
+        assert_eq!(reason, "ambiguous_version");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! One SSH connection to a node, its host key pinned to the registered one.
 //!
 //! System OpenSSH through the `openssh` crate: one master connection per node
-//! (ControlMaster), so the task's several commands pay for one handshake. The
+//! (ControlMaster), so the task's several commands pay for one handshake,
+//! and each command is opened on it over the control socket from this
+//! process (the crate's native mux: the pipes are passed to the master), so
+//! a command costs no `ssh` client process (~7 ms of CPU each). The
 //! ssh configuration is ours alone (`-F`), written next to a known_hosts file
 //! holding exactly the node's registered key under a per-node alias, so neither
 //! the master's ~/.ssh nor the node's address history can widen what is trusted.
@@ -87,7 +90,7 @@ impl NodeSession {
             .control_persist(ControlPersist::IdleFor(MASTER_IDLE_SECS))
             .control_directory(dir.path())
             .config_file(&config);
-        match builder.connect(&target.ip).await {
+        match builder.connect_mux(&target.ip).await {
             Ok(session) => Ok(NodeSession { session, _dir: dir }),
             Err(e) => Err(classify_connect_error(target, &e)),
         }
@@ -185,6 +188,12 @@ fn alias(target: &Target) -> String {
 /// Every OpenSSH since 7.4 (2016) offers curve25519-sha256.
 const KEX: &str = "curve25519-sha256";
 
+/// Ciphers, chosen: with AES-NI (every x86-64 server since 2010) AES-GCM
+/// moves the 3 MB applier for ~28 ms of the master's CPU against ~38 ms for
+/// chacha20-poly1305, OpenSSH's first choice; a short command costs the
+/// same with either. chacha20 stays as the fallback for nodes without GCM.
+const CIPHERS: &str = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com";
+
 fn write_ssh_files(dir: &Path, target: &Target) -> std::io::Result<PathBuf> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -205,7 +214,7 @@ fn write_ssh_files(dir: &Path, target: &Target) -> std::io::Result<PathBuf> {
     write(
         &config,
         format!(
-            "Host *\n  KexAlgorithms {KEX}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  \
+            "Host *\n  KexAlgorithms {KEX}\n  Ciphers {CIPHERS}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  \
              StrictHostKeyChecking yes\n  UpdateHostKeys no\n  CheckHostIP no\n  \
              PasswordAuthentication no\n  KbdInteractiveAuthentication no\n  LogLevel ERROR\n",
             alias(target),

@@ -53,8 +53,13 @@ pub fn begin(name: &str) -> Run {
 
 impl Run {
     /// Rewrites this benchmark's section of `document` with what it printed.
+    /// A run that printed no result (a bench's child process, such as
+    /// pm-doc's memory probe, runs `bench NAME` too) leaves it alone.
     pub fn finish(self, document: &Path, order: &[&str]) -> anyhow::Result<()> {
         let output = std::mem::take(&mut *OUTPUT.lock().unwrap_or_else(|e| e.into_inner()));
+        if output.trim().is_empty() {
+            return Ok(());
+        }
         let header = Header {
             when: utc_now(),
             commit: commit(),
@@ -75,7 +80,7 @@ impl Run {
         );
         fuel_atomic::write_file(document, new.as_bytes(), 0o644)
             .with_context(|| format!("writing {}", document.display()))?;
-        println!("recorded in {}", document.display());
+        eprintln!("recorded in {}", document.display());
         Ok(())
     }
 }

@@ -1,13 +1,17 @@
-//! apt-get and dpkg: `dpkg-query` for what is installed, `apt-get update` and
-//! `apt-cache madison` for what the repositories offer, one `apt-get install`
-//! carrying `name=version` for installs, upgrades and downgrades and `name-`
-//! for removals; `apt-get -s` of the same command for what it would do,
-//! dependencies included. A dpkg run killed mid-way (`dpkg was interrupted`)
-//! is found from dpkg's status and its journal and finished with
-//! `dpkg --configure -a`.
+//! apt-get and dpkg: dpkg's status file for what is installed, read
+//! in-process ([`super::dpkg_status`]; `dpkg-query` only while dpkg's
+//! journal holds entries), `apt-get update` and `apt-cache madison` for what
+//! the repositories offer, one `apt-get install` carrying `name=version` for
+//! installs, upgrades and downgrades and `name-` for removals; `apt-get -s`
+//! of the same command for what it would do, dependencies included, or, on
+//! the direct path, `--no-remove` on the install itself, so that apt's own
+//! planning refuses any removal before changing anything. A dpkg run killed
+//! mid-way (`dpkg was interrupted`) is found from dpkg's status and its
+//! journal and finished with `dpkg --configure -a`.
 
 use std::time::Duration;
 
+use super::dpkg_status;
 use super::{
     dedup, until_unlocked, Attempt, Available, Backend, BackendError, Change, Installed,
     Interrupted, PackageManager, Simulation, Step, Transaction,
@@ -96,9 +100,20 @@ pub fn parse_madison(stdout: &str, names: &[&str]) -> Available {
 /// upgrade and downgrade (downgrades allowed: the document asked for that
 /// version), `name-` removes. `check` simulates (`-s`, which takes no lock).
 pub fn install(changes: &[Change], check: bool, lock_wait_secs: u64) -> Invocation {
+    install_with(changes, check, lock_wait_secs, &[])
+}
+
+/// [`install`] with more of apt-get's options before the command.
+fn install_with(
+    changes: &[Change],
+    check: bool,
+    lock_wait_secs: u64,
+    extra: &[&str],
+) -> Invocation {
     let mut args = options(lock_wait_secs);
     args.push(if check { "-s" } else { "-y" }.into());
     args.push("--allow-downgrades".into());
+    args.extend(extra.iter().map(|a| a.to_string()));
     args.push("install".into());
     for change in changes {
         args.push(match &change.step {
@@ -161,7 +176,7 @@ pub fn parse_unfinished(stdout: &str) -> Vec<(String, String)> {
 
 /// dpkg's journal of a run that did not finish: files here make every later
 /// apt-get fail with "dpkg was interrupted".
-const DPKG_UPDATES: &str = "/var/lib/dpkg/updates";
+const DPKG_UPDATES: &str = dpkg_status::UPDATES;
 
 /// `dpkg --configure -a`, keeping changed configuration files as apt's runs do.
 pub fn configure_pending() -> Invocation {
@@ -200,6 +215,24 @@ pub fn lock_holder(ran: &Ran) -> Option<String> {
 }
 
 impl Apt {
+    /// dpkg's answer for `names` (every package when empty) in
+    /// `dpkg-query`'s format: from the status file, or from `dpkg-query`
+    /// itself while dpkg's journal holds changes the file lacks.
+    fn query(&self, names: &[&str]) -> Result<String, BackendError> {
+        if dpkg_status::journal_entries(std::path::Path::new(DPKG_UPDATES)) == 0 {
+            if let Ok(status) = std::fs::read_to_string(dpkg_status::STATUS) {
+                return Ok(dpkg_status::as_query_output(&status, names));
+            }
+        }
+        let ran = query(names).run()?;
+        // Exit 1 only says some name is not known to dpkg: not installed.
+        match ran.code {
+            Some(0) => Ok(ran.stdout),
+            Some(1) if !names.is_empty() => Ok(ran.stdout),
+            _ => Err(BackendError::tool(&ran)),
+        }
+    }
+
     fn locked(&self, make: impl Fn(u64) -> Invocation) -> Result<Ran, BackendError> {
         until_unlocked(self.lock_timeout, |left| {
             let ran = make(left).run()?;
@@ -217,19 +250,28 @@ impl Backend for Apt {
     }
 
     fn installed(&self, names: &[&str]) -> Result<Installed, BackendError> {
-        let ran = query(names).run()?;
-        // Exit 1 only says some name is not known to dpkg: not installed.
-        match ran.code {
-            Some(0 | 1) => Ok(parse_query(&ran.stdout)),
-            _ => Err(BackendError::tool(&ran)),
+        if names.is_empty() {
+            return Ok(Installed::new());
         }
+        Ok(parse_query(&self.query(names)?))
     }
 
     fn available(&self, names: &[&str]) -> Result<Available, BackendError> {
-        let ran = self.locked(update)?;
-        if !ran.success() {
-            return Err(BackendError::tool(&ran));
-        }
+        self.refresh().expect("apt refreshes on its own")?;
+        self.offered(names)
+    }
+
+    fn refresh(&self) -> Option<Result<(), BackendError>> {
+        Some(self.locked(update).and_then(|ran| {
+            if ran.success() {
+                Ok(())
+            } else {
+                Err(BackendError::tool(&ran))
+            }
+        }))
+    }
+
+    fn offered(&self, names: &[&str]) -> Result<Available, BackendError> {
         let ran = madison(names).run()?;
         if !ran.success() {
             return Err(BackendError::tool(&ran));
@@ -246,12 +288,20 @@ impl Backend for Apt {
         })
     }
 
+    fn transaction_keeping_all(
+        &self,
+        changes: &[Change],
+    ) -> Option<Result<Transaction, BackendError>> {
+        let ran = self.locked(|left| install_with(changes, false, left, &["--no-remove"]));
+        Some(ran.map(|ran| Transaction {
+            ok: ran.success(),
+            line: ran.line.clone(),
+            output_tail: ran.tail(),
+        }))
+    }
+
     fn installed_all(&self) -> Result<Installed, BackendError> {
-        let ran = query(&[]).run()?;
-        if !ran.success() {
-            return Err(BackendError::tool(&ran));
-        }
-        Ok(parse_query(&ran.stdout))
+        Ok(parse_query(&self.query(&[])?))
     }
 
     fn simulate(&self, changes: &[Change]) -> Result<Simulation, BackendError> {
@@ -288,11 +338,7 @@ impl Backend for Apt {
     }
 
     fn interrupted(&self) -> Result<Option<Interrupted>, BackendError> {
-        let ran = query(&[]).run()?;
-        if !ran.success() {
-            return Err(BackendError::tool(&ran));
-        }
-        let unfinished = parse_unfinished(&ran.stdout);
+        let unfinished = parse_unfinished(&self.query(&[])?);
         let journal = std::fs::read_dir(DPKG_UPDATES)
             .map(|d| d.count())
             .unwrap_or(0);

@@ -6,6 +6,7 @@
 pub mod apt;
 pub mod dnf;
 mod dnf_session;
+pub mod dpkg_status;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -117,6 +118,27 @@ pub trait Backend {
     fn available(&self, names: &[&str]) -> Result<Available, BackendError>;
     /// Applies every change in one transaction.
     fn transaction(&self, changes: &[Change]) -> Result<Transaction, BackendError>;
+    /// Refreshes the repositories' metadata alone, for a backend whose
+    /// transaction refuses, changing nothing, a version the repositories do
+    /// not offer (apt's `name=version`): exact versions are then tried
+    /// before their offers are listed. `None`: not such a backend.
+    fn refresh(&self) -> Option<Result<(), BackendError>> {
+        None
+    }
+    /// What the repositories offer of `names`, after [`Backend::refresh`].
+    fn offered(&self, names: &[&str]) -> Result<Available, BackendError> {
+        self.available(names)
+    }
+    /// The transaction, refused by the package manager's own planning,
+    /// before anything changes, if it would remove any package (apt-get's
+    /// `--no-remove`). `None`: the backend cannot, and the run simulates
+    /// first.
+    fn transaction_keeping_all(
+        &self,
+        _changes: &[Change],
+    ) -> Option<Result<Transaction, BackendError>> {
+        None
+    }
     /// Every installed package.
     fn installed_all(&self) -> Result<Installed, BackendError>;
     /// What the resolver would do with `changes`; nothing is changed.
