@@ -37,9 +37,11 @@ fn daemon_versions(answer: &PackageInventory) -> Vec<(Option<String>, Vec<i64>)>
         .unwrap_or_else(|| panic!("{DAEMON} not listed: {answer:#?}"))
 }
 
+/// Now with milliseconds, as fuel-api writes observation times: texts of
+/// one precision compare as times ("…00.905Z" sorts before "…00Z").
 fn now_rfc3339() -> String {
     let out = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.%3NZ"])
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()

@@ -25,6 +25,7 @@ mod auth;
 mod clock;
 mod config;
 mod error;
+mod inventory_cache;
 mod json_body;
 mod list_cache;
 mod login_guard;

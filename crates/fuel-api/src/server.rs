@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::inventory_cache::InventoryCache;
 use crate::list_cache::ListCache;
 use crate::package_tasks::PackageTasks;
 use crate::routes::{normalize, router};
@@ -106,6 +107,8 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         release_list: Arc::new(ListCache::new(one_process)),
         version,
         package_tasks: package_tasks.clone(),
+        // On every database: each read asks the database whether it is still exact.
+        inventory: Arc::new(InventoryCache::new(config.inventory_cache_bytes)),
     };
     let app = normalize(router(state, config.body_limit_bytes));
     let bound = match tokio::net::TcpListener::bind(config.listen).await {

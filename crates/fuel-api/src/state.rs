@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::inventory_cache::InventoryCache;
 use crate::list_cache::ListCache;
 use crate::package_tasks::PackageTasks;
 use crate::store::Store;
@@ -16,4 +17,6 @@ pub struct AppState {
     pub release_list: Arc<ListCache>,
     pub version: Arc<VersionCache>,
     pub package_tasks: Arc<PackageTasks>,
+    /// Inventory answers, checked against the database on every read.
+    pub inventory: Arc<InventoryCache>,
 }

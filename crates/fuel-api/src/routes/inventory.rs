@@ -16,15 +16,19 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use fuel_api_client::{DriftReason, InventoryNode, InventoryPackage, PackageInventory};
 use fuel_node::PackageManager;
 use fuel_pm::{Document, Wanted};
 use fuel_pm_apply::version::Scheme;
 
 use crate::error::{ApiResult, Failure};
+use crate::inventory_cache::InventoryKey;
 use crate::json_body::{parse_query, ResourceId};
 use crate::state::AppState;
 use crate::store::StoredInventory;
@@ -37,7 +41,7 @@ async fn show(
     State(state): State<AppState>,
     ResourceId(cluster_id): ResourceId,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<PackageInventory>> {
+) -> ApiResult<Response> {
     let (mut package, mut drift) = (None, false);
     for (key, value) in parse_query(query.as_deref())? {
         match key.as_str() {
@@ -68,38 +72,80 @@ async fn show(
             }
         }
     }
-    if state.store.get_cluster(cluster_id).await?.is_none() {
-        return Err(Failure::not_found(format!(
+    let no_environment = || {
+        Failure::not_found(format!(
             "no environment {cluster_id}: `fuel env` lists them"
-        )));
+        ))
+    };
+    // One primary-key query decides whether the kept answer is still exact
+    // (see inventory_cache.rs); only a change makes the whole read.
+    let stamp = state
+        .store
+        .inventory_stamp(cluster_id)
+        .await?
+        .ok_or_else(no_environment)?;
+    let key = InventoryKey {
+        cluster_id,
+        drift,
+        package: package.clone(),
+    };
+    if let Some(body) = state.inventory.get(&key, stamp.for_answer(drift)) {
+        return Ok(json(body));
+    }
+    let _turn = state.inventory.build_turn(&key).await;
+    // Another request may have built it while this one waited its turn.
+    if let Some(stamp) = state.store.inventory_stamp(cluster_id).await? {
+        if let Some(body) = state.inventory.get(&key, stamp.for_answer(drift)) {
+            return Ok(json(body));
+        }
     }
     let stored = state
         .store
-        .package_inventory(cluster_id, package.as_deref())
-        .await?;
-    if !drift {
-        return Ok(Json(inventory(cluster_id, stored)));
-    }
-    let (revision, document) = match state.store.package_revision(cluster_id, None).await? {
-        Some((revision, Some(bytes))) => {
-            // Stored documents were checked on upload; parsing is CPU work.
-            let parsed = tokio::task::spawn_blocking(move || fuel_pm::parse(&bytes))
-                .await
-                .map_err(Failure::internal)?
-                .map_err(|problems| {
+        .package_inventory(cluster_id, package.as_deref(), drift)
+        .await?
+        .ok_or_else(no_environment)?;
+    let stamp = stored.stamp.for_answer(drift);
+    // Sorting, judging and serialising 200,000 cells is CPU work.
+    let body = tokio::task::spawn_blocking(move || answer(cluster_id, stored, drift, package))
+        .await
+        .map_err(Failure::internal)??;
+    state.inventory.put(key, stamp, body.clone());
+    Ok(json(body))
+}
+
+fn json(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The answer's JSON, judged against the stored document for drift.
+fn answer(
+    cluster_id: i64,
+    mut stored: StoredInventory,
+    drift: bool,
+    package: Option<String>,
+) -> Result<Bytes, Failure> {
+    let document = stored.document.take();
+    let mut answer = inventory(cluster_id, stored);
+    if drift {
+        let (revision, document) = match document {
+            Some((revision, bytes)) => {
+                // Stored documents were checked on upload.
+                let parsed = fuel_pm::parse(&bytes).map_err(|problems| {
                     Failure::internal(format!(
                         "the stored document does not parse: {}",
                         problems.render("package_manipulation")
                     ))
                 })?;
-            (Some(revision.revision), Some(parsed))
-        }
-        _ => (None, None),
-    };
-    let mut answer = inventory(cluster_id, stored);
-    judge(&mut answer, document.as_ref(), package.as_deref());
-    answer.document_revision = revision;
-    Ok(Json(answer))
+                (Some(revision), Some(parsed))
+            }
+            None => (None, None),
+        };
+        judge(&mut answer, document.as_ref(), package.as_deref());
+        answer.document_revision = revision;
+    }
+    serde_json::to_vec(&answer)
+        .map(Bytes::from)
+        .map_err(Failure::internal)
 }
 
 /// The stored inventory as the answer: packages by name, versions by text
@@ -109,6 +155,7 @@ fn inventory(cluster_id: i64, stored: StoredInventory) -> PackageInventory {
         nodes,
         observations,
         mut packages,
+        ..
     } = stored;
     packages.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     for package in &mut packages {
@@ -285,9 +332,14 @@ mod tests {
         inventory(
             1,
             StoredInventory {
+                stamp: crate::store::InventoryStamp {
+                    changes: 0,
+                    document_revision: None,
+                },
                 nodes,
                 observations,
                 packages,
+                document: None,
             },
         )
     }

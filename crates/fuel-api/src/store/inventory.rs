@@ -87,25 +87,94 @@ pub async fn record(
     Ok(())
 }
 
-/// An environment's inventory as stored: nodes, observations, packages
-/// (versions of a package in no particular order; the route sorts them).
+/// What an environment's inventory answer is built from, as one value:
+/// its change counter (`clusters.inventory_stamp`, bumped by triggers in
+/// the transaction of every write to its observations or nodes, migration
+/// 0007) and its package document's newest revision (drift answers are
+/// judged against it). Equal stamps, equal answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InventoryStamp {
+    pub changes: i64,
+    pub document_revision: Option<i64>,
+}
+
+impl InventoryStamp {
+    /// The stamp an answer depends on: a whole inventory not on the document.
+    pub fn for_answer(self, drift: bool) -> InventoryStamp {
+        InventoryStamp {
+            document_revision: self.document_revision.filter(|_| drift),
+            ..self
+        }
+    }
+}
+
+const STAMP_QUERY: &str = "SELECT c.inventory_stamp, \
+     (SELECT MAX(r.revision) FROM package_revisions r WHERE r.cluster_id = c.id) AS head \
+     FROM clusters c WHERE c.id = $1";
+
+async fn read_stamp<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    cluster_id: i64,
+) -> Result<Option<InventoryStamp>, sqlx::Error> {
+    let Some(row) = sqlx::query(STAMP_QUERY)
+        .bind(cluster_id)
+        .fetch_optional(executor)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(InventoryStamp {
+        changes: row.try_get("inventory_stamp")?,
+        document_revision: row.try_get("head")?,
+    }))
+}
+
+/// An environment's inventory as stored, all read in one snapshot: nodes,
+/// observations, packages (versions of a package in no particular order;
+/// the route sorts them), and for drift the document.
 pub struct StoredInventory {
+    pub stamp: InventoryStamp,
     pub nodes: Vec<InventoryNode>,
     pub observations: Vec<Observation>,
     pub packages: Vec<InventoryPackage>,
+    /// With `document`: the newest revision's number and text (`None`: no
+    /// document, or its newest revision deletes it).
+    pub document: Option<(i64, Vec<u8>)>,
 }
 
 impl Store {
-    /// Every node of the environment with its observations, then every
-    /// (package, version) with its nodes: two queries whatever the size. The
-    /// second is grouped in the database (each group's `node:observation`
-    /// pairs as one text), so 200 nodes × 1,000 packages come back as about
-    /// 1,000 rows, not 200,000.
+    /// The environment's inventory stamp; `None`: no such environment. One
+    /// primary-key lookup: asked before every cached answer is served.
+    pub async fn inventory_stamp(
+        &self,
+        cluster_id: i64,
+    ) -> Result<Option<InventoryStamp>, sqlx::Error> {
+        read_stamp(&self.pool, cluster_id).await
+    }
+
+    /// The stamp, every node of the environment with its observations, then
+    /// every (package, version) with its nodes, and with `document` the
+    /// document of the stamp's revision, in one read transaction (a
+    /// repeatable-read snapshot on PostgreSQL, WAL's on SQLite), so the
+    /// stamp names exactly the data read. The packages are grouped in the
+    /// database (each group's `node:observation` pairs as one text), so 200
+    /// nodes × 1,000 packages come back as about 1,000 rows, not 200,000.
+    /// `None`: no such environment.
     pub async fn package_inventory(
         &self,
         cluster_id: i64,
         package: Option<&str>,
-    ) -> Result<StoredInventory, sqlx::Error> {
+        document: bool,
+    ) -> Result<Option<StoredInventory>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == super::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let Some(stamp) = read_stamp(&mut *tx, cluster_id).await? else {
+            return Ok(None);
+        };
         let node_rows = sqlx::query(
             "SELECT n.id, n.hostname, n.os, o.id AS observation_id, o.task_id, \
              o.observed_at, o.run \
@@ -113,7 +182,7 @@ impl Store {
              WHERE n.cluster_id = $1 ORDER BY n.id, o.id",
         )
         .bind(cluster_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         let mut nodes: Vec<InventoryNode> = Vec::new();
         let mut observations = Vec::new();
@@ -156,7 +225,7 @@ impl Store {
                 ))
                 .bind(cluster_id)
                 .bind(name)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?
             }
             None => {
@@ -164,7 +233,7 @@ impl Store {
                     "{base} GROUP BY i.package, i.version ORDER BY i.package"
                 ))
                 .bind(cluster_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?
             }
         };
@@ -190,11 +259,26 @@ impl Store {
                 }),
             }
         }
-        Ok(StoredInventory {
+        let document = match (document, stamp.document_revision) {
+            (true, Some(revision)) => sqlx::query(
+                "SELECT content FROM package_revisions WHERE cluster_id = $1 AND revision = $2",
+            )
+            .bind(cluster_id)
+            .bind(revision)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<Option<Vec<u8>>, _>("content")?
+            .map(|content| (revision, content)),
+            _ => None,
+        };
+        tx.commit().await?;
+        Ok(Some(StoredInventory {
+            stamp,
             nodes,
             observations,
             packages,
-        })
+            document,
+        }))
     }
 }
 

@@ -20,7 +20,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use inventory::{ReportedNode, StoredInventory};
+pub use inventory::{InventoryStamp, ReportedNode, StoredInventory};
 pub use nodes::{NodeChanges, NodeClash};
 pub use package_revisions::{Appended, NewRevision};
 pub use package_tasks::{NewPackageTask, PlannedRollout, PlannedSubTask, SubTaskUpdate};
@@ -65,6 +65,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_package_inventory.sql"),
     ),
     (
+        7,
+        "inventory stamp",
+        include_str!("../../migrations/sqlite/0007_inventory_stamp.sql"),
+    ),
+    (
         8,
         "package revision compression",
         include_str!("../../migrations/sqlite/0008_package_revision_compression.sql"),
@@ -100,6 +105,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "package inventory",
         include_str!("../../migrations/postgres/0006_package_inventory.sql"),
+    ),
+    (
+        7,
+        "inventory stamp",
+        include_str!("../../migrations/postgres/0007_inventory_stamp.sql"),
     ),
     (
         8,

@@ -5,7 +5,9 @@
 //! nodes are in tests/tests/pm_inventory.rs.
 
 use fuel_api::ReportedNode;
-use fuel_api_client::{ClientError, DriftReason, NodeSeen, ObservationRun, PackageInventory};
+use fuel_api_client::{
+    ClientError, DriftReason, NodeSeen, NodeUpdate, ObservationRun, PackageInventory,
+};
 use fuel_pm::report::{PackageAction, PackageResult, Report, Totals};
 
 use crate::nodes::new_node;
@@ -15,7 +17,8 @@ on_both_backends!(
     inventory_groups_nodes_by_version_and_names_the_unobserved,
     drift_names_what_differs_between_nodes_and_from_the_document,
     a_newer_report_replaces_a_node_s_versions_and_drops_unused_observations,
-    the_inventory_needs_a_token_and_names_bad_parameters
+    the_inventory_needs_a_token_and_names_bad_parameters,
+    a_kept_inventory_answer_is_never_served_after_a_write_from_any_process
 );
 
 /// An applier report of `packages` (name, version before, version after).
@@ -383,8 +386,23 @@ async fn the_inventory_needs_a_token_and_names_bad_parameters(backend: Backend) 
         }
         other => panic!("{other:?}"),
     }
+    let (status, _) = raw(&api, &client, env, "?drift=yes").await;
+    assert_eq!(status, 400);
+    // An environment without nodes or observations: empty, and no drift.
+    let empty = client.package_inventory(env, None, false).await.unwrap();
+    assert!(empty.packages.is_empty() && empty.observations.is_empty());
+    api.stop().await;
+}
+
+/// The raw answer: status and bytes (to tell a kept answer from a rebuilt one).
+async fn raw(
+    api: &TestApi,
+    client: &fuel_api_client::Client,
+    env: i64,
+    query: &str,
+) -> (u16, String) {
     let url = format!(
-        "{}/api/v1/clusters/{env}/package_inventory?drift=yes",
+        "{}/api/v1/clusters/{env}/package_inventory{query}",
         api.url()
     );
     let answer = reqwest::Client::new()
@@ -393,9 +411,125 @@ async fn the_inventory_needs_a_token_and_names_bad_parameters(backend: Backend) 
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), 400);
-    // An environment without nodes or observations: empty, and no drift.
-    let empty = client.package_inventory(env, None, false).await.unwrap();
-    assert!(empty.packages.is_empty() && empty.observations.is_empty());
+    (answer.status().as_u16(), answer.text().await.unwrap())
+}
+
+/// Answers are kept in memory per environment and query (whole, drift,
+/// one package) and checked against the environment's stamp in the
+/// database on every read. Each kind of write the answer depends on is
+/// made after every variant was read (and kept), and the next read of each
+/// shows it: a task's observation, a node joining, renamed, leaving and
+/// deleted, a new document revision. On PostgreSQL every write goes
+/// through a second fuel-api process on the same database, whose cache the
+/// first one knows nothing of; reports are stored by a third connection
+/// pool (the executor's write path) in both cases.
+async fn a_kept_inventory_answer_is_never_served_after_a_write_from_any_process(backend: Backend) {
+    let (api, client, env, n) = environment(backend).await;
+    let other = match backend {
+        Backend::Postgres => {
+            let mut config = api.config.clone();
+            config.listen = "127.0.0.1:0".parse().unwrap();
+            Some(
+                fuel_api::serve(config)
+                    .await
+                    .expect("a second process starts"),
+            )
+        }
+        // One process per SQLite file (the lock beside it).
+        Backend::Sqlite => None,
+    };
+    let writer = match &other {
+        Some(server) => fuel_api_client::Client::new(&server.url())
+            .unwrap()
+            .with_token(client.token().unwrap().to_string()),
+        None => client.clone(),
+    };
+    client
+        .put_package_manipulation(env, b"packages:\n- name: d\n  version: '1.0-1'\n", None)
+        .await
+        .unwrap();
+    let checked =
+        |host: &str, version: &str| report(host, true, &[("d", Some(version), Some(version))]);
+    store(&api, env, &[(n[0], "node-1", checked("node-1", "1.0-1"))]).await;
+    let variants = ["", "?drift=1", "?package=d", "?package=d&drift=1"];
+    // Reads every variant twice (the second one served from memory, the
+    // same bytes) and returns the whole inventory and the drift answer.
+    let read = || async {
+        for query in variants {
+            let first = raw(&api, &client, env, query).await;
+            assert_eq!(first.0, 200, "{query}: {}", first.1);
+            assert_eq!(raw(&api, &client, env, query).await, first, "{query}");
+        }
+        (
+            client.package_inventory(env, None, false).await.unwrap(),
+            client.package_inventory(env, None, true).await.unwrap(),
+        )
+    };
+    let (whole, drift) = read().await;
+    assert_eq!(
+        versions(&whole, "d"),
+        [(Some("1.0-1".to_string()), vec![n[0]])]
+    );
+    assert_eq!(drift.drift, Some(true), "nodes 2-4 never observed");
+
+    // An observation by a task.
+    store(&api, env, &[(n[1], "node-2", checked("node-2", "2.0-1"))]).await;
+    let (whole, drift) = read().await;
+    assert_eq!(
+        versions(&whole, "d"),
+        [
+            (Some("1.0-1".to_string()), vec![n[0]]),
+            (Some("2.0-1".to_string()), vec![n[1]])
+        ]
+    );
+    assert_eq!(drift.packages[0].off_document, [n[1], n[2], n[3]]);
+
+    // A node joining the environment.
+    let joined = writer
+        .create_node(&crate::nodes::new_node("node-5", "10.20.0.5", Some(env)))
+        .await
+        .unwrap();
+    let (whole, _) = read().await;
+    assert!(whole.node(joined.id).is_some());
+    assert_eq!(whole.packages[0].unobserved, [n[2], n[3], joined.id]);
+
+    // A node renamed, then taken out of the environment.
+    let rename = NodeUpdate {
+        hostname: Some("node-5-renamed".to_string()),
+        ..NodeUpdate::default()
+    };
+    writer.update_node(joined.id, &rename).await.unwrap();
+    let (whole, _) = read().await;
+    assert_eq!(whole.node(joined.id).unwrap().hostname, "node-5-renamed");
+    let leave = NodeUpdate {
+        cluster_id: Some(None),
+        ..NodeUpdate::default()
+    };
+    writer.update_node(joined.id, &leave).await.unwrap();
+    let (whole, _) = read().await;
+    assert!(whole.node(joined.id).is_none());
+
+    // A node deleted: its observation goes with it.
+    writer.delete_node(n[1]).await.unwrap();
+    let (whole, _) = read().await;
+    assert!(whole.node(n[1]).is_none());
+    assert_eq!(
+        versions(&whole, "d"),
+        [(Some("1.0-1".to_string()), vec![n[0]])]
+    );
+
+    // A new document revision: drift is judged against it.
+    writer
+        .put_package_manipulation(env, b"packages:\n- name: d\n  version: '3.0-1'\n", None)
+        .await
+        .unwrap();
+    let (_, drift) = read().await;
+    assert_eq!(drift.document_revision, Some(2));
+    assert_eq!(drift.packages[0].requested.as_deref(), Some("3.0-1"));
+    assert_eq!(drift.packages[0].off_document, [n[0], n[2], n[3]]);
+
+    if let Some(server) = other {
+        server.shutdown().await.unwrap();
+    }
     api.stop().await;
 }
