@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use futures_util::future::try_join_all;
+use crate::run::each_to_its_end;
 
 use crate::adapters::engine::{ContainerSpec, Engine, EngineError};
 use crate::adapters::files;
@@ -167,7 +167,7 @@ async fn capture(
 /// Which of `names` run: one concurrent inspect each (a level's prior state
 /// is read inside the downtime window), in `names`' order.
 async fn running_of(engine: &Engine, names: &[String]) -> Result<Vec<String>, ActionError> {
-    let states = try_join_all(names.iter().map(|n| engine.running(n))).await?;
+    let states = each_to_its_end(names.iter().map(|n| engine.running(n))).await?;
     Ok(names
         .iter()
         .zip(states)
@@ -245,7 +245,7 @@ async fn perform(
             }
         }
         Action::Stop { containers } => {
-            try_join_all(containers.iter().map(|c| engine.stop(&c.name))).await?;
+            each_to_its_end(containers.iter().map(|c| engine.stop(&c.name))).await?;
             Ok(())
         }
         Action::Start {
@@ -254,7 +254,7 @@ async fn perform(
         } => {
             // Each container is probed as soon as it started, so the
             // level waits for its slowest member once, not twice.
-            try_join_all(services.iter().zip(containers).map(|(s, c)| async move {
+            each_to_its_end(services.iter().zip(containers).map(|(s, c)| async move {
                 let svc = plan
                     .service(s)
                     .ok_or_else(|| ActionError::UnknownService(s.clone()))?;

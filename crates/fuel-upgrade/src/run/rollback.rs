@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use futures_util::future::try_join_all;
+use crate::run::each_to_its_end;
 
 use crate::adapters::files;
 use crate::error::{ActionError, RunError};
@@ -100,7 +100,7 @@ async fn undo(ctx: &Context<'_>, record: &ActionRecord) -> Result<(), ActionErro
             repeat_until(settle_until, || engine.remove(container)).await?
         }
         (Action::Stop { .. }, Prior::Running { running }) => {
-            try_join_all(running.iter().map(|c| async move {
+            each_to_its_end(running.iter().map(|c| async move {
                 if in_flight {
                     // The killed run's stop may still be under way: a
                     // start now would be answered "already running" and
@@ -115,7 +115,7 @@ async fn undo(ctx: &Context<'_>, record: &ActionRecord) -> Result<(), ActionErro
             // Docker serves a start before a later stop of the container,
             // so a stop sent now is not overtaken by a start still in flight.
             repeat_until(settle_until, || async {
-                try_join_all(
+                each_to_its_end(
                     containers
                         .iter()
                         .filter(|c| !running.contains(c))
