@@ -19,6 +19,17 @@ pub mod upgrade;
 pub use fuel_test_bed::{postgres_url, require_tool};
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A finished command's status, stdout and stderr, for assertion and error messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
 
 /// The workspace root (the directory holding the top-level Cargo.toml).
 pub fn workspace_root() -> PathBuf {

@@ -23,15 +23,7 @@ pub const APPLIER_ON_NODE: &str = fuel_node::paths::APPLIER;
 /// How long a test waits for a task to end (every node's work included).
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// stdout and stderr of a finished command, for assertion messages.
-pub fn text(out: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+pub use crate::text;
 
 /// The Fuel master of one test: a fuel-api process on its own database, and
 /// the directory the operator runs `fuel` in.

@@ -256,6 +256,14 @@ fn assert_taken_over_by_b_or_c(processes: &Processes, id: i64) {
     );
 }
 
+/// Registers node containers (SSH on port 22) in `env` through `api`; their ids.
+fn register_all(api: &PackagedApi, nodes: &[TestNode], env: i64) -> Vec<i64> {
+    nodes
+        .iter()
+        .map(|n| register(api, n.name(), &n.ip(), 22, &n.host_key(), env))
+        .collect()
+}
+
 /// Lines of a file on a node that equal `line` (0 when the file is missing).
 fn count_lines(node: &TestNode, path: &str, line: &str) -> usize {
     node.sh_ok(&format!("cat {path} 2>/dev/null || true"))
@@ -284,19 +292,7 @@ fn a_task_whose_process_is_killed_is_completed_by_another_after_the_lease_with_e
     let operator = tempfile::tempdir().unwrap();
     let env = create_env(&processes.apis[0], "takeover");
     let nodes = start_nodes(&[Flavour::Apt, Flavour::Apt, Flavour::Apt]);
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| {
-            register(
-                &processes.apis[1],
-                n.name(),
-                &n.ip(),
-                22,
-                &n.host_key(),
-                env,
-            )
-        })
-        .collect();
+    let ids = register_all(&processes.apis[1], &nodes, env);
     let slow = &nodes[2];
     slow.sh_ok("touch /root/slow");
     let id = start_through_a(&processes, operator.path(), env, SLOW_DOCUMENT, &ids, &[]).id;
@@ -414,19 +410,7 @@ fn a_rollout_whose_process_is_killed_mid_batch_is_continued_by_another_batch_aft
     let operator = tempfile::tempdir().unwrap();
     let env = create_env(&processes.apis[0], "rollout-takeover");
     let nodes = start_nodes(&[Flavour::Apt; 4]);
-    let ids: Vec<i64> = nodes
-        .iter()
-        .map(|n| {
-            register(
-                &processes.apis[0],
-                n.name(),
-                &n.ip(),
-                22,
-                &n.host_key(),
-                env,
-            )
-        })
-        .collect();
+    let ids = register_all(&processes.apis[0], &nodes, env);
     let databases: Vec<String> = nodes.iter().map(package_database).collect();
     // Batch 1 (node 0) is slow: A dies while it runs. Batch 2 (node 1) fails:
     // with --max-failures 0 the rollout must stop there, under B.
@@ -463,14 +447,7 @@ fn a_rollout_whose_process_is_killed_mid_batch_is_continued_by_another_batch_aft
     processes.apis[0].kill();
     let killed = Instant::now();
     let deadline = killed + Duration::from_secs(LEASE_SECS + SLOW_SECS + 60);
-    let done = loop {
-        let t = task(&processes.apis[1], id);
-        if t.status.is_final() {
-            break t;
-        }
-        assert!(Instant::now() < deadline, "{t:#?}\n{}", processes.logs());
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let done = finished_after_kill(&processes, id, killed, deadline);
     let owner = processes.sql(&format!("SELECT lease_owner FROM tasks WHERE id = {id}"));
     let b = processes.apis[1].pid().unwrap();
     assert!(

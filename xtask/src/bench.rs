@@ -39,28 +39,27 @@ pub enum Bench {
     PmFleet,
 }
 
+impl Bench {
+    /// Its name on the command line and in BENCHMARKS.md.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .expect("no bench is skipped")
+            .get_name()
+            .to_string()
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let names = if args.names.is_empty() {
-        vec![
-            Bench::Rpm,
-            Bench::Version,
-            Bench::Api,
-            Bench::Upgrade,
-            Bench::PmDoc,
-            Bench::PmApply,
-            Bench::PmTasks,
-            Bench::PmFleet,
-        ]
+        Bench::value_variants().to_vec()
     } else {
         args.names
     };
+    // BENCHMARKS.md keeps the sections in the benches' own order.
+    let order: Vec<String> = Bench::value_variants().iter().map(|b| b.name()).collect();
+    let order: Vec<&str> = order.iter().map(String::as_str).collect();
     for name in names {
-        let label = name
-            .to_possible_value()
-            .expect("no bench is skipped")
-            .get_name()
-            .to_string();
-        let run = report::begin(&label);
+        let run = report::begin(&name.name());
         match name {
             Bench::Rpm => rpm::run()?,
             Bench::Version => version::run()?,
@@ -71,11 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Bench::PmTasks => pm_tasks::run()?,
             Bench::PmFleet => pm_fleet::run()?,
         }
-        let order: Vec<String> = Bench::value_variants()
-            .iter()
-            .filter_map(|b| b.to_possible_value().map(|v| v.get_name().to_string()))
-            .collect();
-        let order: Vec<&str> = order.iter().map(String::as_str).collect();
         run.finish(&report::document(), &order)?;
     }
     Ok(())

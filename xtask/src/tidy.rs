@@ -536,8 +536,7 @@ fn benchmarks_md_has_a_section_for_every_benchmark() {
     let document = fs::read_to_string(project_root().join("BENCHMARKS.md")).unwrap();
     let missing: Vec<String> = crate::bench::Bench::value_variants()
         .iter()
-        .filter_map(|b| b.to_possible_value())
-        .map(|v| v.get_name().to_string())
+        .map(|b| b.name())
         .filter(|name| !document.contains(&format!("<!-- bench:{name} -->")))
         .collect();
     assert!(

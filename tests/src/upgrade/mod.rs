@@ -266,14 +266,7 @@ pub fn killed(out: &Output) -> bool {
     out.status.signal() == Some(9)
 }
 
-pub fn text(out: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+pub use crate::text;
 
 /// (step id, action) pairs of a plan or apply report.
 pub fn step_actions(report: &serde_json::Value) -> Vec<(String, String)> {

@@ -227,27 +227,18 @@ fn commit() -> String {
     }
 }
 
-/// Now as `YYYY-MM-DD HH:MM UTC`, from the civil-from-days algorithm
-/// (H. Hinnant) rather than a date crate for one line.
+/// Now as `YYYY-MM-DD HH:MM UTC`, from fuel-rpm's BUILD_ID date
+/// (`YYYY-MM-DD_HH-MM-SS`, UTC).
 fn utc_now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let id = fuel_rpm::release::build_id(u32::try_from(secs).unwrap_or(u32::MAX));
+    let (date, time) = id.split_once('_').unwrap_or((&id, ""));
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60
+        "{date} {} UTC",
+        time.get(..5).unwrap_or(time).replace('-', ":")
     )
 }
 
@@ -311,5 +302,12 @@ mod tests {
         let now = utc_now();
         assert_eq!(now.len(), "2026-12-03 17:00 UTC".len(), "{now}");
         assert!(now.starts_with("20"), "{now}");
+        let bytes = now.as_bytes();
+        assert_eq!(
+            (bytes[4], bytes[7], bytes[10], bytes[13]),
+            (b'-', b'-', b' ', b':'),
+            "{now}"
+        );
+        assert!(now.ends_with(" UTC"), "{now}");
     }
 }
