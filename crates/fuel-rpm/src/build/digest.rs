@@ -1,6 +1,5 @@
-//! The archive's digests on one thread: every cpio piece is hashed once for
-//! the archive (PAYLOADDIGESTALT) and, where it holds file contents, once for
-//! that file (FILEDIGESTS), while the piece is still in cache. Pieces are
+//! The files' digests (FILEDIGESTS) on one thread: the parts of each cpio
+//! piece that hold file contents are hashed for their file. Pieces are
 //! shared (`Arc`), never copied, travel through a bounded queue (memory stays
 //! flat) and come back to the writer for reuse, so the steady state allocates
 //! nothing and touches no fresh page.
@@ -45,11 +44,9 @@ impl Piece {
 /// Pieces in flight to the hasher (each at most `Piece::new`'s capacity).
 pub(super) const QUEUE: usize = 4;
 
-/// What the hashing thread found: each file's digest in archive order, and
-/// the whole archive's.
+/// What the hashing thread found: each file's digest in archive order.
 pub(super) struct ArchiveDigests {
     pub files: Vec<String>,
-    pub archive: String,
 }
 
 pub(super) struct ArchiveHasher {
@@ -67,11 +64,9 @@ impl ArchiveHasher {
         let (pieces, incoming) = sync_channel::<Arc<Piece>>(QUEUE);
         let (give_back, returned) = channel();
         let handle = std::thread::spawn(move || {
-            let mut archive = Sha256::new();
             let mut file = Sha256::new();
             let mut files = Vec::new();
             for piece in incoming {
-                archive.update(piece.archive());
                 for span in &piece.spans {
                     file.update(&piece.bytes[span.range.clone()]);
                     if span.last {
@@ -81,10 +76,7 @@ impl ArchiveHasher {
                 // The writer may have stopped (an error): nothing to reuse then.
                 let _ = give_back.send(piece);
             }
-            ArchiveDigests {
-                files,
-                archive: fuel_atomic::hex(&archive.finalize()),
-            }
+            ArchiveDigests { files }
         });
         ArchiveHasher {
             pieces: Some(pieces),

@@ -114,7 +114,6 @@ pub fn write_package(
     //    (same lengths as the real ones) is exactly as long as the real one.
     let placeholder = PayloadSummary {
         sha256: "0".repeat(64),
-        archive_sha256: "0".repeat(64),
         size: 0,
     };
     let provisional: Vec<FileRecord> = records
@@ -431,7 +430,6 @@ mod tests {
             .collect();
         let payload = PayloadSummary {
             sha256: "1".repeat(64),
-            archive_sha256: "2".repeat(64),
             size: 100,
         };
         let (_, natural) = metadata(&def, &records, &payload, None, None).unwrap();

@@ -1,11 +1,12 @@
 //! The payload in one streaming pass: every file is read once, straight into
 //! a reusable piece of the cpio archive (newc, as rpm expects); the piece goes
-//! to the hashing thread (the file's and the archive's sha256, see [`digest`])
-//! and to the compressor, whose output is hashed (PAYLOADDIGEST) and written to
-//! the output file from one buffer. Per payload byte: one read, one copy into
-//! zstd's job buffer, two sha256 updates of the archive and one of the
-//! compressed bytes; one thread handoff per 1 MiB piece. Memory stays bounded
-//! by the pieces in flight and the compressor's buffers.
+//! to the hashing thread (the file's sha256, see [`digest`]) and to the
+//! compressor, whose output is hashed (PAYLOADDIGEST) and written to the
+//! output file from one buffer, its writeback to disk started as it goes.
+//! Per payload byte: one read, one copy into zstd's job buffer, one sha256
+//! update of the archive and one of the compressed bytes; one thread handoff
+//! per 1 MiB piece. Memory stays bounded by the pieces in flight and the
+//! compressor's buffers.
 //!
 //! [`digest`]: super::digest
 
@@ -26,6 +27,10 @@ const ZSTD_JOB_SIZE: u32 = 4 << 20;
 const PIECE: usize = 1 << 20;
 /// Compressed bytes are written to the file from a buffer this large.
 const OUT_BUFFER: usize = 1 << 20;
+/// After this many bytes written, the kernel is asked to start writing them
+/// out: the final fsync then waits for the last few MiB, not the whole
+/// payload (72 ms of a 0.55 s build of 300 MiB, `bench rpm`).
+const WRITEBACK_EVERY: u64 = 8 << 20;
 /// cpio "newc" header: magic + 13 eight-digit hex fields.
 const CPIO_HEADER_LEN: usize = 110;
 const CPIO_TRAILER: &str = "TRAILER!!!";
@@ -35,8 +40,6 @@ const CPIO_TRAILER: &str = "TRAILER!!!";
 pub(super) struct PayloadSummary {
     /// sha256 of the compressed payload (RPMTAG_PAYLOADDIGEST).
     pub sha256: String,
-    /// sha256 of the uncompressed cpio archive (RPMTAG_PAYLOADDIGESTALT).
-    pub archive_sha256: String,
     pub size: u64,
 }
 
@@ -57,6 +60,8 @@ struct Sink {
     file: File,
     hasher: Sha256,
     len: u64,
+    /// Bytes written since writeback was last started.
+    unflushed: u64,
 }
 
 impl Write for Sink {
@@ -64,6 +69,11 @@ impl Write for Sink {
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
+        self.unflushed += n as u64;
+        if self.unflushed >= WRITEBACK_EVERY {
+            fuel_atomic::start_writeback(&self.file)?;
+            self.unflushed = 0;
+        }
         Ok(n)
     }
 
@@ -164,6 +174,7 @@ impl PayloadWriter {
             file,
             hasher: Sha256::new(),
             len: 0,
+            unflushed: 0,
         };
         Ok(PayloadWriter {
             encoder: Encoder::new(sink, compression)?,
@@ -298,7 +309,6 @@ impl PayloadWriter {
             sink.file,
             PayloadSummary {
                 sha256: fuel_atomic::hex(&sink.hasher.finalize()),
-                archive_sha256: digests.archive,
                 size: sink.len,
             },
             digests.files,
