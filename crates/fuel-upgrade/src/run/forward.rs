@@ -7,16 +7,14 @@
 
 use std::time::Instant;
 
-use crate::run::each_to_its_end;
-
-use crate::adapters::engine::{ContainerSpec, Engine, EngineError};
+use crate::adapters::engine::{ContainerSpec, EngineError};
 use crate::adapters::files;
 use crate::adapters::fixtures;
-use crate::adapters::health;
 use crate::error::{ActionError, RunError};
 use crate::run::context::Context;
 use crate::run::fault;
 use crate::run::settle;
+use crate::run::switch;
 use crate::state::journal::{now_ms, Action, Deployed, Journal, Prior, Progress};
 
 /// Runs every step not yet done (the caller verifies the result and
@@ -34,25 +32,48 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), 
         ctx.state.save_journal(journal)?;
         ctx.progress.line(format!("{}: started", step.name()));
         let n = journal.steps[si].actions.len();
-        for ai in 0..n {
+        let mut ai = 0;
+        while ai < n {
             if journal.steps[si].actions[ai].status == Progress::Done {
+                ai += 1;
                 continue;
             }
-            let action = journal.steps[si].actions[ai].action.clone();
-            if let Err(source) = one_action(ctx, journal, si, ai, &action).await {
-                journal.steps[si].actions[ai].status = Progress::Failed;
+            // The switch's stops run as one group, then its starts
+            // (`switch`); the rest one action at a time.
+            let kind = switch::kind(&journal.steps[si].actions[ai].action);
+            let end = match kind {
+                Some(kind) => (ai..n)
+                    .take_while(|&j| {
+                        switch::kind(&journal.steps[si].actions[j].action) == Some(kind)
+                    })
+                    .last()
+                    .map_or(ai + 1, |j| j + 1),
+                None => ai + 1,
+            };
+            let result = match kind {
+                Some(kind) => group(ctx, journal, si, ai..end, kind).await,
+                None => {
+                    let action = journal.steps[si].actions[ai].action.clone();
+                    one_action(ctx, journal, si, ai, &action)
+                        .await
+                        .map_err(|e| (ai, e))
+                }
+            };
+            if let Err((failed, source)) = result {
+                journal.steps[si].actions[failed].status = Progress::Failed;
                 journal.steps[si].status = Progress::Failed;
                 journal.steps[si].elapsed_ms += started.elapsed().as_millis() as u64;
                 ctx.state.save_journal(journal)?;
                 return Err(RunError::Step {
                     step: step.name(),
-                    action: action.describe(),
+                    action: journal.steps[si].actions[failed].action.describe(),
                     source: Box::new(source),
                 });
             }
-            if Some(ai + 1) == fault::half_index(n) {
+            if fault::half_index(n).is_some_and(|half| ai < half && half <= end) {
                 fault::point(&fault::half(step), &dir)?;
             }
+            ai = end;
         }
         journal.steps[si].status = Progress::Done;
         journal.steps[si].elapsed_ms += started.elapsed().as_millis() as u64;
@@ -82,9 +103,6 @@ async fn one_action(
         record.prior = Some(prior);
         record.status = Progress::Started;
         record.started_unix_ms = Some(now_ms());
-        if matches!(action, Action::Stop { .. }) && journal.downtime_started_ms.is_none() {
-            journal.downtime_started_ms = Some(now_ms());
-        }
         ctx.state.save_journal(journal)?;
     } else {
         // A redo: its requests are the ones a later kill may leave in flight.
@@ -100,13 +118,6 @@ async fn one_action(
     perform(ctx, journal, action, &mut prior).await?;
     if ai == 0 {
         fault::point(&fault::unrecorded(step), &ctx.state.dir)?;
-    }
-    let last_start = journal.steps[si].actions[ai + 1..]
-        .iter()
-        .all(|a| !matches!(a.action, Action::Start { .. }));
-    if matches!(action, Action::Start { .. }) && last_start && journal.downtime_started_ms.is_some()
-    {
-        journal.downtime_ended_ms = Some(now_ms());
     }
     let record = &mut journal.steps[si].actions[ai];
     record.prior = Some(prior);
@@ -125,6 +136,70 @@ async fn one_action(
     Ok(())
 }
 
+/// Runs the not-done actions of `range` (the switch's stops, or its
+/// starts) as one dependency graph (`switch`): prior states from one
+/// listing, `started` in one journal write, `done` together. An error
+/// names the failed action's index in the step.
+async fn group(
+    ctx: &Context<'_>,
+    journal: &mut Journal,
+    si: usize,
+    range: std::ops::Range<usize>,
+    kind: switch::Kind,
+) -> Result<(), (usize, ActionError)> {
+    let step = journal.steps[si].id;
+    let first = range.start;
+    let pending: Vec<usize> = range
+        .filter(|&ai| journal.steps[si].actions[ai].status != Progress::Done)
+        .collect();
+    let listed = switch::list(ctx.engine, &journal.namespace)
+        .await
+        .map_err(|e| (first, e))?;
+    let now = now_ms();
+    for &ai in &pending {
+        let record = &mut journal.steps[si].actions[ai];
+        // A redo keeps the prior state the killed run recorded.
+        if record.prior.is_none() {
+            record.prior = Some(listed.prior(&record.action));
+        }
+        record.status = Progress::Started;
+        record.started_unix_ms = Some(now);
+    }
+    if kind == switch::Kind::Stop && journal.downtime_started_ms.is_none() {
+        journal.downtime_started_ms = Some(now);
+    }
+    ctx.state
+        .save_journal(journal)
+        .map_err(|e| (first, e.into()))?;
+    let actions: Vec<Action> = pending
+        .iter()
+        .map(|&ai| journal.steps[si].actions[ai].action.clone())
+        .collect();
+    let finished = switch::perform(ctx.engine, &journal.plan, &listed, kind, &actions)
+        .await
+        .map_err(|(i, e)| (pending[i], e))?;
+    if pending.first() == Some(&0) {
+        fault::point(&fault::unrecorded(step), &ctx.state.dir).map_err(|e| (0, e.into()))?;
+    }
+    let later_start = journal.steps[si].actions[pending.last().map_or(0, |l| l + 1)..]
+        .iter()
+        .any(|a| matches!(a.action, Action::Start { .. }));
+    if kind == switch::Kind::Start && !later_start && journal.downtime_started_ms.is_some() {
+        journal.downtime_ended_ms = Some(now_ms());
+    }
+    // Not saved here, as for one action: the next journal write carries it.
+    for (i, &ai) in pending.iter().enumerate() {
+        journal.steps[si].actions[ai].status = Progress::Done;
+        ctx.progress.line(format!(
+            "{}: {} ({:.2}s)",
+            step.name(),
+            actions[i].describe(),
+            finished[i].as_secs_f64()
+        ));
+    }
+    Ok(())
+}
+
 /// What the action's undo will need, read before the action runs.
 async fn capture(
     ctx: &Context<'_>,
@@ -138,15 +213,7 @@ async fn capture(
         Action::Create { container, .. } => Prior::Container {
             existed: ctx.engine.running(container).await?.is_some(),
         },
-        Action::Stop { containers } => {
-            let names: Vec<String> = containers.iter().map(|c| c.name.clone()).collect();
-            Prior::Running {
-                running: running_of(ctx.engine, &names).await?,
-            }
-        }
-        Action::Start { containers, .. } => Prior::Running {
-            running: running_of(ctx.engine, containers).await?,
-        },
+        Action::Stop { .. } | Action::Start { .. } => unreachable!("run as a group: `group`"),
         Action::File { action, .. } => {
             let backup = ctx
                 .state
@@ -162,18 +229,6 @@ async fn capture(
             previous: ctx.state.load_deployed()?,
         },
     })
-}
-
-/// Which of `names` run: one concurrent inspect each (a level's prior state
-/// is read inside the downtime window), in `names`' order.
-async fn running_of(engine: &Engine, names: &[String]) -> Result<Vec<String>, ActionError> {
-    let states = each_to_its_end(names.iter().map(|n| engine.running(n))).await?;
-    Ok(names
-        .iter()
-        .zip(states)
-        .filter(|(_, state)| *state == Some(true))
-        .map(|(n, _)| n.clone())
-        .collect())
 }
 
 async fn perform(
@@ -244,27 +299,7 @@ async fn perform(
                 Err(e) => Err(e.into()),
             }
         }
-        Action::Stop { containers } => {
-            each_to_its_end(containers.iter().map(|c| engine.stop(&c.name))).await?;
-            Ok(())
-        }
-        Action::Start {
-            services,
-            containers,
-        } => {
-            // Each container is probed as soon as it started, so the
-            // level waits for its slowest member once, not twice.
-            each_to_its_end(services.iter().zip(containers).map(|(s, c)| async move {
-                let svc = plan
-                    .service(s)
-                    .ok_or_else(|| ActionError::UnknownService(s.clone()))?;
-                engine.start(c).await?;
-                health::wait_healthy(engine, c, &svc.healthcheck, svc.host_network()).await?;
-                Ok::<(), ActionError>(())
-            }))
-            .await?;
-            Ok(())
-        }
+        Action::Stop { .. } | Action::Start { .. } => unreachable!("run as a group: `group`"),
         Action::File { action, .. } => Ok(files::apply(ctx.root, action)?),
         Action::Fixture { name, version } => {
             let Prior::Fixture {

@@ -10,6 +10,7 @@ pub(crate) mod live;
 pub(crate) mod rollback;
 pub(crate) mod settle;
 pub(crate) mod steps;
+pub(crate) mod switch;
 pub(crate) mod verify;
 
 use std::future::Future;
