@@ -3,7 +3,9 @@
 //! and it is journaled `done` after, with the next journal write. Every
 //! action is idempotent, so a resumed run re-runs a `started` action with
 //! the prior state the killed run recorded (never re-captured from the
-//! half-changed system).
+//! half-changed system). The switch's stops, and then its starts, go a
+//! group at a time (`run::switch`): journaled `started` together, run as
+//! one dependency graph, `done` together.
 
 use std::time::Instant;
 
