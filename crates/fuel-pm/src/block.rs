@@ -95,7 +95,8 @@ impl<'t> Reader<'t> {
             let newline = text[start..].iter().position(|&b| b == b'\n');
             let end = newline.map_or(text.len(), |i| start + i);
             let line = &text[start..end];
-            if line.iter().any(|&b| b >= 0x80 || (b < 0x20) || b == 0x7f) {
+            // Printable ASCII only.
+            if line.iter().any(|&b| !(0x20..0x7f).contains(&b)) {
                 return None;
             }
             let indent = line.iter().take_while(|&&b| b == b' ').count();

@@ -84,7 +84,7 @@ impl Write for Sink {
 
 enum Encoder {
     None(BufWriter<Sink>),
-    Gzip(flate2::write::GzEncoder<BufWriter<Sink>>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<Sink>>>),
     /// zstd's streaming API driven directly: its output lands in `out` and
     /// goes to the file from there, with no intermediate writer.
     Zstd {
@@ -98,10 +98,10 @@ impl Encoder {
     fn new(sink: Sink, compression: &Compression) -> io::Result<Encoder> {
         Ok(match compression.kind {
             CompressionKind::None => Encoder::None(BufWriter::with_capacity(OUT_BUFFER, sink)),
-            CompressionKind::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
+            CompressionKind::Gzip => Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(
                 BufWriter::with_capacity(OUT_BUFFER, sink),
                 flate2::Compression::new(compression.level.clamp(0, 9) as u32),
-            )),
+            ))),
             CompressionKind::Zstd => {
                 use zstd::stream::raw::CParameter;
                 let mut encoder = zstd::stream::raw::Encoder::new(compression.level)?;
@@ -141,7 +141,7 @@ impl Encoder {
     fn finish(self) -> io::Result<Sink> {
         let buffered = match self {
             Encoder::None(w) => w,
-            Encoder::Gzip(w) => w.finish()?,
+            Encoder::Gzip(w) => (*w).finish()?,
             Encoder::Zstd {
                 mut encoder,
                 mut out,
