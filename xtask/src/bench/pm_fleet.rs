@@ -380,7 +380,6 @@ fn check_version(fleet: &Fleet, size: usize, version: &str) -> anyhow::Result<()
     })
 }
 
-/// /proc/loadavg's three averages.
 /// A CPU-accounting cgroup of this benchmark (v2, or v1's cpuacct).
 #[derive(Debug, Clone)]
 struct Cgroup {

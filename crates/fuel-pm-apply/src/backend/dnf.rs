@@ -1,12 +1,11 @@
 //! dnf and rpm: `rpm -qa` for what is installed (one read of the database
 //! serves every question asked before the transaction: what is installed,
-//! an interrupted transaction's duplicates, rpm's lock path; `rpm -q` of 20
-//! names alone cost 77 ms where the whole database took 21); one `dnf
-//! shell` session
-//! (`dnf_session.rs`) that refreshes the metadata, answers `repoquery` for
-//! what the repositories offer and then carries the one transaction:
-//! installs, upgrades, downgrades (`install name-version` downgrades) and
-//! removals together. Before it runs, `ts list` in the same shell asks
+//! an interrupted transaction's duplicates, rpm's lock path; `rpm -q` of a
+//! document's names alone cost more than the whole database); one `dnf
+//! shell` session (`dnf_session.rs`) that refreshes the metadata, answers
+//! `repoquery` for what the repositories offer and then carries the one
+//! transaction: installs, upgrades, downgrades (`install name-version`
+//! downgrades) and removals together. Before it runs, `ts list` in the same shell asks
 //! dnf's resolver what the transaction would do (dependencies included), or
 //! which installed package's dependency makes it refuse. dnf's own locks are
 //! asked not to block (`exit_on_lock`), rpm's transaction lock is probed

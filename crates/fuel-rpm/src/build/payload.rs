@@ -29,7 +29,7 @@ const PIECE: usize = 1 << 20;
 const OUT_BUFFER: usize = 1 << 20;
 /// After this many bytes written, the kernel is asked to start writing them
 /// out: the final fsync then waits for the last few MiB, not the whole
-/// payload (72 ms of a 0.55 s build of 300 MiB, `bench rpm`).
+/// payload (a sizeable part of a large build's time otherwise).
 const WRITEBACK_EVERY: u64 = 8 << 20;
 /// cpio "newc" header: magic + 13 eight-digit hex fields.
 const CPIO_HEADER_LEN: usize = 110;

@@ -44,12 +44,12 @@ pub(crate) async fn run(ctx: &Context<'_>, journal: &mut Journal) -> Result<(), 
             // (`switch`); the rest one action at a time.
             let kind = switch::kind(&journal.steps[si].actions[ai].action);
             let end = match kind {
-                Some(kind) => (ai..n)
-                    .take_while(|&j| {
-                        switch::kind(&journal.steps[si].actions[j].action) == Some(kind)
-                    })
-                    .last()
-                    .map_or(ai + 1, |j| j + 1),
+                Some(kind) => {
+                    ai + journal.steps[si].actions[ai..]
+                        .iter()
+                        .take_while(|a| switch::kind(&a.action) == Some(kind))
+                        .count()
+                }
                 None => ai + 1,
             };
             let result = match kind {
